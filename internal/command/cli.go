@@ -1,0 +1,96 @@
+package command
+
+import (
+	"strings"
+	"time"
+)
+
+// ParseCLI turns command-line words into Args for the spec: positional
+// parameters in table order, and --name, --name=value or --name value for
+// any parameter (a Bool flag takes no value). The result is validated.
+func (s Spec) ParseCLI(words []string) (Args, *Error) {
+	args := Args{}
+	var positional []Param
+	for _, p := range s.Params {
+		if p.Positional {
+			positional = append(positional, p)
+		}
+	}
+	pos := 0
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if strings.HasPrefix(w, "--") && len(w) > 2 {
+			name, val, hasVal := strings.Cut(w[2:], "=")
+			p, ok := s.param(name)
+			if !ok {
+				return nil, Errorf(CodeBadArgs, "%s: unknown flag --%s", s.Name, name)
+			}
+			switch {
+			case hasVal:
+				args[p.Name] = val
+			case p.Kind == Bool:
+				args[p.Name] = true
+			case i+1 < len(words):
+				i++
+				args[p.Name] = words[i]
+			default:
+				return nil, Errorf(CodeBadArgs, "%s: --%s needs a value", s.Name, name)
+			}
+			continue
+		}
+		for pos < len(positional) && args[positional[pos].Name] != nil {
+			pos++
+		}
+		if pos >= len(positional) {
+			return nil, Errorf(CodeBadArgs, "%s: unexpected argument %q", s.Name, w)
+		}
+		args[positional[pos].Name] = w
+		pos++
+	}
+	for k, v := range args {
+		p, _ := s.param(k)
+		if str, ok := v.(string); ok {
+			switch p.Kind {
+			case Int:
+				if n, ok := (Args{k: str}).Int(k); ok {
+					args[k] = n
+				}
+			case Bool:
+				args[k] = Args{k: str}.Bool(k)
+				if !strings.EqualFold(str, "true") && !strings.EqualFold(str, "false") && str != "1" && str != "0" {
+					return nil, Errorf(CodeBadArgs, "%s: --%s must be true or false, not %q", s.Name, k, str)
+				}
+			case Duration:
+				if _, err := time.ParseDuration(str); err != nil {
+					return nil, Errorf(CodeBadArgs, "%s: --%s must be a duration such as 30s, not %q", s.Name, k, str)
+				}
+			}
+		}
+	}
+	if err := s.Validate(args); err != nil {
+		return nil, err
+	}
+	return args, nil
+}
+
+func (s Spec) param(name string) (Param, bool) {
+	for _, p := range s.Params {
+		if strings.EqualFold(p.Name, name) {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// Duration returns the duration argument name, or def when absent.
+func (a Args) Duration(name string, def time.Duration) (time.Duration, *Error) {
+	s := a.String(name)
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, Errorf(CodeBadArgs, "%s must be a duration such as 30s, not %q", name, s)
+	}
+	return d, nil
+}
