@@ -1,0 +1,190 @@
+// Package daemon runs `gophone serve`: it wires the configuration, the
+// phone, the event bus, the audit log and the control socket together, and
+// executes the command table for every front end.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gophone/gophone/internal/audit"
+	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/config"
+	"github.com/gophone/gophone/internal/control"
+	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/phone"
+)
+
+// busCapacity is how many events a client can fall behind and still resume.
+const busCapacity = 10000
+
+// Daemon is a running gophone.
+type Daemon struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	bus   *events.Bus
+	audit *audit.Log
+	phone *phone.Phone
+	stop  context.CancelFunc
+}
+
+// Run loads the configuration (flagPath as `-c` gave it) and serves until
+// ctx ends or a Close command arrives.
+func Run(ctx context.Context, flagPath string, stderr io.Writer) error {
+	cfg, warnings, err := config.Find(flagPath, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	for _, w := range warnings {
+		log.Warn("config: " + w.String())
+	}
+	return Serve(ctx, cfg, log)
+}
+
+func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), error) {
+	w, closeFn := stderr, func() {}
+	if cfg.LogFile != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.LogFile), 0o700); err != nil {
+			return nil, nil, fmt.Errorf("creating log directory: %w", err)
+		}
+		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening log file: %w", err)
+		}
+		w, closeFn = f, func() { f.Close() }
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})), closeFn, nil
+}
+
+// Serve runs the daemon on cfg until ctx ends or Close is executed.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	ln, err := control.Listen(cfg.ControlSocket)
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	al, err := audit.Open(filepath.Join(cfg.DataDir, "audit.log"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer al.Close()
+	bus := events.NewBus(busCapacity)
+	defer bus.Close()
+	ph, err := phone.New(ctx, cfg, bus, log)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("starting the phone: %w", err)
+	}
+	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop}
+	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
+	srv := &control.Server{Exec: d, Bus: bus, Logger: log, Audit: al}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stop()
+	ph.Close()
+	if e := <-errcOrNil(errc, err); e != nil {
+		return e
+	}
+	return nil
+}
+
+func errcOrNil(errc chan error, got error) chan error {
+	if got != nil {
+		c := make(chan error, 1)
+		c <- got
+		return c
+	}
+	return errc
+}
+
+// Exec runs one command from channel and records it in the audit log.
+func (d *Daemon) Exec(ctx context.Context, channel string, req command.Request) command.Response {
+	resp := d.exec(ctx, req)
+	resp.ID = req.ID
+	d.audit.Record(channel, req, resp)
+	return resp
+}
+
+func (d *Daemon) exec(ctx context.Context, req command.Request) command.Response {
+	spec, ok := command.Lookup(req.Command)
+	if !ok {
+		return fail(command.Errorf(command.CodeUnknownCommand, "unknown command %q", req.Command))
+	}
+	if err := spec.Validate(req.Args); err != nil {
+		return fail(err)
+	}
+	var result any
+	var err error
+	switch spec.Name {
+	case "Wait":
+		result, err = d.wait(ctx, req.Args)
+	case "Close":
+		d.log.Info("closing on request")
+		go func() {
+			// Reply first; then hang up, unregister and exit.
+			time.Sleep(50 * time.Millisecond)
+			d.stop()
+		}()
+		result = map[string]bool{"closing": true}
+	default:
+		result, err = d.phone.Do(ctx, spec.Name, req.Args)
+	}
+	if err != nil {
+		var ce *command.Error
+		if !errors.As(err, &ce) {
+			ce = command.Errorf(command.CodeInternal, "%v", err)
+		}
+		return fail(ce)
+	}
+	return command.Response{OK: true, Result: result}
+}
+
+func fail(err *command.Error) command.Response { return command.Response{Error: err} }
+
+// wait blocks until an event of the given type (and call) is published
+// after the request arrived.
+func (d *Daemon) wait(ctx context.Context, args command.Args) (any, error) {
+	typ, callID := args.String("event"), args.String("call")
+	timeout, cerr := args.Duration("timeout", 30*time.Second)
+	if cerr != nil {
+		return nil, cerr
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sub := d.bus.Subscribe(d.bus.Last())
+	defer sub.Close()
+	for {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, command.Errorf(command.CodeTimeout, "no %s event within %s", typ, timeout)
+			}
+			return nil, command.Errorf(command.CodeUnavailable, "waiting for %s: %v", typ, err)
+		}
+		if !strings.EqualFold(e.Type, typ) || callID != "" && e.Call != callID {
+			continue
+		}
+		return e, nil
+	}
+}

@@ -1,0 +1,199 @@
+package phone
+
+import (
+	"io"
+	"sync"
+
+	"github.com/gophone/gophone/internal/audio"
+	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/config"
+	"github.com/gophone/gophone/internal/events"
+)
+
+// audioState holds the devices and levels, and moves audio between the
+// devices and calls (it is the SIP layer's Media).
+type audioState struct {
+	mu        sync.Mutex
+	input     string
+	output    string
+	volume    int
+	micVolume int
+	muted     bool
+	inputs    map[string]audio.Input // per SIP Call-ID
+	out       io.WriteCloser
+}
+
+func newAudioState(cfg *config.Config) (*audioState, error) {
+	for _, id := range []string{cfg.AudioInput, cfg.AudioOutput} {
+		if _, err := audio.ParseDevice(id); err != nil {
+			return nil, err
+		}
+	}
+	return &audioState{
+		input:     cfg.AudioInput,
+		output:    cfg.AudioOutput,
+		volume:    cfg.Volume,
+		micVolume: cfg.MicVolume,
+		inputs:    make(map[string]audio.Input),
+	}, nil
+}
+
+// ReadFrame fills pcm with the next 20 ms of microphone audio for a call.
+func (a *audioState) ReadFrame(callID string, pcm []byte) {
+	a.mu.Lock()
+	in, ok := a.inputs[callID]
+	if !ok {
+		var err error
+		in, err = audio.OpenInput(a.input)
+		if err != nil {
+			in = nil
+		}
+		a.inputs[callID] = in
+	}
+	muted, level := a.muted, a.micVolume
+	a.mu.Unlock()
+	if in == nil || muted {
+		clear(pcm)
+		return
+	}
+	if _, err := io.ReadFull(in, pcm); err != nil {
+		clear(pcm)
+	}
+	if level != 100 {
+		audio.ApplyGain(pcm, level)
+	}
+}
+
+// WriteFrame plays 20 ms of far-end audio on the output device.
+func (a *audioState) WriteFrame(callID string, pcm []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.out == nil {
+		out, err := audio.OpenOutput(a.output)
+		if err != nil {
+			return
+		}
+		a.out = out
+	}
+	if a.volume != 100 {
+		audio.ApplyGain(pcm, a.volume)
+	}
+	a.out.Write(pcm)
+}
+
+func (a *audioState) callEnded(callID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if in := a.inputs[callID]; in != nil {
+		in.Close()
+	}
+	delete(a.inputs, callID)
+	if len(a.inputs) == 0 && a.out != nil {
+		a.out.Close()
+		a.out = nil
+	}
+}
+
+func (a *audioState) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for id, in := range a.inputs {
+		if in != nil {
+			in.Close()
+		}
+		delete(a.inputs, id)
+	}
+	if a.out != nil {
+		a.out.Close()
+		a.out = nil
+	}
+}
+
+// AudioStatus is the audio part of Status.
+type AudioStatus struct {
+	Input     string `json:"input"`
+	Output    string `json:"output"`
+	Volume    int    `json:"volume"`
+	MicVolume int    `json:"micVolume"`
+	Muted     bool   `json:"muted"`
+}
+
+func (a *audioState) status() AudioStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return AudioStatus{Input: a.input, Output: a.output, Volume: a.volume, MicVolume: a.micVolume, Muted: a.muted}
+}
+
+func (a *audioState) mute(state string) (any, error) {
+	a.mu.Lock()
+	switch state {
+	case "on":
+		a.muted = true
+	case "off":
+		a.muted = false
+	default:
+		a.muted = !a.muted
+	}
+	a.mu.Unlock()
+	return a.status(), nil
+}
+
+func (a *audioState) setVolume(cmd string, args command.Args, mic bool) (any, error) {
+	a.mu.Lock()
+	level := &a.volume
+	if mic {
+		level = &a.micVolume
+	}
+	steps, ok := args.Int("steps")
+	if !ok {
+		steps = 1
+	}
+	switch cmd {
+	case "VolumeUp", "MicUp":
+		*level = min(100, *level+steps*10)
+	case "VolumeDown", "MicDown":
+		*level = max(0, *level-steps*10)
+	default:
+		*level, _ = args.Int("level")
+	}
+	a.mu.Unlock()
+	return a.status(), nil
+}
+
+func (p *Phone) setDevice(args command.Args) (any, error) {
+	dir, id := args.String("direction"), args.String("device")
+	dev, err := audio.ParseDevice(id)
+	if err != nil {
+		return nil, command.Errorf(command.CodeNoSuchDevice, "%v", err)
+	}
+	a := p.au
+	a.mu.Lock()
+	if dir == "input" {
+		if !dev.CanInput() {
+			a.mu.Unlock()
+			return nil, command.Errorf(command.CodeNoSuchDevice, "%s is not an input device", id)
+		}
+		a.input = id
+		for callID, in := range a.inputs {
+			if in != nil {
+				in.Close()
+			}
+			delete(a.inputs, callID) // reopened on the next frame
+		}
+	} else {
+		if !dev.CanOutput() {
+			a.mu.Unlock()
+			return nil, command.Errorf(command.CodeNoSuchDevice, "%s is not an output device", id)
+		}
+		a.output = id
+		if a.out != nil {
+			a.out.Close()
+			a.out = nil
+		}
+	}
+	a.mu.Unlock()
+	p.bus.Publish(events.Event{Type: events.AudioDevice, Device: id, Direction: dir})
+	return a.status(), nil
+}
+
+func devices() []audio.DeviceInfo { return audio.Devices() }

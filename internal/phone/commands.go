@@ -1,0 +1,272 @@
+package phone
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/sipua"
+)
+
+func sortCalls(calls []*call) {
+	sort.Slice(calls, func(i, j int) bool {
+		if !calls[i].started.Equal(calls[j].started) {
+			return calls[i].started.Before(calls[j].started)
+		}
+		return len(calls[i].id) < len(calls[j].id) || len(calls[i].id) == len(calls[j].id) && calls[i].id < calls[j].id
+	})
+}
+
+// DialResult is the result of Dial and CallTo.
+type DialResult struct {
+	Call      string `json:"call"`
+	SIPCallID string `json:"sipCallId"`
+	URI       string `json:"uri"`
+}
+
+func (p *Phone) account(args command.Args) (int, *command.Error) {
+	id := args.String("account")
+	if id == "" {
+		return 0, nil
+	}
+	for i, a := range p.cfg.Accounts {
+		if a.ID == id {
+			return i, nil
+		}
+	}
+	return 0, command.Errorf(command.CodeNoSuchAccount, "no account %q", id)
+}
+
+func (p *Phone) dial(ctx context.Context, args command.Args, holdActive bool) (any, error) {
+	ai, cerr := p.account(args)
+	if cerr != nil {
+		return nil, cerr
+	}
+	acc := p.cfg.Accounts[ai]
+	target, err := sipua.ParseTarget(args.String("number"), acc.Domain)
+	if err != nil {
+		return nil, command.Errorf(command.CodeBadArgs, "%v", err)
+	}
+	if max := p.cfg.MaxConcurrentCalls; max > 0 && len(p.sortedCalls()) >= max {
+		return nil, command.Errorf(command.CodeBusy, "already %d calls (maxConcurrentCalls)", max)
+	}
+	if holdActive {
+		if c := activeCall(p.sortedCalls()); c != nil {
+			c.cmd.Lock()
+			err := c.sc.Hold(ctx, true)
+			c.cmd.Unlock()
+			if err != nil {
+				return nil, errf("", err, "holding call %s before dialing", c.id)
+			}
+		}
+	}
+	var c *call
+	ready := make(chan struct{})
+	sc, err := p.ua.Dial(p.ctx, target, sipua.DialOptions{Listener: func(sc *sipua.Call, ev sipua.Event) {
+		<-ready
+		p.listener(c)(sc, ev)
+	}})
+	if err != nil {
+		return nil, errf(command.CodeBadArgs, err, "dialing %s", target)
+	}
+	c = p.add(sc, stateCalling)
+	c.account = acc.ID
+	p.publish(c, events.CallOutgoing, nil)
+	close(ready)
+	return DialResult{Call: c.id, SIPCallID: sc.SIPCallID(), URI: target}, nil
+}
+
+func (p *Phone) hangup(ctx context.Context, args command.Args) (any, error) {
+	if args.Bool("all") {
+		filter := args.String("filter")
+		n := 0
+		for _, c := range p.sortedCalls() {
+			st, _, _, _ := c.snapshot()
+			switch filter {
+			case "incoming":
+				if c.direction != sipua.Incoming || st != stateRinging {
+					continue
+				}
+			case "outgoing":
+				if c.direction != sipua.Outgoing || (st != stateCalling && st != stateEarly) {
+					continue
+				}
+			}
+			c.sc.Hangup(ctx)
+			n++
+		}
+		return map[string]int{"ended": n}, nil
+	}
+	c, cerr := p.findCall(args, func(calls []*call) *call {
+		if c := activeCall(calls); c != nil {
+			return c
+		}
+		if len(calls) > 0 {
+			return calls[len(calls)-1]
+		}
+		return nil
+	}, "active")
+	if cerr != nil {
+		return nil, cerr
+	}
+	c.cmd.Lock()
+	defer c.cmd.Unlock()
+	if err := c.sc.Hangup(ctx); err != nil {
+		return nil, errf("", err, "hanging up call %s", c.id)
+	}
+	return map[string]string{"call": c.id}, nil
+}
+
+func (p *Phone) answer(ctx context.Context, args command.Args) (any, error) {
+	c, cerr := p.findCall(args, oldestRinging, "ringing")
+	if cerr != nil {
+		return nil, cerr
+	}
+	if st, _, _, _ := c.snapshot(); st != stateRinging {
+		return nil, command.Errorf(command.CodeWrongState, "call %s is %s, not ringing", c.id, st)
+	}
+	// Call waiting: the active call is held before the new one is answered.
+	if a := activeCall(p.sortedCalls()); a != nil && a != c {
+		a.cmd.Lock()
+		err := a.sc.Hold(ctx, true)
+		a.cmd.Unlock()
+		if err != nil {
+			return nil, errf("", err, "holding call %s before answering", a.id)
+		}
+	}
+	c.cmd.Lock()
+	defer c.cmd.Unlock()
+	if err := c.sc.Answer(ctx); err != nil {
+		return nil, errf("", err, "answering call %s", c.id)
+	}
+	return map[string]string{"call": c.id}, nil
+}
+
+func (p *Phone) reject(args command.Args) (any, error) {
+	c, cerr := p.findCall(args, oldestRinging, "ringing")
+	if cerr != nil {
+		return nil, cerr
+	}
+	if st, _, _, _ := c.snapshot(); st != stateRinging {
+		return nil, command.Errorf(command.CodeWrongState, "call %s is %s, not ringing", c.id, st)
+	}
+	code, reason := 486, "Busy Here"
+	if args.Bool("decline") {
+		code, reason = 603, "Decline"
+	}
+	c.cmd.Lock()
+	defer c.cmd.Unlock()
+	if err := c.sc.Reject(code, reason); err != nil {
+		return nil, errf("", err, "rejecting call %s", c.id)
+	}
+	return map[string]any{"call": c.id, "code": code}, nil
+}
+
+func (p *Phone) hold(ctx context.Context, args command.Args) (any, error) {
+	c, cerr := p.findCall(args, func(calls []*call) *call {
+		if c := activeCall(calls); c != nil {
+			return c
+		}
+		// Hold toggles: with no active call, resume the newest held one.
+		for i := len(calls) - 1; i >= 0; i-- {
+			if st, held, _, _ := calls[i].snapshot(); st == stateEstablished && held {
+				return calls[i]
+			}
+		}
+		return nil
+	}, "active")
+	if cerr != nil {
+		return nil, cerr
+	}
+	c.cmd.Lock()
+	defer c.cmd.Unlock()
+	st, held, _, _ := c.snapshot()
+	if st != stateEstablished {
+		return nil, command.Errorf(command.CodeWrongState, "call %s is %s, not established", c.id, st)
+	}
+	if err := c.sc.Hold(ctx, !held); err != nil {
+		return nil, errf("", err, "hold on call %s", c.id)
+	}
+	return map[string]any{"call": c.id, "held": !held}, nil
+}
+
+// TransferResult is the outcome of a blind transfer.
+type TransferResult struct {
+	Call    string `json:"call"`
+	Target  string `json:"target"`
+	Code    int    `json:"code"`
+	Outcome string `json:"outcome"`
+}
+
+func (p *Phone) transfer(ctx context.Context, args command.Args) (any, error) {
+	c, cerr := p.findCall(args, targetCall, "active")
+	if cerr != nil {
+		return nil, cerr
+	}
+	c.cmd.Lock()
+	defer c.cmd.Unlock()
+	if cerr := waitEstablished(ctx, c, args); cerr != nil {
+		return nil, cerr
+	}
+	target, err := sipua.ParseTarget(args.String("number"), p.cfg.Accounts[0].Domain)
+	if err != nil {
+		return nil, command.Errorf(command.CodeBadArgs, "%v", err)
+	}
+	timeout, _ := args.Duration("timeout", defaultWait)
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	code, err := c.sc.Transfer(tctx, target)
+	res := TransferResult{Call: c.id, Target: target, Code: code}
+	if err != nil {
+		res.Outcome = err.Error()
+		p.publish(c, events.CallTransfer, func(e *events.Event) { e.Target, e.Outcome = target, res.Outcome })
+		return nil, errf("", err, "transferring call %s to %s", c.id, target)
+	}
+	res.Outcome = sipOutcome(code)
+	p.publish(c, events.CallTransfer, func(e *events.Event) { e.Target, e.Outcome, e.Code = target, res.Outcome, code })
+	if code >= 200 && code < 300 {
+		// RFC 5589 §6: the transferor ends its call once the transfer worked.
+		c.sc.Hangup(ctx)
+		return res, nil
+	}
+	return nil, command.Errorf(command.CodeSIPError, "transfer of call %s to %s failed: %s", c.id, target, res.Outcome)
+}
+
+func sipOutcome(code int) string {
+	switch {
+	case code >= 200 && code < 300:
+		return "success"
+	case code == 0:
+		return "unknown"
+	}
+	return "failed: " + itoa(code)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func (p *Phone) sendDTMF(ctx context.Context, args command.Args) (any, error) {
+	digits := args.String("digits")
+	if err := sipua.ValidDTMF(digits); err != nil {
+		return nil, command.Errorf(command.CodeBadArgs, "SendDTMF: %v", err)
+	}
+	c, cerr := p.findCall(args, targetCall, "active")
+	if cerr != nil {
+		return nil, cerr
+	}
+	c.cmd.Lock()
+	defer c.cmd.Unlock()
+	if cerr := waitEstablished(ctx, c, args); cerr != nil {
+		return nil, cerr
+	}
+	pause := p.cfg.DTMFPause
+	if pause <= 0 {
+		pause = 500 * time.Millisecond
+	}
+	if err := c.sc.SendDTMF(ctx, digits, pause); err != nil {
+		return nil, errf("", err, "sending DTMF on call %s", c.id)
+	}
+	return map[string]string{"call": c.id, "digits": digits}, nil
+}

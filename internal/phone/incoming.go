@@ -1,0 +1,131 @@
+package phone
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/sipua"
+)
+
+// incoming takes a new incoming call and applies the call policy of the
+// configuration: deny, limits, forwarding, ringing and auto-answer.
+func (p *Phone) incoming(sc *sipua.Call) {
+	others := len(p.sortedCalls())
+	c := p.add(sc, stateRinging)
+	sc.SetListener(p.listener(c))
+	p.publish(c, events.CallIncoming, nil)
+	go p.applyPolicy(c, others)
+}
+
+func (p *Phone) applyPolicy(c *call, others int) {
+	cfg := p.cfg
+	switch {
+	case cfg.DenyIncoming == "all":
+		c.sc.Reject(603, "Decline")
+		return
+	case cfg.DenyIncoming == "button" && cfg.DND, cfg.DND:
+		c.sc.Reject(486, "Busy Here")
+		return
+	case cfg.MaxConcurrentCalls > 0 && others >= cfg.MaxConcurrentCalls:
+		c.sc.Reject(486, "Busy Here")
+		return
+	case !cfg.CallWaiting && others > 0:
+		c.sc.Reject(486, "Busy Here")
+		return
+	}
+	if cfg.Forwarding == "all" && cfg.ForwardingNumber != "" && cfg.ForwardingDelay <= 0 {
+		p.forward(c)
+		return
+	}
+	if err := c.sc.Ring(); err != nil {
+		p.log.Warn("sending 180 Ringing", "call", c.id, "error", err)
+	}
+	if cfg.Forwarding == "all" && cfg.ForwardingNumber != "" {
+		c.after(cfg.ForwardingDelay, func() {
+			if st, _, _, _ := c.snapshot(); st == stateRinging {
+				p.forward(c)
+			}
+		})
+	}
+	if delay, ok := p.autoAnswer(c, others); ok {
+		answer := func() {
+			if st, _, _, _ := c.snapshot(); st != stateRinging {
+				return
+			}
+			c.cmd.Lock()
+			defer c.cmd.Unlock()
+			if err := c.sc.Answer(p.ctx); err != nil {
+				p.log.Warn("auto-answer failed", "call", c.id, "error", err)
+			}
+		}
+		if delay <= 0 {
+			answer()
+		} else {
+			c.after(delay, answer)
+		}
+	}
+}
+
+// forward redirects a ringing call to forwardingNumber with 302.
+func (p *Phone) forward(c *call) {
+	target, err := sipua.ParseTarget(p.cfg.ForwardingNumber, p.cfg.Accounts[0].Domain)
+	if err != nil {
+		p.log.Warn("forwarding", "call", c.id, "error", err)
+		c.sc.Reject(480, "Temporarily Unavailable")
+		return
+	}
+	c.sc.Reject(302, "Moved Temporarily", "Contact", "<"+target+">")
+}
+
+// autoAnswer decides whether and after how long c is answered by itself.
+func (p *Phone) autoAnswer(c *call, others int) (time.Duration, bool) {
+	cfg := p.cfg
+	if others > 0 {
+		return 0, false // never answer over a call in progress
+	}
+	if cfg.AutoAnswerNumber != "" && cfg.AutoAnswerNumber != c.number {
+		return 0, false
+	}
+	switch cfg.AutoAnswer {
+	case "all":
+		return cfg.AutoAnswerDelay, true
+	case "header":
+		// A local account trusts any peer (DESIGN §8).
+		return headerAutoAnswer(c.sc.Header, cfg.AutoAnswerDelay)
+	}
+	return 0, false
+}
+
+// headerAutoAnswer reads X-AUTOANSWER, Call-Info answer-after and
+// Answer-Mode (RFC 5373).
+func headerAutoAnswer(header func(string) string, def time.Duration) (time.Duration, bool) {
+	if v := strings.TrimSpace(header("X-AUTOANSWER")); strings.EqualFold(v, "true") || v == "1" {
+		return def, true
+	}
+	if v := header("Call-Info"); v != "" {
+		for _, part := range strings.Split(v, ";") {
+			k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && strings.EqualFold(k, "answer-after") {
+				if n, err := strconv.Atoi(strings.Trim(val, `"`)); err == nil && n >= 0 {
+					return time.Duration(n) * time.Second, true
+				}
+			}
+		}
+	}
+	if v := strings.TrimSpace(header("Answer-Mode")); strings.HasPrefix(strings.ToLower(v), "auto") {
+		return def, true
+	}
+	return 0, false
+}
+
+// referred registers the call we place because the far end transferred us.
+func (p *Phone) referred(from, sc *sipua.Call) sipua.Listener {
+	c := p.add(sc, stateCalling)
+	p.publish(c, events.CallOutgoing, nil)
+	return p.listener(c)
+}
+
+var _ = context.Background

@@ -1,0 +1,86 @@
+package phone
+
+import (
+	"time"
+)
+
+// Status is the result of the Status command (DESIGN §5).
+type Status struct {
+	Accounts []AccountStatus `json:"accounts"`
+	Calls    []CallStatus    `json:"calls"`
+	Audio    AudioStatus     `json:"audio"`
+}
+
+// AccountStatus describes one account.
+type AccountStatus struct {
+	ID         string `json:"id"`
+	Label      string `json:"label"`
+	AOR        string `json:"aor"`
+	Registered bool   `json:"registered"`
+	State      string `json:"state"`
+	Error      string `json:"error"`
+}
+
+// CallStatus describes one call.
+type CallStatus struct {
+	ID         string     `json:"id"`
+	SIPCallID  string     `json:"sipCallId"`
+	Account    string     `json:"account"`
+	Direction  string     `json:"direction"`
+	Number     string     `json:"number"`
+	Name       string     `json:"name"`
+	URI        string     `json:"uri"`
+	State      string     `json:"state"`
+	Held       bool       `json:"held"`
+	RemoteHeld bool       `json:"remoteHeld"`
+	Muted      bool       `json:"muted"`
+	Started    time.Time  `json:"started"`
+	Answered   *time.Time `json:"answered"`
+	Duration   int        `json:"duration"`
+	Codec      string     `json:"codec"`
+	Recording  string     `json:"recording"`
+	RTP        RTPStatus  `json:"rtp"`
+}
+
+// RTPStatus is a call's receive quality.
+type RTPStatus struct {
+	Lost     int64   `json:"lost"`
+	JitterMs float64 `json:"jitterMs"`
+}
+
+// Status reports accounts, calls and audio.
+func (p *Phone) Status() Status {
+	au := p.au.status()
+	st := Status{Calls: []CallStatus{}, Audio: au}
+	for _, a := range p.cfg.Accounts {
+		host := a.Domain
+		if host == "" {
+			host = p.ua.Addr()
+		}
+		user := a.Username
+		if user == "" {
+			user = "gophone"
+		}
+		state := "local"
+		if !a.Local() {
+			state = "unregistered"
+		}
+		st.Accounts = append(st.Accounts, AccountStatus{ID: a.ID, Label: a.Label, AOR: user + "@" + host, State: state})
+	}
+	for _, c := range p.sortedCalls() {
+		state, held, remoteHeld, answered := c.snapshot()
+		cs := CallStatus{
+			ID: c.id, SIPCallID: c.sc.SIPCallID(), Account: c.account, Direction: string(c.direction),
+			Number: c.number, Name: c.name, URI: c.uri, State: state, Held: held, RemoteHeld: remoteHeld,
+			Muted: au.Muted, Started: c.started, Codec: c.sc.Codec(),
+		}
+		if !answered.IsZero() {
+			a := answered
+			cs.Answered = &a
+			cs.Duration = int(time.Since(answered) / time.Second)
+		}
+		cs.RTP.Lost, cs.RTP.JitterMs = c.sc.Stats()
+		st.Calls = append(st.Calls, cs)
+	}
+	return st
+}

@@ -1,0 +1,393 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/audio"
+	"github.com/emiago/diago/media"
+)
+
+const (
+	frameSamples = 160 // 20 ms at 8 kHz
+	frameBytes   = frameSamples * 2
+	framePeriod  = 20 * time.Millisecond
+	// dtmfPackets is how many 20 ms event packets a digit lasts (120 ms).
+	dtmfPackets = 6
+	// dtmfGapFrames is the audio sent between two digits (60 ms).
+	dtmfGapFrames = 3
+	// dtmfEndCopies is how often the end packet is sent (RFC 4733 §2.5.1.4).
+	dtmfEndCopies = 3
+)
+
+// dtmfJob is a string of digits to send, with its reply channel.
+type dtmfJob struct {
+	digits string
+	pause  time.Duration
+	done   chan error
+}
+
+// mediaLoop sends and receives a call's RTP.
+type mediaLoop struct {
+	c      *Call
+	med    *diago.DialogMedia
+	jobs   chan dtmfJob
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	codec media.Codec
+	rx    rxStats
+}
+
+// rxStats follows received audio packets for loss and jitter (RFC 3550 A.3, A.8).
+type rxStats struct {
+	started     bool
+	firstSeq    uint32
+	highestSeq  uint32 // extended
+	received    int64
+	lastTransit int64
+	jitter      float64 // in timestamp units
+}
+
+func (s *rxStats) update(seq uint16, ts uint32, arrival time.Time) {
+	transit := arrival.UnixNano()/int64(time.Second/8000) - int64(ts)
+	if !s.started {
+		s.started = true
+		s.firstSeq, s.highestSeq = uint32(seq), uint32(seq)
+		s.lastTransit = transit
+		s.received = 1
+		return
+	}
+	s.received++
+	ext := s.highestSeq&^0xffff | uint32(seq)
+	if int32(ext-s.highestSeq) < -0x8000 {
+		ext += 0x10000
+	}
+	if ext > s.highestSeq {
+		s.highestSeq = ext
+	}
+	d := transit - s.lastTransit
+	if d < 0 {
+		d = -d
+	}
+	s.lastTransit = transit
+	s.jitter += (float64(d) - s.jitter) / 16
+}
+
+func (m *mediaLoop) stats() (lost int64, jitterMs float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.rx.started {
+		return 0, 0
+	}
+	expected := int64(m.rx.highestSeq-m.rx.firstSeq) + 1
+	if expected > m.rx.received {
+		lost = expected - m.rx.received
+	}
+	return lost, m.rx.jitter / 8
+}
+
+func (c *Call) startMedia(med *diago.DialogMedia) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.med = med
+	if c.media != nil || c.ended {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &mediaLoop{c: c, med: med, jobs: make(chan dtmfJob, 16), cancel: cancel}
+	c.media = m
+	m.wg.Add(2)
+	go m.send(ctx)
+	go m.receive(ctx)
+}
+
+func (m *mediaLoop) stop() {
+	m.cancel()
+	if s := m.med.RTPSession(); s == nil {
+		return
+	}
+}
+
+func (m *mediaLoop) codecName() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.codec.Name
+}
+
+// sessionCodecs returns the negotiated audio codec and telephone-event codec.
+func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
+	sess := m.med.MediaSession()
+	if sess == nil {
+		return audioCodec, dtmf, false
+	}
+	for _, c := range sess.CommonCodecs() {
+		switch {
+		case strings.HasPrefix(strings.ToLower(c.Name), "telephone-event"):
+			if dtmf.SampleRate == 0 {
+				dtmf = c
+			}
+		case audioCodec.SampleRate == 0:
+			audioCodec = c
+		}
+	}
+	m.mu.Lock()
+	m.codec = audioCodec
+	m.mu.Unlock()
+	return audioCodec, dtmf, audioCodec.SampleRate != 0
+}
+
+// send paces outgoing RTP at 20 ms: audio frames from the media source, or
+// RFC 4733 events while digits are being sent.
+func (m *mediaLoop) send(ctx context.Context) {
+	defer m.wg.Done()
+	pcm := make([]byte, frameBytes)
+	enc := make([]byte, frameSamples)
+	ticker := time.NewTicker(framePeriod)
+	defer ticker.Stop()
+	w := m.med.RTPPacketWriter
+	first := true
+	tick := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-ticker.C:
+			return true
+		}
+	}
+	sendAudio := func() {
+		codec, _, ok := m.sessionCodecs()
+		if !ok {
+			return
+		}
+		m.c.u.cfg.Media.ReadFrame(m.c.sipCallID, pcm)
+		_, remoteHeld := m.c.Held()
+		if remoteHeld {
+			return // the far end does not want our audio (recvonly/inactive)
+		}
+		if err := encodeFrame(codec, enc, pcm); err != nil {
+			return
+		}
+		w.WriteSamples(enc, frameSamples, first, codec.PayloadType)
+		first = false
+	}
+	for tick() {
+		select {
+		case job := <-m.jobs:
+			job.done <- m.sendDigits(job, tick, sendAudio)
+		default:
+			sendAudio()
+		}
+	}
+}
+
+// sendDigits sends job's digits as RFC 4733 events, each dtmfPackets long,
+// its end packet sent three times, digits dtmfGapFrames apart, ',' a pause.
+func (m *mediaLoop) sendDigits(job dtmfJob, tick func() bool, sendAudio func()) error {
+	w := m.med.RTPPacketWriter
+	for i, r := range job.digits {
+		if r == ',' {
+			for n := 0; n < int(job.pause/framePeriod); n++ {
+				if !tick() {
+					return errors.New("call ended")
+				}
+				sendAudio()
+			}
+			continue
+		}
+		if i > 0 {
+			for n := 0; n < dtmfGapFrames; n++ {
+				if !tick() {
+					return errors.New("call ended")
+				}
+				sendAudio()
+			}
+		}
+		_, te, ok := m.sessionCodecs()
+		if !ok || te.SampleRate == 0 {
+			return errors.New("the far end does not accept RFC 4733 telephone-events")
+		}
+		event, err := dtmfEvent(r)
+		if err != nil {
+			return err
+		}
+		payload := make([]byte, 4)
+		for p := 1; p <= dtmfPackets+dtmfEndCopies; p++ {
+			end := p > dtmfPackets
+			dur := uint16(min(p, dtmfPackets) * frameSamples)
+			payload[0] = event
+			payload[1] = 10 // volume -10 dBm0
+			if end {
+				payload[1] |= 0x80
+			}
+			payload[2], payload[3] = byte(dur>>8), byte(dur)
+			var advance uint32
+			if p == dtmfPackets+dtmfEndCopies {
+				advance = uint32(p * frameSamples) // the audio clock moves on past the event
+			}
+			if p > 1 && !tick() {
+				return errors.New("call ended")
+			}
+			if _, err := w.WriteSamples(payload, advance, p == 1, te.PayloadType); err != nil {
+				return fmt.Errorf("sending DTMF: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// receive reads RTP: audio goes to the media sink, RFC 4733 events become
+// DTMF events, each digit once (duplicates share the RTP timestamp).
+func (m *mediaLoop) receive(ctx context.Context) {
+	defer m.wg.Done()
+	buf := make([]byte, media.RTPBufSize)
+	pcm := make([]byte, frameBytes*4)
+	r := m.med.RTPPacketReader
+	var lastEventTS uint32
+	seenEvent := false
+	for ctx.Err() == nil {
+		n, err := r.Read(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+				return
+			}
+			select {
+			case <-m.c.done:
+				return
+			case <-time.After(framePeriod):
+			}
+			continue
+		}
+		hdr := r.PacketHeader
+		codec, te, ok := m.sessionCodecs()
+		if !ok {
+			continue
+		}
+		if te.SampleRate != 0 && hdr.PayloadType == te.PayloadTypeRecv() || hdr.PayloadType == te.PayloadType && te.SampleRate != 0 {
+			if n < 4 {
+				continue
+			}
+			if seenEvent && hdr.Timestamp == lastEventTS {
+				continue
+			}
+			seenEvent, lastEventTS = true, hdr.Timestamp
+			if d := dtmfDigit(buf[0]); d != "" {
+				m.c.emit(Event{Kind: EventDTMF, Digit: d})
+			}
+			continue
+		}
+		m.mu.Lock()
+		m.rx.update(hdr.SequenceNumber, hdr.Timestamp, time.Now())
+		m.mu.Unlock()
+		if n > len(pcm)/2 {
+			n = len(pcm) / 2
+		}
+		out := pcm[:n*2]
+		if err := decodeFrame(codec, out, buf[:n]); err != nil {
+			continue
+		}
+		m.c.u.cfg.Media.WriteFrame(m.c.sipCallID, out)
+	}
+}
+
+func encodeFrame(codec media.Codec, dst, pcm []byte) error {
+	var err error
+	switch codec.PayloadType {
+	case 0:
+		_, err = audio.EncodeUlawTo(dst, pcm)
+	case 8:
+		_, err = audio.EncodeAlawTo(dst, pcm)
+	default:
+		err = fmt.Errorf("codec %s not supported", codec.Name)
+	}
+	return err
+}
+
+func decodeFrame(codec media.Codec, dst, payload []byte) error {
+	var err error
+	switch codec.PayloadType {
+	case 0:
+		_, err = audio.DecodeUlawTo(dst, payload)
+	case 8:
+		_, err = audio.DecodeAlawTo(dst, payload)
+	default:
+		err = fmt.Errorf("codec %s not supported", codec.Name)
+	}
+	return err
+}
+
+const dtmfChars = "0123456789*#ABCD"
+
+func dtmfEvent(r rune) (byte, error) {
+	i := strings.IndexRune(dtmfChars, toUpper(r))
+	if i < 0 {
+		return 0, fmt.Errorf("%q is not a DTMF digit (want 0-9 * # A-D or ,)", r)
+	}
+	return byte(i), nil
+}
+
+func dtmfDigit(ev byte) string {
+	if int(ev) < len(dtmfChars) {
+		return dtmfChars[ev : ev+1]
+	}
+	return ""
+}
+
+func toUpper(r rune) rune {
+	if r >= 'a' && r <= 'd' {
+		return r - 'a' + 'A'
+	}
+	return r
+}
+
+// ValidDTMF reports whether s holds only DTMF digits and ',' pauses.
+func ValidDTMF(s string) error {
+	if s == "" {
+		return errors.New("no digits")
+	}
+	for _, r := range s {
+		if r == ',' {
+			continue
+		}
+		if _, err := dtmfEvent(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SendDTMF sends digits as RFC 4733 events; ',' pauses for pause. It
+// returns when the last digit has been sent.
+func (c *Call) SendDTMF(ctx context.Context, digits string, pause time.Duration) error {
+	if err := ValidDTMF(digits); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m == nil {
+		return errors.New("call has no media")
+	}
+	job := dtmfJob{digits: digits, pause: pause, done: make(chan error, 1)}
+	select {
+	case m.jobs <- job:
+	case <-c.done:
+		return errors.New("call ended")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-job.done:
+		return err
+	case <-c.done:
+		return errors.New("call ended")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,103 @@
+package sipua
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo/sip"
+)
+
+// sdpIsHold reports whether an SDP offer puts us on hold: sendonly or
+// inactive, or the RFC 2543 style c=0.0.0.0.
+func sdpIsHold(body []byte) bool {
+	hold := false
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "a=sendonly", line == "a=inactive":
+			hold = true
+		case line == "a=sendrecv", line == "a=recvonly":
+			hold = false
+		case strings.HasPrefix(line, "c=") && strings.HasSuffix(line, " 0.0.0.0"):
+			hold = true
+		}
+	}
+	return hold
+}
+
+// offerHasCodec reports whether an SDP offer lists an audio codec we have.
+func offerHasCodec(body []byte, ours []media.Codec) bool {
+	var formats []string
+	rtpmap := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "m=audio ") {
+			f := strings.Fields(line)
+			if len(f) > 3 {
+				formats = f[3:]
+			}
+		}
+		if v, ok := strings.CutPrefix(line, "a=rtpmap:"); ok {
+			pt, name, _ := strings.Cut(v, " ")
+			rtpmap[pt] = strings.ToUpper(strings.SplitN(name, "/", 2)[0])
+		}
+	}
+	for _, f := range formats {
+		name := rtpmap[f]
+		for _, c := range ours {
+			if strings.HasPrefix(strings.ToLower(c.Name), "telephone-event") {
+				continue
+			}
+			if name != "" && strings.EqualFold(name, c.Name) {
+				return true
+			}
+			if name == "" && f == itoa(int(c.PayloadType)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+func isDTMFRelay(req *sip.Request) bool {
+	ct := req.ContentType()
+	return ct != nil && strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/dtmf-relay")
+}
+
+// parseDTMFRelay reads the Signal= line of an application/dtmf-relay body.
+func parseDTMFRelay(body []byte) (string, bool) {
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "Signal") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if len(v) != 1 {
+			// Some phones send 10 and 11 for * and #.
+			switch v {
+			case "10":
+				return "*", true
+			case "11":
+				return "#", true
+			}
+			return "", false
+		}
+		if _, err := dtmfEvent(rune(v[0])); err != nil {
+			return "", false
+		}
+		return strings.ToUpper(v), true
+	}
+	return "", false
+}

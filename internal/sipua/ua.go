@@ -1,0 +1,309 @@
+// Package sipua is gophone's SIP user agent: signalling and RTP media for
+// calls. It is the only package that imports the SIP library (sipgo and
+// diago); everything else in gophone talks to calls through its types.
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Media is the audio side of calls as seen by the user agent: it reads
+// microphone frames for a call and takes decoded far-end frames. Frames are
+// 20 ms of 8 kHz mono signed 16-bit little-endian PCM (320 bytes).
+type Media interface {
+	ReadFrame(call string, pcm []byte)
+	WriteFrame(call string, pcm []byte)
+}
+
+// Config configures a user agent.
+type Config struct {
+	// Listen is the host:port to serve SIP on, UDP and TCP.
+	Listen string
+	// UserAgent is the User-Agent header value.
+	UserAgent string
+	// Username is the local user part for From and Contact.
+	Username string
+	// DisplayName goes into the From header of outgoing calls.
+	DisplayName string
+	// Codecs in preference order ("PCMU", "PCMA"); telephone-event is always offered.
+	Codecs []string
+	// RTPPortMin and RTPPortMax bound the local RTP ports (0 = any).
+	RTPPortMin, RTPPortMax int
+	// Media carries audio for calls.
+	Media Media
+	// OnIncoming is called once for every new incoming call, before any
+	// response but 100 Trying is sent. It must not block, and must set the
+	// call's listener (SetListener) before it acts on the call.
+	OnIncoming func(c *Call)
+	// OnReferred is called when the far end of call from transferred us and
+	// we now call the transfer target as c; it returns c's listener.
+	OnReferred func(from, c *Call) Listener
+	// AllowedRequire lists the option tags accepted in Require headers.
+	AllowedRequire []string
+	Logger         *slog.Logger
+}
+
+// UA is a running SIP user agent.
+type UA struct {
+	cfg    Config
+	log    *slog.Logger
+	ua     *sipgo.UserAgent
+	dg     *diago.Diago
+	host   string
+	port   int
+	codecs []media.Codec
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu    sync.Mutex
+	calls map[string]*Call // by SIP Call-ID
+	seq   atomic.Uint64
+}
+
+// Start listens on cfg.Listen and serves SIP until Close.
+func Start(ctx context.Context, cfg Config) (*UA, error) {
+	host, portStr, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("sip listen address %q: %w", cfg.Listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("sip listen port %q: %w", portStr, err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "gophone"
+	}
+	if cfg.Username == "" {
+		cfg.Username = "gophone"
+	}
+	codecs, err := parseCodecs(cfg.Codecs)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RTPPortMin > 0 && cfg.RTPPortMax > cfg.RTPPortMin {
+		// diago keeps the RTP port range in package variables.
+		media.RTPPortStart, media.RTPPortEnd = cfg.RTPPortMin, cfg.RTPPortMax
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host))
+	if err != nil {
+		return nil, fmt.Errorf("creating SIP user agent: %w", err)
+	}
+	u := &UA{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		ua:     ua,
+		host:   host,
+		port:   port,
+		codecs: codecs,
+		calls:  make(map[string]*Call),
+		done:   make(chan struct{}),
+	}
+	u.ctx, u.cancel = context.WithCancel(ctx)
+	opts := []diago.DiagoOption{
+		diago.WithLogger(cfg.Logger),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
+		diago.WithServerRequestMiddleware(u.middleware),
+	}
+	for _, network := range []string{"udp", "tcp"} {
+		opts = append(opts, diago.WithTransport(diago.Transport{
+			Transport: network,
+			BindHost:  host,
+			BindPort:  port,
+		}))
+	}
+	u.dg = diago.NewDiago(ua, opts...)
+	if err := u.dg.ServeBackground(u.ctx, u.serveIncoming); err != nil {
+		u.cancel()
+		ua.Close()
+		return nil, fmt.Errorf("serving SIP on %s: %w", cfg.Listen, err)
+	}
+	return u, nil
+}
+
+// Addr returns the host:port the agent serves on.
+func (u *UA) Addr() string { return net.JoinHostPort(u.host, strconv.Itoa(u.port)) }
+
+// Close ends every call and stops serving.
+func (u *UA) Close() error {
+	u.mu.Lock()
+	calls := make([]*Call, 0, len(u.calls))
+	for _, c := range u.calls {
+		calls = append(calls, c)
+	}
+	u.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Hangup(context.Background())
+		}()
+	}
+	wg.Wait()
+	u.cancel()
+	return u.ua.Close()
+}
+
+func (u *UA) track(c *Call) {
+	u.mu.Lock()
+	u.calls[c.sipCallID] = c
+	u.mu.Unlock()
+}
+
+func (u *UA) untrack(c *Call) {
+	u.mu.Lock()
+	if u.calls[c.sipCallID] == c {
+		delete(u.calls, c.sipCallID)
+	}
+	u.mu.Unlock()
+}
+
+func (u *UA) lookup(callID string) *Call {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.calls[callID]
+}
+
+// middleware sees every request before diago: it enforces what diago does
+// not (Require, out-of-dialog REFER, SIP INFO DTMF, hold detection).
+func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.Method != sip.ACK && req.Method != sip.CANCEL {
+			if unsupported := u.unsupportedRequire(req); len(unsupported) > 0 {
+				res := sip.NewResponseFromRequest(req, sip.StatusBadExtension, "Bad Extension", nil)
+				res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
+				tx.Respond(res)
+				return
+			}
+		}
+		toTag := ""
+		if to := req.To(); to != nil {
+			toTag, _ = to.Params.Get("tag")
+		}
+		switch req.Method {
+		case sip.REFER:
+			if toTag == "" {
+				tx.Respond(sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
+				return
+			}
+		case sip.INFO:
+			if c := u.callFor(req); c != nil && isDTMFRelay(req) {
+				digit, ok := parseDTMFRelay(req.Body())
+				if !ok {
+					tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
+					return
+				}
+				tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+				c.emit(Event{Kind: EventDTMF, Digit: digit})
+				return
+			}
+		case sip.INVITE:
+			if toTag != "" {
+				if c := u.callFor(req); c != nil {
+					c.reInviteSeen(req)
+				}
+			}
+		}
+		next(req, tx)
+	}
+}
+
+func (u *UA) callFor(req *sip.Request) *Call {
+	id := req.CallID()
+	if id == nil {
+		return nil
+	}
+	return u.lookup(id.Value())
+}
+
+func (u *UA) unsupportedRequire(req *sip.Request) []string {
+	var bad []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, tag := range strings.Split(h.Value(), ",") {
+			tag = strings.TrimSpace(tag)
+			if tag == "" {
+				continue
+			}
+			ok := false
+			for _, a := range u.cfg.AllowedRequire {
+				if strings.EqualFold(a, tag) {
+					ok = true
+				}
+			}
+			if !ok {
+				bad = append(bad, tag)
+			}
+		}
+	}
+	return bad
+}
+
+func parseCodecs(names []string) ([]media.Codec, error) {
+	if len(names) == 0 {
+		names = []string{"PCMU", "PCMA"}
+	}
+	var out []media.Codec
+	for _, n := range names {
+		switch strings.ToUpper(n) {
+		case "PCMU":
+			out = append(out, media.CodecAudioUlaw)
+		case "PCMA":
+			out = append(out, media.CodecAudioAlaw)
+		case "TELEPHONE-EVENT":
+		default:
+			return nil, fmt.Errorf("codec %q is not supported (want PCMU or PCMA)", n)
+		}
+	}
+	return append(out, media.CodecTelephoneEvent8000), nil
+}
+
+// ParseTarget turns a number or URI into a SIP URI string. A bare number
+// needs domain; sip:, sips: and tel: URIs are taken as given.
+func ParseTarget(target, domain string) (string, error) {
+	t := strings.TrimSpace(target)
+	if t == "" {
+		return "", errors.New("empty number")
+	}
+	lower := strings.ToLower(t)
+	switch {
+	case strings.HasPrefix(lower, "sip:"), strings.HasPrefix(lower, "sips:"):
+	case strings.HasPrefix(lower, "tel:"):
+		if domain == "" {
+			return "", fmt.Errorf("%s: no domain to call a tel: URI on", t)
+		}
+		t = "sip:" + t[4:] + "@" + domain
+	case strings.Contains(t, "@"):
+		t = "sip:" + t
+	default:
+		if domain == "" {
+			return "", fmt.Errorf("cannot dial %q: the account has no domain (dial sip:%s@HOST instead)", t, t)
+		}
+		t = "sip:" + t + "@" + domain
+	}
+	var uri sip.Uri
+	if err := sip.ParseUri(t, &uri); err != nil {
+		return "", fmt.Errorf("bad SIP URI %q: %w", t, err)
+	}
+	if uri.Host == "" {
+		return "", fmt.Errorf("bad SIP URI %q: no host", t)
+	}
+	return uri.String(), nil
+}

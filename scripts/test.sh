@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# test.sh is gophone's one test command (`make test`, and CI through .ci/run).
+# It installs the real SIP peers the integration tests drive when they are
+# missing, then checks formatting, runs go vet and the whole test suite with
+# the race detector.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# 1. Tools the integration tests need (DESIGN.md §7).
+step "checking test tools (sipp, baresip, tshark, sox)"
+missing=()
+for tool in sipp baresip tshark sox; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]} > 0)); then
+	echo "missing: ${missing[*]}; installing from Debian packages"
+	SUDO=()
+	if [[ $(id -u) -ne 0 ]]; then
+		SUDO=(sudo)
+	fi
+	# tshark asks whether non-root users may capture; answer no, non-interactively.
+	echo "wireshark-common wireshark-common/install-setuid boolean false" |
+		"${SUDO[@]}" debconf-set-selections 2>/dev/null || true
+	"${SUDO[@]}" apt-get update
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		sip-tester baresip-core tshark sox
+fi
+for tool in sipp baresip tshark sox; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "FAIL: $tool is still missing after installation" >&2
+		exit 1
+	fi
+done
+echo "ok: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1), $(baresip -h 2>&1 | head -1 | cut -d' ' -f1-2)"
+
+# 2. Formatting.
+step "gofmt -l"
+unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -print0 |
+	xargs -0 -r gofmt -l)
+if [[ -n "$unformatted" ]]; then
+	echo "FAIL: these files need gofmt:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+echo "ok"
+
+# 3. Static checks.
+step "go vet ./..."
+go vet ./...
+echo "ok"
+
+# 4. Tests, race detector on, nothing cached.
+step "go test -race -count=1 -timeout 15m ./..."
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+go test -race -count=1 -timeout 15m ./... 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+
+# Summary: packages and individual tests, as go test reported them.
+pkg_ok=$(grep -cE '^ok[[:space:]]' "$log" || true)
+pkg_fail=$(grep -cE '^(FAIL[[:space:]]|--- FAIL.*\[build failed\])' "$log" || true)
+pkg_none=$(grep -cE '^\?[[:space:]]' "$log" || true)
+printf '\n==> summary\n'
+printf 'packages: %s ok, %s failed, %s without tests\n' "$pkg_ok" "$pkg_fail" "$pkg_none"
+if [[ $rc -ne 0 ]]; then
+	grep -E '^(--- FAIL|FAIL)' "$log" >&2 || true
+	echo "FAIL: go test exited $rc" >&2
+	exit "$rc"
+fi
+echo "PASS: gofmt, go vet and go test all clean"
