@@ -112,9 +112,9 @@ func (d Device) CanInput() bool { return d.scheme != schemeNone }
 // CanOutput reports whether the device can be opened as an output.
 func (d Device) CanOutput() bool { return d.scheme == schemeNull || d.scheme == schemeFile }
 
-// Input is an open input device: a reader of 8 kHz mono 16-bit PCM that
-// always fills its buffer with whole samples at once and never blocks for
-// real time.
+// Input is an open input device: a reader of 8 kHz mono 16-bit PCM. Unless
+// it fails, Read fills p with whole samples (len(p) rounded down to even)
+// at once; it never waits for real time.
 type Input interface {
 	io.ReadCloser
 	// Done returns a channel that is closed when the input has no more

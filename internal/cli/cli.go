@@ -30,7 +30,10 @@ const (
 
 // Env is the outside world of one gophone invocation.
 type Env struct {
-	Stdin          io.Reader
+	// Stdin is standard input (unused by today's commands); nil means empty.
+	Stdin io.Reader
+	// Stdout takes results and events; Stderr the one-line errors. nil
+	// means discard.
 	Stdout, Stderr io.Writer
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
@@ -114,7 +117,7 @@ func usagef(format string, a ...any) error {
 	return usageError{command.Errorf(command.CodeBadArgs, format, a...)}
 }
 
-// notRunningError reports a missing daemon for a command that needs one.
+// errNotRunning reports a missing daemon for a command that needs one.
 var errNotRunning = errors.New("gophone is not running")
 
 // opts are the flags that are not command arguments.

@@ -59,26 +59,26 @@ type Call struct {
 	name      string
 	inviteReq *sip.Request
 
-	mu         sync.Mutex
-	listener   Listener
-	srv        *diago.DialogServerSession
-	cli        *diago.DialogClientSession
-	med        *diago.DialogMedia
-	answered   bool
-	ended      bool
-	localHold  bool
-	remoteHold bool
-	endCode    int
-	endReason  string
-	media      *mediaLoop
-	localBye   bool               // we sent the BYE
-	cancel     context.CancelFunc // outgoing: cancels the INVITE
-	reinvite   sync.Mutex         // one re-INVITE at a time
-	evMu       sync.Mutex         // keeps events in order
-	done       chan struct{}      // closed when the call ended
-	established chan struct{}     // closed when the dialog is confirmed
-	estOnce    sync.Once
-	doneOnce   sync.Once
+	mu          sync.Mutex
+	listener    Listener
+	srv         *diago.DialogServerSession
+	cli         *diago.DialogClientSession
+	med         *diago.DialogMedia
+	answered    bool
+	ended       bool
+	localHold   bool
+	remoteHold  bool
+	endCode     int
+	endReason   string
+	media       *mediaLoop
+	localBye    bool               // we sent the BYE
+	cancel      context.CancelFunc // outgoing: cancels the INVITE
+	reinvite    sync.Mutex         // one re-INVITE at a time
+	evMu        sync.Mutex         // keeps events in order
+	done        chan struct{}      // closed when the call ended
+	established chan struct{}      // closed when the dialog is confirmed
+	estOnce     sync.Once
+	doneOnce    sync.Once
 }
 
 // SIPCallID returns the SIP Call-ID.

@@ -118,7 +118,7 @@ func (m *mediaLoop) stop() {
 func (m *mediaLoop) codecName() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.codec.Name
+	return strings.ToUpper(m.codec.Name)
 }
 
 // sessionCodecs returns the negotiated audio codec and telephone-event codec.

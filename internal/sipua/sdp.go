@@ -101,3 +101,59 @@ func parseDTMFRelay(body []byte) (string, bool) {
 	}
 	return "", false
 }
+
+// sdpDirection returns the media direction of an SDP body (sendrecv when
+// none is given; c=0.0.0.0 counts as sendonly).
+func sdpDirection(body []byte) string {
+	dir := "sendrecv"
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch line {
+		case "a=sendonly", "a=recvonly", "a=inactive", "a=sendrecv":
+			dir = line[2:]
+		}
+		if strings.HasPrefix(line, "c=") && strings.HasSuffix(line, " 0.0.0.0") && dir == "sendrecv" {
+			dir = "sendonly"
+		}
+	}
+	return dir
+}
+
+// setDirection replaces the media direction attribute of an SDP body.
+func setDirection(body []byte, dir string) []byte {
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		switch strings.TrimSpace(line) {
+		case "a=sendonly", "a=recvonly", "a=inactive", "a=sendrecv":
+			line = "a=" + dir
+		}
+		out.WriteString(line)
+		out.WriteString("\r\n")
+	}
+	return out.Bytes()
+}
+
+// holdAnswerTx corrects diago's answer to an in-dialog offer while we hold
+// the call: RFC 3264 §8.4 wants inactive, not recvonly, when a held party
+// is offered sendonly or inactive.
+type holdAnswerTx struct {
+	sip.ServerTransaction
+	c     *Call
+	offer []byte
+}
+
+func (t *holdAnswerTx) Respond(res *sip.Response) error {
+	if res.StatusCode == sip.StatusOK && len(res.Body()) > 0 && len(t.offer) > 0 {
+		local, _ := t.c.Held()
+		if local {
+			switch sdpDirection(t.offer) {
+			case "sendonly", "inactive":
+				res.SetBody(setDirection(res.Body(), "inactive"))
+			}
+		}
+	}
+	return t.ServerTransaction.Respond(res)
+}

@@ -218,7 +218,9 @@ func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		case sip.INVITE:
 			if toTag != "" {
 				if c := u.callFor(req); c != nil {
+					next(req, &holdAnswerTx{ServerTransaction: tx, c: c, offer: req.Body()})
 					c.reInviteSeen(req)
+					return
 				}
 			}
 		}
