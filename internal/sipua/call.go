@@ -131,6 +131,7 @@ func (c *Call) Codec() string {
 	if m == nil {
 		return ""
 	}
+	m.sessionCodecs()
 	return m.codecName()
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -316,22 +317,19 @@ type Event struct {
 // EventStream is a running `gophone events --since 0` client whose lines are
 // collected as they arrive.
 type EventStream struct {
-	cmd    *exec.Cmd
-	stderr bytes.Buffer
+	cmd *exec.Cmd
+	log *eventLog[Event]
 
 	mu     sync.Mutex
-	events []Event
-	bad    []string      // lines that were not JSON events
-	notify chan struct{} // closed and replaced on every new event
-	done   chan struct{} // closed when the client's output ends
-	next   int           // WaitFor cursor
+	stderr bytes.Buffer
+	bad    []string // lines that were not JSON events
 }
 
 // Events starts `bin -c FILE events --since 0`; it is stopped at cleanup.
 func (d *Daemon) Events(t testing.TB) *EventStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &EventStream{notify: make(chan struct{}), done: make(chan struct{})}
+	s := &EventStream{log: newEventLog[Event]()}
 	s.cmd = d.command(ctx, "events", "--since", "0")
 	s.cmd.Stderr = &lockedWriter{mu: &s.mu, w: &s.stderr}
 	out, err := s.cmd.StdoutPipe()
@@ -346,14 +344,14 @@ func (d *Daemon) Events(t testing.TB) *EventStream {
 	go s.read(out)
 	t.Cleanup(func() {
 		cancel()
-		<-s.done
+		<-s.log.done
 		_ = s.cmd.Wait()
 	})
 	return s
 }
 
-func (s *EventStream) read(r interface{ Read([]byte) (int, error) }) {
-	defer close(s.done)
+func (s *EventStream) read(r io.Reader) {
+	defer s.log.finish()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
@@ -362,62 +360,31 @@ func (s *EventStream) read(r interface{ Read([]byte) (int, error) }) {
 			continue
 		}
 		var e Event
-		err := json.Unmarshal(line, &e)
-		s.mu.Lock()
-		if err != nil || e.Type == "" {
+		if err := json.Unmarshal(line, &e); err != nil || e.Type == "" {
+			s.mu.Lock()
 			s.bad = append(s.bad, string(line))
-		} else {
-			e.Raw = append(json.RawMessage(nil), line...)
-			s.events = append(s.events, e)
-			close(s.notify)
-			s.notify = make(chan struct{})
+			s.mu.Unlock()
+			continue
 		}
-		s.mu.Unlock()
+		e.Raw = append(json.RawMessage(nil), line...)
+		s.log.add(e)
 	}
 }
 
 // All returns every event received so far.
-func (s *EventStream) All() []Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Event(nil), s.events...)
-}
+func (s *EventStream) All() []Event { return s.log.all() }
 
 // WaitFor returns the first event after the one the previous WaitFor
 // returned (or from the start) for which match is true, waiting up to
-// timeout for it. It fails the test on timeout or when the stream ends.
+// timeout for it. Events it passes over are not offered again. It fails the
+// test on timeout or when the stream ends.
 func (s *EventStream) WaitFor(t testing.TB, timeout time.Duration, match func(Event) bool) Event {
 	t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		for i := s.next; i < len(s.events); i++ {
-			if match(s.events[i]) {
-				s.next = i + 1
-				e := s.events[i]
-				s.mu.Unlock()
-				return e
-			}
-		}
-		s.next = len(s.events)
-		notify := s.notify
-		s.mu.Unlock()
-		select {
-		case <-notify:
-		case <-s.done:
-			// Take whatever arrived with the last lines, then give up.
-			s.mu.Lock()
-			n := len(s.events)
-			s.mu.Unlock()
-			if n > s.nextLocked() {
-				continue
-			}
-			t.Fatalf("event stream ended while waiting; stderr: %s%s", s.stderrText(), s.dump())
-		case <-timer.C:
-			t.Fatalf("no matching event within %v%s", timeout, s.dump())
-		}
+	e, err := s.log.wait(timeout, match)
+	if err != nil {
+		t.Fatalf("gophone events: %v (waited up to %v)%s", err, timeout, s.dump())
 	}
+	return e
 }
 
 // WaitType waits for the next event of the given type (and call id, when
@@ -429,31 +396,24 @@ func (s *EventStream) WaitType(t testing.TB, timeout time.Duration, typ, call st
 	})
 }
 
-func (s *EventStream) nextLocked() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.next
-}
-
-func (s *EventStream) stderrText() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stderr.String()
-}
-
 // dump renders the events seen so far for a failure message.
 func (s *EventStream) dump() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nevents so far (%d):", len(s.events))
-	for _, e := range s.events {
+	all := s.log.all()
+	fmt.Fprintf(&b, "\nevents so far (%d):", len(all))
+	for _, e := range all {
 		b.WriteString("\n  ")
 		b.Write(e.Raw)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, l := range s.bad {
 		b.WriteString("\n  not an event: ")
 		b.WriteString(l)
+	}
+	if s.stderr.Len() > 0 {
+		b.WriteString("\nstderr: ")
+		b.WriteString(s.stderr.String())
 	}
 	return b.String()
 }

@@ -1,0 +1,422 @@
+package testutil
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BaresipModules is where Debian's baresip-core keeps its modules.
+const BaresipModules = "/usr/lib/baresip/modules"
+
+// BaresipOptions configures StartBaresip.
+type BaresipOptions struct {
+	// User is the account's user part; default "baresip".
+	User string
+	// AutoAnswer answers incoming calls at once (answermode=auto).
+	AutoAnswer bool
+	// ToneHz is the frequency of the sine baresip sends as its microphone
+	// (module ausine); default 440.
+	ToneHz int
+	// Codecs is the account's audio_codecs list; default
+	// "PCMU/8000/1,PCMA/8000/1". telephone-event is always offered.
+	Codecs string
+	// AccountParams are appended to the account line (";key=value…").
+	AccountParams string
+	// ExtraConfig lines are appended to the config file.
+	ExtraConfig []string
+}
+
+// Baresip is a running baresip (Debian's baresip-core 1.0.0) controlled
+// over its ctrl_tcp interface. It listens for SIP on 127.0.0.1:Port (UDP and
+// TCP) with a serverless account, sends a sine tone as its microphone,
+// discards what it plays, and records every call's received audio (module
+// sndfile) under RecordDir.
+type Baresip struct {
+	Port      int
+	CtrlPort  int
+	Dir       string // config directory (-f)
+	RecordDir string // sndfile's snd_path
+	User      string
+
+	t       testing.TB
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan struct{}
+
+	conn   net.Conn
+	wmu    sync.Mutex // serialises writes to conn
+	mu     sync.Mutex
+	token  int
+	waits  map[string]chan BaresipResponse
+	events *eventLog[BaresipEvent]
+}
+
+// BaresipEvent is one ctrl_tcp event, such as
+// {"event":true,"type":"CALL_ESTABLISHED","class":"call","accountaor":…,
+// "direction":"incoming","peeruri":…,"id":…,"param":…}.
+type BaresipEvent struct {
+	Type       string          `json:"type"`
+	Class      string          `json:"class"`
+	AccountAOR string          `json:"accountaor"`
+	Direction  string          `json:"direction"`
+	PeerURI    string          `json:"peeruri"`
+	ID         string          `json:"id"`
+	Param      string          `json:"param"`
+	Raw        json.RawMessage `json:"-"`
+}
+
+// BaresipResponse is the reply to a ctrl_tcp command.
+type BaresipResponse struct {
+	OK    bool   `json:"ok"`
+	Data  string `json:"data"`
+	Token string `json:"token"`
+}
+
+// StartBaresip writes a config directory and runs `baresip -f DIR` until the
+// test ends. It returns once the ctrl_tcp interface is connected.
+func StartBaresip(t testing.TB, opts BaresipOptions) *Baresip {
+	t.Helper()
+	RequireTool(t, "baresip")
+	if _, err := os.Stat(filepath.Join(BaresipModules, "ctrl_tcp.so")); err != nil {
+		t.Fatalf("baresip modules missing (%v); install Debian's baresip-core", err)
+	}
+	if opts.User == "" {
+		opts.User = "baresip"
+	}
+	if opts.ToneHz == 0 {
+		opts.ToneHz = 440
+	}
+	if opts.Codecs == "" {
+		opts.Codecs = "PCMU/8000/1,PCMA/8000/1"
+	}
+	dir := t.TempDir()
+	b := &Baresip{
+		Port:      FreePort(t),
+		CtrlPort:  FreePort(t),
+		Dir:       dir,
+		RecordDir: filepath.Join(dir, "rec"),
+		User:      opts.User,
+		t:         t,
+		logPath:   filepath.Join(dir, "baresip.log"),
+		exited:    make(chan struct{}),
+		waits:     make(map[string]chan BaresipResponse),
+		events:    newEventLog[BaresipEvent](),
+	}
+	if err := os.Mkdir(b.RecordDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rtp := FreePortRange(t, 20)
+	config := []string{
+		"poll_method epoll",
+		fmt.Sprintf("sip_listen 127.0.0.1:%d", b.Port),
+		// Without this baresip puts the first non-loopback address in SDP.
+		"net_interface 127.0.0.1",
+		"call_local_timeout 120",
+		"call_max_calls 4",
+		"audio_player alsa,null",
+		"audio_alert alsa,null",
+		fmt.Sprintf("audio_source ausine,%d", opts.ToneHz),
+		// ausine only produces 48 kHz stereo.
+		"ausrc_srate 48000",
+		"ausrc_channels 2",
+		fmt.Sprintf("rtp_ports %d-%d", rtp, rtp+19),
+		"module_path " + BaresipModules,
+		"module g711.so",
+		"module ausine.so",
+		"module alsa.so",
+		"module sndfile.so",
+		"module_tmp account.so",
+		"module_app menu.so",
+		"module_app ctrl_tcp.so",
+		fmt.Sprintf("ctrl_tcp_listen 127.0.0.1:%d", b.CtrlPort),
+		"snd_path " + b.RecordDir,
+	}
+	config = append(config, opts.ExtraConfig...)
+	answer := "manual"
+	if opts.AutoAnswer {
+		answer = "auto"
+	}
+	account := fmt.Sprintf("<sip:%s@127.0.0.1:%d>;regint=0;answermode=%s;audio_codecs=%s%s\n",
+		opts.User, b.Port, answer, opts.Codecs, opts.AccountParams)
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(strings.Join(config, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	logf, err := os.Create(b.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.cmd = exec.Command("baresip", "-f", dir)
+	b.cmd.Dir = dir
+	b.cmd.Stdout = logf
+	b.cmd.Stderr = logf
+	if err := b.cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("start baresip: %v", err)
+	}
+	go func() {
+		_ = b.cmd.Wait()
+		logf.Close()
+		close(b.exited)
+	}()
+	t.Cleanup(b.stop)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", b.CtrlPort))
+		if err == nil {
+			b.conn = c
+			break
+		}
+		select {
+		case <-b.exited:
+			t.Fatalf("baresip exited at start:\n%s", readFile(b.logPath))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip ctrl_tcp not up within 10s: %v\n%s", err, readFile(b.logPath))
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	go b.read()
+	return b
+}
+
+// URI returns the account's SIP URI, sip:USER@127.0.0.1:PORT.
+func (b *Baresip) URI() string { return fmt.Sprintf("sip:%s@127.0.0.1:%d", b.User, b.Port) }
+
+// Addr returns baresip's SIP address, 127.0.0.1:port.
+func (b *Baresip) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.Port) }
+
+// Log returns what baresip printed so far.
+func (b *Baresip) Log() string { return readFile(b.logPath) }
+
+func (b *Baresip) stop() {
+	if b.conn != nil {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = b.Command("quit", "")
+		}()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+		}
+	}
+	select {
+	case <-b.exited:
+	case <-time.After(5 * time.Second):
+		_ = b.cmd.Process.Kill()
+		<-b.exited
+	}
+	if b.conn != nil {
+		b.conn.Close()
+	}
+	if b.t.Failed() {
+		b.t.Logf("baresip %s log:\n%s", b.URI(), b.Log())
+	}
+}
+
+// Command sends a ctrl_tcp command (the long names of baresip's menu:
+// "dial", "accept", "hangup", "sndcode", "listcalls", "quit", …) and waits
+// up to 10 s for its response.
+func (b *Baresip) Command(cmd, params string) (BaresipResponse, error) {
+	b.mu.Lock()
+	b.token++
+	tok := "gt" + strconv.Itoa(b.token)
+	ch := make(chan BaresipResponse, 1)
+	b.waits[tok] = ch
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.waits, tok)
+		b.mu.Unlock()
+	}()
+
+	msg, err := json.Marshal(map[string]string{"command": cmd, "params": params, "token": tok})
+	if err != nil {
+		return BaresipResponse{}, err
+	}
+	b.wmu.Lock()
+	_, err = fmt.Fprintf(b.conn, "%d:%s,", len(msg), msg)
+	b.wmu.Unlock()
+	if err != nil {
+		return BaresipResponse{}, fmt.Errorf("baresip %s: %w", cmd, err)
+	}
+	select {
+	case r := <-ch:
+		if !r.OK {
+			return r, fmt.Errorf("baresip %s %s: failed: %s", cmd, params, r.Data)
+		}
+		return r, nil
+	case <-b.events.done:
+		return BaresipResponse{}, fmt.Errorf("baresip %s: control connection closed", cmd)
+	case <-time.After(10 * time.Second):
+		return BaresipResponse{}, fmt.Errorf("baresip %s: no response within 10s", cmd)
+	}
+}
+
+// MustCommand is Command that fails the test on error.
+func (b *Baresip) MustCommand(t testing.TB, cmd, params string) BaresipResponse {
+	t.Helper()
+	r, err := b.Command(cmd, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// read demultiplexes the ctrl_tcp stream into responses and events.
+func (b *Baresip) read() {
+	defer b.events.finish()
+	r := bufio.NewReader(b.conn)
+	for {
+		msg, err := readNetstring(r)
+		if err != nil {
+			return
+		}
+		var head struct {
+			Event    bool   `json:"event"`
+			Response bool   `json:"response"`
+			Token    string `json:"token"`
+		}
+		if json.Unmarshal(msg, &head) != nil {
+			continue
+		}
+		switch {
+		case head.Event:
+			var e BaresipEvent
+			if json.Unmarshal(msg, &e) == nil {
+				e.Raw = msg
+				b.events.add(e)
+			}
+		case head.Response:
+			var resp BaresipResponse
+			if json.Unmarshal(msg, &resp) == nil {
+				b.mu.Lock()
+				ch := b.waits[resp.Token]
+				b.mu.Unlock()
+				if ch != nil {
+					ch <- resp
+				}
+			}
+		}
+	}
+}
+
+// readNetstring reads one "LEN:DATA," frame.
+func readNetstring(r *bufio.Reader) ([]byte, error) {
+	head, err := r.ReadString(':')
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(head[:len(head)-1]))
+	if err != nil || n < 0 || n > 16<<20 {
+		return nil, fmt.Errorf("bad netstring length %q", head)
+	}
+	buf := make([]byte, n+1)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	if buf[n] != ',' {
+		return nil, errors.New("netstring not terminated by ','")
+	}
+	return buf[:n], nil
+}
+
+// Events returns every event received so far.
+func (b *Baresip) Events() []BaresipEvent { return b.events.all() }
+
+// WaitEvent returns the first event after the one the previous WaitEvent
+// returned for which match is true, waiting up to timeout; it fails the
+// test otherwise.
+func (b *Baresip) WaitEvent(t testing.TB, timeout time.Duration, match func(BaresipEvent) bool) BaresipEvent {
+	t.Helper()
+	e, err := b.events.wait(timeout, match)
+	if err != nil {
+		var sb strings.Builder
+		for _, e := range b.events.all() {
+			sb.WriteString("\n  ")
+			sb.Write(e.Raw)
+		}
+		t.Fatalf("baresip %s: %v (waited up to %v); events:%s", b.URI(), err, timeout, sb.String())
+	}
+	return e
+}
+
+// WaitEventType waits for the next event of type typ (e.g. "CALL_INCOMING",
+// "CALL_ESTABLISHED", "CALL_CLOSED", "CALL_DTMF_START").
+func (b *Baresip) WaitEventType(t testing.TB, timeout time.Duration, typ string) BaresipEvent {
+	t.Helper()
+	return b.WaitEvent(t, timeout, func(e BaresipEvent) bool { return e.Type == typ })
+}
+
+// Recordings returns sndfile's files of received (decoded) audio, one per
+// call, oldest first.
+func (b *Baresip) Recordings() []string {
+	files, _ := filepath.Glob(filepath.Join(b.RecordDir, "dump-*-dec.wav"))
+	sort.Strings(files)
+	return files
+}
+
+// RecordingPath returns the newest recording of received audio, or "".
+func (b *Baresip) RecordingPath() string {
+	files := b.Recordings()
+	if len(files) == 0 {
+		return ""
+	}
+	return files[len(files)-1]
+}
+
+// WaitRecording waits until the newest recording of received audio is
+// complete (its WAV header finalized, which sndfile does when the call's
+// audio stream is closed) and returns its path.
+func (b *Baresip) WaitRecording(t testing.TB, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if p := b.RecordingPath(); p != "" && wavFinalized(p) {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip: no finished recording in %s within %v (have %v)", b.RecordDir, timeout, b.Recordings())
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+}
+
+// wavFinalized reports whether the RIFF size in path's header matches the
+// file's size.
+func wavFinalized(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() <= 44 {
+		return false
+	}
+	var h [8]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil || string(h[:4]) != "RIFF" {
+		return false
+	}
+	return int64(binary.LittleEndian.Uint32(h[4:]))+8 == st.Size()
+}

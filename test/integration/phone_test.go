@@ -1,0 +1,114 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophone/gophone/internal/testutil"
+)
+
+const waitEvent = 10 * time.Second
+
+// TestTwoDaemons is the phone's acceptance walk: B calls A (auto-answer),
+// hold both ways, DTMF with a pause, blind transfer to C, hangup and close.
+func TestTwoDaemons(t *testing.T) {
+	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\naudioInput=tone:440\n")
+	b := testutil.StartDaemon(t, gophoneBin, "[Settings]\naudioInput=tone:1000\n")
+	c := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n")
+	aev, bev, cev := a.Events(t), b.Events(t), c.Events(t)
+
+	bCall := strings.TrimSpace(b.MustRun(t, "dial", "sip:alice@"+a.SIPAddr()))
+	if bCall == "" {
+		t.Fatal("dial printed no call id")
+	}
+	bev.WaitType(t, waitEvent, "call.established", bCall)
+	aCall := aev.WaitType(t, waitEvent, "call.established", "").Call
+
+	callOf := func(d *testutil.Daemon, id string) testutil.Call {
+		t.Helper()
+		call, ok := d.Status(t).Call(id)
+		if !ok {
+			t.Fatalf("call %s missing from status", id)
+		}
+		return call
+	}
+	if st := callOf(a, aCall).State; st != "established" {
+		t.Fatalf("A call state = %q, want established", st)
+	}
+	if st := callOf(b, bCall); st.State != "established" || st.Direction != "outgoing" || st.Codec == "" {
+		t.Fatalf("B call = %+v, want established outgoing with a codec", st)
+	}
+
+	// B holds: A sees remoteHeld, B held. Hold again resumes.
+	b.MustRun(t, "hold")
+	aev.WaitType(t, waitEvent, "call.remote_held", aCall)
+	if st := callOf(a, aCall); !st.RemoteHeld || st.Held {
+		t.Fatalf("after B hold, A call = held %v remoteHeld %v; want remoteHeld only", st.Held, st.RemoteHeld)
+	}
+	if st := callOf(b, bCall); !st.Held || st.RemoteHeld {
+		t.Fatalf("after B hold, B call = held %v remoteHeld %v; want held only", st.Held, st.RemoteHeld)
+	}
+	b.MustRun(t, "hold")
+	aev.WaitType(t, waitEvent, "call.remote_resumed", aCall)
+	if st := callOf(b, bCall); st.Held {
+		t.Fatal("second Hold did not resume B's call")
+	}
+
+	// Both hold, then both resume: the RFC 3264 direction table both ways.
+	a.MustRun(t, "hold")
+	bev.WaitType(t, waitEvent, "call.remote_held", bCall)
+	b.MustRun(t, "hold", bCall)
+	aev.WaitType(t, waitEvent, "call.remote_held", aCall)
+	a.MustRun(t, "hold", aCall)
+	bev.WaitType(t, waitEvent, "call.remote_resumed", bCall)
+	b.MustRun(t, "hold", bCall)
+	aev.WaitType(t, waitEvent, "call.remote_resumed", aCall)
+	for _, st := range []testutil.Call{callOf(a, aCall), callOf(b, bCall)} {
+		if st.Held || st.RemoteHeld || st.State != "established" {
+			t.Fatalf("after both resumed: %+v", st)
+		}
+	}
+
+	// DTMF: digits arrive in order, each once.
+	b.MustRun(t, "senddtmf", "12#,4")
+	var got []string
+	for len(got) < 4 {
+		got = append(got, aev.WaitType(t, waitEvent, "dtmf.received", aCall).Digit)
+	}
+	if strings.Join(got, "") != "12#4" {
+		t.Fatalf("A received DTMF %q, want 12#4", got)
+	}
+
+	// Blind transfer of A to C: A ends up talking to C, B's call ends.
+	out := b.MustRun(t, "transfer", "sip:carol@"+c.SIPAddr())
+	if !strings.Contains(out, "success") {
+		t.Fatalf("transfer result %q does not report success", out)
+	}
+	bev.WaitFor(t, waitEvent, func(e testutil.Event) bool { return e.Type == "call.transfer" && e.Outcome == "success" })
+	bev.WaitType(t, waitEvent, "call.ended", bCall)
+	// A's call to C is established before B's final NOTIFY lets B hang up.
+	newCall := aev.WaitType(t, waitEvent, "call.established", "").Call
+	aev.WaitType(t, waitEvent, "call.ended", aCall)
+	cev.WaitType(t, waitEvent, "call.established", "")
+	if st := callOf(a, newCall); st.Number != "carol" || st.State != "established" {
+		t.Fatalf("A's new call = %+v, want established with carol", st)
+	}
+	if n := len(b.Status(t).Calls); n != 0 {
+		t.Fatalf("B still has %d calls after the transfer", n)
+	}
+
+	a.MustRun(t, "hangup", "--all")
+	aev.WaitType(t, waitEvent, "call.ended", newCall)
+	if n := len(a.Status(t).Calls); n != 0 {
+		t.Fatalf("A has %d calls after hangup --all", n)
+	}
+	if _, err := a.Run("close"); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	select {
+	case <-a.Exited():
+	case <-time.After(waitEvent):
+		t.Fatal("daemon did not exit after close")
+	}
+}
