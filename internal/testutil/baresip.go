@@ -420,3 +420,40 @@ func wavFinalized(path string) bool {
 	}
 	return int64(binary.LittleEndian.Uint32(h[4:]))+8 == st.Size()
 }
+
+// WaitRecorded waits until the newest recording of received audio holds at
+// least d of audio, so that a test can let a call run for a while without
+// sleeping for a fixed time.
+func (b *Baresip) WaitRecorded(t testing.TB, timeout, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if p := b.RecordingPath(); p != "" && wavDuration(p) >= d {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip: recording %q did not reach %v within %v", b.RecordingPath(), d, timeout)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+}
+
+// wavDuration estimates the audio in a (possibly still growing) canonical
+// WAV file from its size and the byte rate in its header.
+func wavDuration(path string) time.Duration {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var h [44]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return 0
+	}
+	byteRate := int64(binary.LittleEndian.Uint32(h[28:32]))
+	st, err := f.Stat()
+	if err != nil || byteRate == 0 {
+		return 0
+	}
+	return time.Duration((st.Size() - 44) * int64(time.Second) / byteRate)
+}

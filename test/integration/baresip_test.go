@@ -38,6 +38,9 @@ func TestBaresipToBaresip(t *testing.T) {
 		t.Errorf("callee received DTMF %q, want %q", digits, "19#")
 	}
 
+	// Let a second of audio reach both sides before hanging up.
+	callee.WaitRecorded(t, wait, time.Second)
+	caller.WaitRecorded(t, wait, time.Second)
 	caller.MustCommand(t, "hangup", "")
 	caller.WaitEventType(t, wait, "CALL_CLOSED")
 	callee.WaitEventType(t, wait, "CALL_CLOSED")

@@ -1,0 +1,80 @@
+//go:build integration_pending
+
+package integration
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gophone/gophone/internal/testutil"
+)
+
+// TestBaresipCallsDaemon: baresip calls gophone, which answers by itself;
+// baresip's DTMF arrives as dtmf.received events; each side hears the
+// other's tone.
+func TestBaresipCallsDaemon(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "heard.wav")
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\naudioInput=tone:1000\naudioOutput=file:"+rec+"\n")
+	ev := d.Events(t)
+	b := testutil.StartBaresip(t, testutil.BaresipOptions{User: "alice", ToneHz: 440})
+
+	b.MustCommand(t, "dial", "sip:gophone@"+d.SIPAddr())
+	in := ev.WaitType(t, eventWait, "call.incoming", "")
+	ev.WaitType(t, eventWait, "call.established", in.Call)
+	b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+
+	b.MustCommand(t, "sndcode", "123#")
+	var digits string
+	for range 4 {
+		digits += ev.WaitType(t, eventWait, "dtmf.received", in.Call).Digit
+	}
+	if digits != "123#" {
+		t.Errorf("gophone received DTMF %q, want 123#", digits)
+	}
+
+	b.WaitRecorded(t, eventWait, time.Second)
+	b.MustCommand(t, "hangup", "")
+	ev.WaitType(t, eventWait, "call.ended", in.Call)
+
+	wantTone(t, "baresip heard", b.WaitRecording(t, eventWait), 1000)
+	wantTone(t, "gophone heard", rec, 440)
+}
+
+// TestDaemonDialsBaresip: gophone calls an auto-answering baresip and sends
+// DTMF that baresip receives.
+func TestDaemonDialsBaresip(t *testing.T) {
+	d := startDaemon(t, "")
+	ev := d.Events(t)
+	b := testutil.StartBaresip(t, testutil.BaresipOptions{User: "bob", AutoAnswer: true})
+
+	id := dial(t, d, b.URI())
+	ev.WaitType(t, eventWait, "call.established", id)
+	b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+	d.MustRun(t, "senddtmf", "123", id)
+	var digits string
+	for range 3 {
+		digits += b.WaitEventType(t, eventWait, "CALL_DTMF_START").Param
+	}
+	if digits != "123" {
+		t.Errorf("baresip received DTMF %q, want 123", digits)
+	}
+	d.MustRun(t, "hangup", id)
+	b.WaitEventType(t, eventWait, "CALL_CLOSED")
+	ev.WaitType(t, eventWait, "call.ended", id)
+}
+
+func wantTone(t *testing.T, what, path string, hz float64) {
+	t.Helper()
+	samples, rate, err := testutil.ReadWAV(path)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if len(samples) < rate/2 {
+		t.Fatalf("%s: only %d samples at %d Hz", what, len(samples), rate)
+	}
+	if f := testutil.DominantFrequency(samples, rate, 200, 3000, 10); math.Abs(f-hz) > 10 {
+		t.Errorf("%s a %v Hz tone, want %v Hz", what, f, hz)
+	}
+}

@@ -1,0 +1,171 @@
+//go:build integration_pending
+
+package integration
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophone/gophone/internal/testutil"
+)
+
+const (
+	eventWait = 15 * time.Second
+	sippLimit = 60 * time.Second
+)
+
+// dial runs `gophone dial TARGET` and returns the call id it prints.
+func dial(t *testing.T, d *testutil.Daemon, target string) string {
+	t.Helper()
+	id := strings.TrimSpace(d.MustRun(t, "dial", target))
+	if id == "" {
+		t.Fatalf("dial %s printed no call id", target)
+	}
+	return id
+}
+
+func wantSIPpOK(t *testing.T, name string, r testutil.SIPpResult) {
+	t.Helper()
+	if !r.OK() {
+		t.Errorf("%s: %s", name, r)
+	}
+}
+
+// TestDaemonDialsSIPp: an outgoing call to a SIPp UAS goes calling → early
+// → established, shows in status, and hangs up cleanly.
+func TestDaemonDialsSIPp(t *testing.T) {
+	d := startDaemon(t, "")
+	ev := d.Events(t)
+	uas := testutil.NewSIPp(t, scenario(t, "uas.xml"))
+	uas.Start("", sippLimit, "-m", "1")
+	uas.WaitReady(t)
+
+	id := dial(t, d, "sip:1001@"+uas.Addr())
+	ev.WaitType(t, eventWait, "call.outgoing", id)
+	ev.WaitType(t, eventWait, "call.established", id)
+	st := d.Status(t)
+	c, ok := st.Call(id)
+	if !ok || c.State != "established" || c.Direction != "outgoing" || !strings.EqualFold(c.Codec, "PCMU") {
+		t.Errorf("status call %s: %+v (found %v)", id, c, ok)
+	}
+	d.MustRun(t, "hangup", id)
+	ev.WaitType(t, eventWait, "call.ended", id)
+	wantSIPpOK(t, "uas.xml", uas.Wait())
+}
+
+// TestDaemonRemoteHangup: the far end's BYE ends the call.
+func TestDaemonRemoteHangup(t *testing.T) {
+	d := startDaemon(t, "")
+	ev := d.Events(t)
+	uas := testutil.NewSIPp(t, scenario(t, "uas_bye.xml"))
+	uas.Start("", sippLimit, "-m", "1")
+	uas.WaitReady(t)
+	id := dial(t, d, "sip:1001@"+uas.Addr())
+	ev.WaitType(t, eventWait, "call.established", id)
+	ev.WaitType(t, eventWait, "call.ended", id)
+	wantSIPpOK(t, "uas_bye.xml", uas.Wait())
+}
+
+// TestDaemonAutoAnswerLoad: 300 calls at 20 calls/s, at most 50 at once,
+// all answered and ended.
+func TestDaemonAutoAnswerLoad(t *testing.T) {
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\nmaxConcurrentCalls=100\n")
+	uac := testutil.NewSIPp(t, scenario(t, "uac_autoanswer.xml"))
+	r := uac.Run(d.SIPAddr(), 3*time.Minute, "-m", "300", "-r", "20", "-l", "50", "-s", "1001")
+	wantSIPpOK(t, "uac_autoanswer.xml", r)
+	if got := r.Stat("SuccessfulCall(C)"); got != "300" {
+		t.Errorf("successful calls %s, want 300", got)
+	}
+	if st := d.Status(t); len(st.Calls) != 0 {
+		t.Errorf("%d calls left after the load: %+v", len(st.Calls), st.Calls)
+	}
+}
+
+// TestDaemonDelayedOffer: an INVITE without SDP is answered with an offer.
+func TestDaemonDelayedOffer(t *testing.T) {
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+	uac := testutil.NewSIPp(t, scenario(t, "uac_delayed_offer.xml"))
+	wantSIPpOK(t, "uac_delayed_offer.xml", uac.Run(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001"))
+}
+
+// TestDaemonFollowsMediaMove: after a re-INVITE that moves the far end to
+// 127.0.0.2:port+2, the daemon's RTP goes there.
+func TestDaemonFollowsMediaMove(t *testing.T) {
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+	uac := testutil.NewSIPp(t, scenario(t, "uac_media_move.xml"))
+	moved, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.2", strconv.Itoa(uac.MediaPort+2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moved.Close()
+	uac.Start(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001")
+
+	moved.SetReadDeadline(time.Now().Add(eventWait))
+	buf := make([]byte, 2048)
+	n, from, err := moved.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("no RTP at the moved address: %v", err)
+	}
+	if n < 12 || buf[0]>>6 != 2 {
+		t.Errorf("packet from %v at the moved address is not RTP (%d bytes)", from, n)
+	}
+	wantSIPpOK(t, "uac_media_move.xml", uac.Wait())
+}
+
+// TestDaemonRetriesAfter491: hold meets 491 and is retried after the
+// RFC 3261 §14.1 delay (2.1–4 s for the Call-ID owner).
+func TestDaemonRetriesAfter491(t *testing.T) {
+	d := startDaemon(t, "")
+	ev := d.Events(t)
+	uas := testutil.NewSIPp(t, scenario(t, "uac_glare_491.xml"))
+	uas.Start("", sippLimit, "-m", "1")
+	uas.WaitReady(t)
+	id := dial(t, d, "sip:1001@"+uas.Addr())
+	ev.WaitType(t, eventWait, "call.established", id)
+
+	start := time.Now()
+	d.MustRun(t, "hold", id)
+	ev.WaitType(t, eventWait, "call.held", id)
+	if el := time.Since(start); el < 2*time.Second || el > 5*time.Second {
+		t.Errorf("hold took %v; want the 491 retry after 2.1–4 s", el)
+	}
+	if c, _ := d.Status(t).Call(id); !c.Held {
+		t.Errorf("call not held after the retry: %+v", c)
+	}
+	d.MustRun(t, "hangup", id)
+	ev.WaitType(t, eventWait, "call.ended", id)
+	wantSIPpOK(t, "uac_glare_491.xml", uas.Wait())
+}
+
+// TestDaemonCrossedCancel: a 200 that crosses our CANCEL is ACKed and BYEd.
+func TestDaemonCrossedCancel(t *testing.T) {
+	d := startDaemon(t, "")
+	ev := d.Events(t)
+	uas := testutil.NewSIPp(t, scenario(t, "uac_crossed_cancel.xml"))
+	uas.Start("", sippLimit, "-m", "1")
+	uas.WaitReady(t)
+	id := dial(t, d, "sip:1001@"+uas.Addr())
+	ev.WaitFor(t, eventWait, func(e testutil.Event) bool {
+		return e.Call == id && (e.Type == "call.ringing" || e.Type == "call.early")
+	})
+	d.MustRun(t, "hangup", id)
+	ev.WaitType(t, eventWait, "call.ended", id)
+	wantSIPpOK(t, "uac_crossed_cancel.xml", uas.Wait()) // got ACK and BYE
+	if st := d.Status(t); len(st.Calls) != 0 {
+		t.Errorf("calls left: %+v", st.Calls)
+	}
+}
+
+// TestDaemonRefusesOutOfDialogRefer: REFER outside a dialog gets 403.
+func TestDaemonRefusesOutOfDialogRefer(t *testing.T) {
+	d := startDaemon(t, "")
+	uac := testutil.NewSIPp(t, scenario(t, "ood_refer.xml"))
+	wantSIPpOK(t, "ood_refer.xml", uac.Run(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001"))
+	if st := d.Status(t); len(st.Calls) != 0 {
+		t.Errorf("REFER created calls: %+v", st.Calls)
+	}
+}
+

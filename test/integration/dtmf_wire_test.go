@@ -1,0 +1,165 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gophone/gophone/internal/testutil"
+)
+
+// rtpEvent is one RFC 4733 packet seen on the wire.
+type rtpEvent struct {
+	at       time.Time
+	event    int
+	end      bool
+	duration int // in timestamp units (8 kHz)
+}
+
+// captureRTPEvents runs tshark on the loopback interface while f runs and
+// returns the RFC 4733 packets it saw.
+func captureRTPEvents(t *testing.T, f func()) []rtpEvent {
+	t.Helper()
+	bin := testutil.RequireTool(t, "tshark")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-i", "lo", "-l", "-n", "-f", "udp",
+		"-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtpevent && rtp.p_type == 101",
+		"-T", "fields", "-e", "frame.time_epoch", "-e", "rtpevent.event_id",
+		"-e", "rtpevent.end_of_event", "-e", "rtpevent.duration", "-e", "rtp.p_type", "-e", "udp.srcport")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	ready := make(chan struct{})
+	var errText strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		closed := false
+		for sc.Scan() {
+			errText.WriteString(sc.Text() + "\n")
+			if !closed && strings.Contains(sc.Text(), "Capturing on") {
+				close(ready)
+				closed = true
+			}
+		}
+		if !closed {
+			close(ready)
+		}
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		t.Fatal("tshark did not start capturing")
+	}
+	f()
+	// Let the last end packets reach the capture, then stop tshark (our own pid).
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	var evs []rtpEvent
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Split(strings.TrimSpace(line), "\t")
+		if len(f) < 4 {
+			continue
+		}
+		sec, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			continue
+		}
+		id, _ := strconv.Atoi(f[1])
+		dur, _ := strconv.Atoi(f[3])
+		end := f[2] == "1" || strings.EqualFold(f[2], "true")
+		evs = append(evs, rtpEvent{at: time.Unix(0, int64(sec*1e9)), event: id, end: end, duration: dur})
+	}
+	if len(evs) == 0 {
+		t.Fatalf("tshark saw no RFC 4733 packets; stderr:\n%s", errText.String())
+	}
+	return evs
+}
+
+// TestDTMFOnTheWire checks RFC 4733 timing as sent: digits of at least
+// 100 ms, three end packets each, and a ',' pause of 500 ms (at least
+// 450 ms from the end of one digit to the start of the next).
+func TestDTMFOnTheWire(t *testing.T) {
+	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n")
+	b := testutil.StartDaemon(t, gophoneBin, "")
+	aev := a.Events(t)
+	b.MustRun(t, "dial", "sip:alice@"+a.SIPAddr())
+	call := aev.WaitType(t, waitEvent, "call.established", "").Call
+
+	evs := captureRTPEvents(t, func() {
+		b.MustRun(t, "senddtmf", "12#,4")
+		for i := 0; i < 4; i++ {
+			aev.WaitType(t, waitEvent, "dtmf.received", call)
+		}
+	})
+
+	type digit struct {
+		event      int
+		start, end time.Time
+		ends       int
+		duration   int
+	}
+	var digits []*digit
+	for _, e := range evs {
+		if len(digits) == 0 || digits[len(digits)-1].event != e.event || digits[len(digits)-1].ends > 0 && !e.end {
+			digits = append(digits, &digit{event: e.event, start: e.at})
+		}
+		d := digits[len(digits)-1]
+		if e.end {
+			if d.ends == 0 {
+				d.end = e.at
+			}
+			d.ends++
+			d.duration = e.duration
+		}
+	}
+	var ids []int
+	for _, d := range digits {
+		ids = append(ids, d.event)
+	}
+	if want := []int{1, 2, 11, 4}; !equalInts(ids, want) {
+		t.Fatalf("events on the wire = %v, want %v", ids, want)
+	}
+	for _, d := range digits {
+		if d.duration < 800 {
+			t.Errorf("event %d lasted %d samples, want at least 800 (100 ms)", d.event, d.duration)
+		}
+		if d.ends != 3 {
+			t.Errorf("event %d had %d end packets, want 3", d.event, d.ends)
+		}
+	}
+	for i := 1; i < len(digits); i++ {
+		gap := digits[i].start.Sub(digits[i-1].end)
+		if gap < 50*time.Millisecond {
+			t.Errorf("gap before event %d = %v, want at least 50ms", digits[i].event, gap)
+		}
+	}
+	if gap := digits[3].start.Sub(digits[2].end); gap < 450*time.Millisecond {
+		t.Errorf("pause between # and 4 = %v, want at least 450ms", gap)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
