@@ -141,11 +141,8 @@ func (d *Daemon) exec(ctx context.Context, req command.Request) command.Response
 		result, err = d.wait(ctx, req.Args)
 	case "Close":
 		d.log.Info("closing on request")
-		go func() {
-			// Reply first; then hang up, unregister and exit.
-			time.Sleep(50 * time.Millisecond)
-			d.stop()
-		}()
+		// The control server still sends this reply before it shuts down.
+		d.stop()
 		result = map[string]bool{"closing": true}
 	default:
 		result, err = d.phone.Do(ctx, spec.Name, req.Args)
