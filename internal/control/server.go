@@ -49,6 +49,10 @@ type Server struct {
 	// Audit, if set, records Subscribe requests, which never reach Exec.
 	// Commands given to Exec are Exec's to record.
 	Audit *audit.Log
+	// Replied, if set, is called after a command's reply was written (or
+	// failed to be): the place for work that must follow the reply, such
+	// as shutting down after Close.
+	Replied func(req command.Request, resp command.Response)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -129,7 +133,11 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 				}
 			default:
 				resp := s.exec(ctx, req)
-				if err := s.reply(w, resp); err != nil {
+				err := s.reply(w, resp)
+				if s.Replied != nil {
+					s.Replied(req, resp)
+				}
+				if err != nil {
 					log.Debug("control: writing reply", "err", err)
 					return
 				}

@@ -94,7 +94,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop}
 	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
-	srv := &control.Server{Exec: d, Bus: bus, Logger: log, Audit: al}
+	srv := &control.Server{Exec: d, Bus: bus, Logger: log, Audit: al, Replied: d.replied}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
 	select {
@@ -141,8 +141,7 @@ func (d *Daemon) exec(ctx context.Context, req command.Request) command.Response
 		result, err = d.wait(ctx, req.Args)
 	case "Close":
 		d.log.Info("closing on request")
-		// The control server still sends this reply before it shuts down.
-		d.stop()
+		// The daemon stops once the reply is out (see replied).
 		result = map[string]bool{"closing": true}
 	default:
 		result, err = d.phone.Do(ctx, spec.Name, req.Args)
@@ -155,6 +154,13 @@ func (d *Daemon) exec(ctx context.Context, req command.Request) command.Response
 		return fail(ce)
 	}
 	return command.Response{OK: true, Result: result}
+}
+
+// replied runs after a reply was sent: a successful Close stops the daemon.
+func (d *Daemon) replied(req command.Request, resp command.Response) {
+	if spec, ok := command.Lookup(req.Command); ok && spec.Name == "Close" && resp.OK {
+		d.stop()
+	}
 }
 
 func fail(err *command.Error) command.Response { return command.Response{Error: err} }

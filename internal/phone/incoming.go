@@ -50,7 +50,7 @@ func (p *Phone) applyPolicy(c *call, others int) {
 			}
 		})
 	}
-	if delay, ok := p.autoAnswer(c, others); ok {
+	if delay, ok := p.autoAnswer(c); ok {
 		answer := func() {
 			if st, _, _, _ := c.snapshot(); st != stateRinging {
 				return
@@ -81,11 +81,11 @@ func (p *Phone) forward(c *call) {
 }
 
 // autoAnswer decides whether and after how long c is answered by itself.
-func (p *Phone) autoAnswer(c *call, others int) (time.Duration, bool) {
+func (p *Phone) autoAnswer(c *call) (time.Duration, bool) {
+	// Auto-answer takes every call, also beside calls in progress, without
+	// holding them: a bot or a test lab answering many lines at once wants
+	// exactly that; callWaiting=0 and maxConcurrentCalls limit it.
 	cfg := p.cfg
-	if others > 0 {
-		return 0, false // never answer over a call in progress
-	}
 	if cfg.AutoAnswerNumber != "" && cfg.AutoAnswerNumber != c.number {
 		return 0, false
 	}

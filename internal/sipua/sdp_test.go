@@ -1,0 +1,165 @@
+package sipua
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/emiago/diago/media"
+)
+
+// sdp builds an SDP body from lines joined by sep (CRLF in SIP, but some
+// peers send bare LF).
+func sdp(sep string, lines ...string) []byte {
+	return []byte(strings.Join(lines, sep) + sep)
+}
+
+func audioOffer(sep, conn string, extra ...string) []byte {
+	lines := []string{
+		"v=0",
+		"o=- 1 1 IN IP4 192.0.2.1",
+		"s=-",
+		"c=IN IP4 " + conn,
+		"t=0 0",
+		"m=audio 4000 RTP/AVP 0 8 101",
+		"a=rtpmap:0 PCMU/8000",
+		"a=rtpmap:8 PCMA/8000",
+		"a=rtpmap:101 telephone-event/8000",
+	}
+	return sdp(sep, append(lines, extra...)...)
+}
+
+func TestSDPHoldAndDirection(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     []byte
+		wantHold bool
+		wantDir  string
+	}{
+		{"sendrecv", audioOffer("\r\n", "192.0.2.1", "a=sendrecv"), false, "sendrecv"},
+		{"no attribute", audioOffer("\r\n", "192.0.2.1"), false, "sendrecv"},
+		{"sendonly", audioOffer("\r\n", "192.0.2.1", "a=sendonly"), true, "sendonly"},
+		{"inactive", audioOffer("\r\n", "192.0.2.1", "a=inactive"), true, "inactive"},
+		{"recvonly", audioOffer("\r\n", "192.0.2.1", "a=recvonly"), false, "recvonly"},
+		{"c=0.0.0.0 without attribute", audioOffer("\r\n", "0.0.0.0"), true, "sendonly"},
+		{"c=0.0.0.0 with sendonly", audioOffer("\r\n", "0.0.0.0", "a=sendonly"), true, "sendonly"},
+		{"c=0.0.0.0 with inactive", audioOffer("\r\n", "0.0.0.0", "a=inactive"), true, "inactive"},
+		{"LF line ends, sendonly", audioOffer("\n", "192.0.2.1", "a=sendonly"), true, "sendonly"},
+		{"LF line ends, sendrecv", audioOffer("\n", "192.0.2.1", "a=sendrecv"), false, "sendrecv"},
+		{"trailing blanks", audioOffer("\r\n", "192.0.2.1", "a=inactive  "), true, "inactive"},
+		{"media level overrides session level", sdp("\r\n",
+			"v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0",
+			"a=sendonly",
+			"m=audio 4000 RTP/AVP 0", "a=sendrecv"), false, "sendrecv"},
+		{"empty body", nil, false, "sendrecv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sdpIsHold(tt.body); got != tt.wantHold {
+				t.Errorf("sdpIsHold = %v, want %v", got, tt.wantHold)
+			}
+			if got := sdpDirection(tt.body); got != tt.wantDir {
+				t.Errorf("sdpDirection = %q, want %q", got, tt.wantDir)
+			}
+		})
+	}
+}
+
+func TestSetDirection(t *testing.T) {
+	dirs := []string{"sendrecv", "sendonly", "recvonly", "inactive"}
+	for _, sep := range []string{"\r\n", "\n"} {
+		for _, from := range dirs {
+			for _, to := range dirs {
+				body := audioOffer(sep, "192.0.2.1", "a="+from, "a=ptime:20")
+				got := setDirection(body, to)
+				if d := sdpDirection(got); d != to {
+					t.Errorf("setDirection(%s, %s) gives direction %q", from, to, d)
+				}
+				if n := strings.Count(string(got), "a="+to+"\r\n"); n != 1 {
+					t.Errorf("setDirection(%s, %s): %d a=%s lines, want 1:\n%s", from, to, n, to, got)
+				}
+				// Everything else is kept, line by line, with CRLF line ends.
+				want := strings.ReplaceAll(string(audioOffer("\r\n", "192.0.2.1", "a="+to, "a=ptime:20")), "\r\n", "\n")
+				if g := strings.ReplaceAll(string(got), "\r\n", "\n"); g != want {
+					t.Errorf("setDirection(%s, %s) =\n%s\nwant\n%s", from, to, g, want)
+				}
+				if strings.Contains(strings.ReplaceAll(string(got), "\r\n", ""), "\n") {
+					t.Errorf("setDirection(%s, %s) left a bare LF line end", from, to)
+				}
+			}
+		}
+	}
+}
+
+func TestOfferHasCodec(t *testing.T) {
+	ours := []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000}
+	tests := []struct {
+		name string
+		body []byte
+		ours []media.Codec
+		want bool
+	}{
+		{"PCMU by static payload type, no rtpmap",
+			sdp("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 0"), ours, true},
+		{"PCMA by static payload type, no rtpmap",
+			sdp("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 8"), ours, true},
+		{"PCMA by rtpmap name",
+			sdp("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 18 8", "a=rtpmap:18 G729/8000", "a=rtpmap:8 PCMA/8000"), ours, true},
+		{"lower-case rtpmap name",
+			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 8", "a=rtpmap:8 pcma/8000"), ours, true},
+		{"LF line ends",
+			sdp("\n", "v=0", "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000"), ours, true},
+		{"full offer", audioOffer("\r\n", "192.0.2.1", "a=sendrecv"), ours, true},
+		{"only G729",
+			sdp("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 18", "a=rtpmap:18 G729/8000"), ours, false},
+		{"only G729 without rtpmap",
+			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 18"), ours, false},
+		{"only telephone-event",
+			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 101", "a=rtpmap:101 telephone-event/8000"), ours, false},
+		{"only telephone-event at our event payload type",
+			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 101"), ours, false},
+		{"PCMU offered, we have only PCMA",
+			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000"), []media.Codec{media.CodecAudioAlaw, media.CodecTelephoneEvent8000}, false},
+		{"PCMA offered, we have only PCMA",
+			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 0 8"), []media.Codec{media.CodecAudioAlaw}, true},
+		{"PCMU only in a video section",
+			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 18", "m=video 4002 RTP/AVP 96", "a=rtpmap:96 H264/90000"), ours, false},
+		{"no audio section", sdp("\r\n", "v=0", "s=-"), ours, false},
+		{"empty body", nil, ours, false},
+	}
+	for _, tt := range tests {
+		if got := offerHasCodec(tt.body, tt.ours); got != tt.want {
+			t.Errorf("%s: offerHasCodec = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestParseDTMFRelay(t *testing.T) {
+	tests := []struct {
+		body   string
+		want   string
+		wantOK bool
+	}{
+		{"Signal=5\r\nDuration=160\r\n", "5", true},
+		{"Signal=5", "5", true},
+		{"Signal= *\r\nDuration=160\r\n", "*", true},
+		{"Signal=#\r\n", "#", true},
+		{"Signal=10\r\nDuration=160\r\n", "*", true},
+		{"Signal=11\r\nDuration=160\r\n", "#", true},
+		{"Signal=A\r\n", "A", true},
+		{"Signal=d\r\n", "D", true},
+		{"signal=7\r\nduration=100\r\n", "7", true},
+		{"SIGNAL = 0\n", "0", true},
+		{"Duration=160\r\nSignal=9\r\n", "9", true},
+		{"Signal=x\r\nDuration=160\r\n", "", false},
+		{"Signal=12\r\n", "", false},
+		{"Signal=\r\n", "", false},
+		{"Duration=160\r\n", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := parseDTMFRelay([]byte(tt.body))
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("parseDTMFRelay(%q) = %q, %v; want %q, %v", tt.body, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
