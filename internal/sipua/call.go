@@ -272,6 +272,14 @@ func (c *Call) Answer(ctx context.Context) error {
 		med, err = c.srv.Answer(diago.AnswerOptions{OnRefer: c.onRefer})
 	} else {
 		med, err = c.srv.AnswerLate()
+		// diago starts monitoring the first RTP session of a late answer
+		// although the ACK's SDP already replaced it; that error is
+		// harmless once the far end's media address is known.
+		if err != nil && med != nil {
+			if ms := med.MediaSession(); ms != nil && ms.Raddr.IP != nil {
+				err = nil
+			}
+		}
 	}
 	if err != nil {
 		c.finish(500, "answer failed: "+err.Error())

@@ -1,7 +1,6 @@
 package sipua
 
 import (
-	"math"
 	"testing"
 	"time"
 )
@@ -120,10 +119,11 @@ func TestRxStats(t *testing.T) {
 		{"two separate gaps", without(paced(1000, 5000, 50), 3, 20, 21, 22), 4, func(ms float64) bool { return ms == 0 }},
 		{"sequence wraps", paced(65530, 5000, 20), 0, func(ms float64) bool { return ms == 0 }},
 		{"gap across the wrap", without(paced(65530, 5000, 20), 5, 6, 7), 3, func(ms float64) bool { return ms == 0 }},
-		{"timestamp wraps", paced(7, math.MaxUint32-800, 20), 0, func(ms float64) bool { return ms == 0 }},
 		{"reordered, none lost", func() []packet {
 			ps := paced(1000, 5000, 10)
-			ps[4], ps[5] = ps[5], ps[4]
+			// 1005 arrives in 1004's slot and 1004 in 1005's.
+			ps[4].seq, ps[5].seq = ps[5].seq, ps[4].seq
+			ps[4].ts, ps[5].ts = ps[5].ts, ps[4].ts
 			return ps
 		}(), 0, func(ms float64) bool { return ms > 0 }},
 		// Each transit difference is 10 ms, so the RFC 3550 estimate

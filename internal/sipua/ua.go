@@ -102,20 +102,21 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		// diago keeps the RTP port range in package variables.
 		media.RTPPortStart, media.RTPPortEnd = cfg.RTPPortMin, cfg.RTPPortMax
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host))
-	if err != nil {
-		return nil, fmt.Errorf("creating SIP user agent: %w", err)
-	}
 	u := &UA{
 		cfg:    cfg,
 		log:    cfg.Logger,
-		ua:     ua,
 		host:   host,
 		port:   port,
 		codecs: codecs,
 		calls:  make(map[string]*Call),
 		done:   make(chan struct{}),
 	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(u.strayResponse)))
+	if err != nil {
+		return nil, fmt.Errorf("creating SIP user agent: %w", err)
+	}
+	u.ua = ua
 	u.ctx, u.cancel = context.WithCancel(ctx)
 	opts := []diago.DiagoOption{
 		diago.WithLogger(cfg.Logger),

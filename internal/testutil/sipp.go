@@ -55,10 +55,20 @@ type SIPpResult struct {
 // OK reports whether sipp exited 0.
 func (r SIPpResult) OK() bool { return r.ExitCode == 0 }
 
-// String renders the result for a failure message.
+// String renders the result for a failure message, with each log cut to
+// its last 16 KiB.
 func (r SIPpResult) String() string {
 	return fmt.Sprintf("sipp exit %d\n--- stderr\n%s\n--- errors\n%s\n--- messages\n%s",
-		r.ExitCode, r.Stderr, r.ErrLog, r.Messages)
+		r.ExitCode, tail(r.Stderr), tail(r.ErrLog), tail(r.Messages))
+}
+
+// tail returns the end of s, at most 16 KiB of it.
+func tail(s string) string {
+	const max = 16 << 10
+	if len(s) <= max {
+		return s
+	}
+	return "[… " + strconv.Itoa(len(s)-max) + " bytes cut …]" + s[len(s)-max:]
 }
 
 // NewSIPp prepares a sipp run of scenario on a free port with a free media

@@ -1,0 +1,59 @@
+package phone
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// headerFunc looks a header up case-insensitively, as the INVITE does.
+func headerFunc(headers map[string]string) func(string) string {
+	return func(name string) string {
+		for k, v := range headers {
+			if strings.EqualFold(k, name) {
+				return v
+			}
+		}
+		return ""
+	}
+}
+
+func TestHeaderAutoAnswer(t *testing.T) {
+	const def = 2 * time.Second
+	tests := []struct {
+		name      string
+		headers   map[string]string
+		wantDelay time.Duration
+		wantOK    bool
+	}{
+		{"X-AUTOANSWER true", map[string]string{"X-AUTOANSWER": "true"}, def, true},
+		{"X-AUTOANSWER TRUE", map[string]string{"X-AUTOANSWER": "TRUE"}, def, true},
+		{"X-AUTOANSWER 1", map[string]string{"X-AUTOANSWER": "1"}, def, true},
+		{"X-AUTOANSWER padded", map[string]string{"X-AUTOANSWER": " true "}, def, true},
+		{"X-AUTOANSWER false", map[string]string{"X-AUTOANSWER": "false"}, 0, false},
+		{"X-AUTOANSWER 0", map[string]string{"X-AUTOANSWER": "0"}, 0, false},
+		{"X-AUTOANSWER empty", map[string]string{"X-AUTOANSWER": ""}, 0, false},
+		{"Call-Info answer-after=3", map[string]string{"Call-Info": "<sip:x>;answer-after=3"}, 3 * time.Second, true},
+		{`Call-Info answer-after="0"`, map[string]string{"Call-Info": `<sip:x>;answer-after="0"`}, 0, true},
+		{"Call-Info answer-after with other params",
+			map[string]string{"Call-Info": "<sip:pbx.example>;purpose=info; Answer-After=5"}, 5 * time.Second, true},
+		{"Call-Info without answer-after", map[string]string{"Call-Info": "<http://x/photo.jpg>;purpose=icon"}, 0, false},
+		{"Call-Info negative answer-after", map[string]string{"Call-Info": "<sip:x>;answer-after=-1"}, 0, false},
+		{"Call-Info non-numeric answer-after", map[string]string{"Call-Info": "<sip:x>;answer-after=soon"}, 0, false},
+		{"Answer-Mode Auto", map[string]string{"Answer-Mode": "Auto"}, def, true},
+		{"Answer-Mode auto;require", map[string]string{"Answer-Mode": "auto;require"}, def, true},
+		{"Answer-Mode Manual", map[string]string{"Answer-Mode": "Manual"}, 0, false},
+		{"X-AUTOANSWER false but Answer-Mode Auto",
+			map[string]string{"X-AUTOANSWER": "false", "Answer-Mode": "Auto"}, def, true},
+		{"no headers", nil, 0, false},
+		{"unrelated headers", map[string]string{"Subject": "auto", "Alert-Info": "<http://x>;info=alert-autoanswer"}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			delay, ok := headerAutoAnswer(headerFunc(tt.headers), def)
+			if ok != tt.wantOK || delay != tt.wantDelay {
+				t.Errorf("headerAutoAnswer = %v, %v; want %v, %v", delay, ok, tt.wantDelay, tt.wantOK)
+			}
+		})
+	}
+}
