@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophone/gophone/internal/audio"
 	"github.com/gophone/gophone/internal/testutil"
 )
 
@@ -50,14 +51,14 @@ func TestBaresipToBaresip(t *testing.T) {
 		want float64
 	}{{callee, 440}, {caller, 1000}} {
 		path := c.who.WaitRecording(t, wait)
-		samples, rate, err := testutil.ReadWAV(path)
+		samples, rate, err := audio.ReadWAV(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rate != 8000 || len(samples) < rate/2 {
 			t.Fatalf("%s: %d samples at %d Hz, want at least 0.5 s at 8000 Hz", path, len(samples), rate)
 		}
-		f := testutil.DominantFrequency(samples, rate, 200, 3000, 10)
+		f := audio.DominantFrequency(samples, rate, 200, 3000, 10)
 		if math.Abs(f-c.want) > 10 {
 			t.Errorf("%s recorded a %v Hz tone, want %v Hz", c.who.User, f, c.want)
 		}

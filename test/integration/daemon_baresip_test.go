@@ -1,5 +1,3 @@
-//go:build integration_pending
-
 package integration
 
 import (
@@ -8,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophone/gophone/internal/audio"
 	"github.com/gophone/gophone/internal/testutil"
 )
 
@@ -67,14 +66,14 @@ func TestDaemonDialsBaresip(t *testing.T) {
 
 func wantTone(t *testing.T, what, path string, hz float64) {
 	t.Helper()
-	samples, rate, err := testutil.ReadWAV(path)
+	samples, rate, err := audio.ReadWAV(path)
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	if len(samples) < rate/2 {
 		t.Fatalf("%s: only %d samples at %d Hz", what, len(samples), rate)
 	}
-	if f := testutil.DominantFrequency(samples, rate, 200, 3000, 10); math.Abs(f-hz) > 10 {
+	if f := audio.DominantFrequency(samples, rate, 200, 3000, 10); math.Abs(f-hz) > 10 {
 		t.Errorf("%s a %v Hz tone, want %v Hz", what, f, hz)
 	}
 }

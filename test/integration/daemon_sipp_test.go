@@ -1,8 +1,7 @@
-//go:build integration_pending
-
 package integration
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -27,11 +26,22 @@ func dial(t *testing.T, d *testutil.Daemon, target string) string {
 	return id
 }
 
+// wantSIPpOK fails the test unless sipp exited 0; the cleanup of a failed
+// test logs sipp's traces.
 func wantSIPpOK(t *testing.T, name string, r testutil.SIPpResult) {
 	t.Helper()
 	if !r.OK() {
-		t.Errorf("%s: %s", name, r)
+		t.Errorf("%s: sipp exit %d: %s", name, r.ExitCode, lastLines(r.ErrLog, 5))
 	}
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // TestDaemonDialsSIPp: an outgoing call to a SIPp UAS goes calling → early
@@ -72,15 +82,17 @@ func TestDaemonRemoteHangup(t *testing.T) {
 // TestDaemonAutoAnswerLoad: 300 calls at 20 calls/s, at most 50 at once,
 // all answered and ended.
 func TestDaemonAutoAnswerLoad(t *testing.T) {
-	d := startDaemon(t, "[Settings]\nautoAnswer=all\nmaxConcurrentCalls=100\n")
+	// Each call takes an RTP and an RTCP port: room for 100 calls at once.
+	rtp := testutil.FreePortRange(t, 200)
+	d := startDaemon(t, fmt.Sprintf("[Settings]\nautoAnswer=all\nmaxConcurrentCalls=100\nrtpPorts=%d-%d\n", rtp, rtp+199))
 	uac := testutil.NewSIPp(t, scenario(t, "uac_autoanswer.xml"))
-	r := uac.Run(d.SIPAddr(), 3*time.Minute, "-m", "300", "-r", "20", "-l", "50", "-s", "1001")
+	r := uac.Run(d.SIPAddr(), 90*time.Second, "-m", "300", "-r", "20", "-l", "50", "-s", "1001")
 	wantSIPpOK(t, "uac_autoanswer.xml", r)
 	if got := r.Stat("SuccessfulCall(C)"); got != "300" {
 		t.Errorf("successful calls %s, want 300", got)
 	}
 	if st := d.Status(t); len(st.Calls) != 0 {
-		t.Errorf("%d calls left after the load: %+v", len(st.Calls), st.Calls)
+		t.Errorf("%d calls left after the load, the first: %+v", len(st.Calls), st.Calls[0])
 	}
 }
 
@@ -169,3 +181,8 @@ func TestDaemonRefusesOutOfDialogRefer(t *testing.T) {
 	}
 }
 
+// startDaemon runs gophone with the given extra ini lines.
+func startDaemon(t *testing.T, ini string) *testutil.Daemon {
+	t.Helper()
+	return testutil.StartDaemon(t, gophoneBin, ini)
+}

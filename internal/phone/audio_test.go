@@ -1,0 +1,277 @@
+package phone
+
+import (
+	"encoding/binary"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/gophone/gophone/internal/audio"
+	"github.com/gophone/gophone/internal/command"
+)
+
+func newTestAudio(input, output string, volume, micVolume int) *audioState {
+	return &audioState{
+		input:     input,
+		output:    output,
+		volume:    volume,
+		micVolume: micVolume,
+		inputs:    make(map[string]audio.Input),
+	}
+}
+
+func TestSetVolume(t *testing.T) {
+	tests := []struct {
+		name          string
+		cmd           string
+		args          command.Args
+		mic           bool
+		volume, micV  int // before
+		wantV, wantMV int // after
+	}{
+		{"VolumeUp 3 from 50", "VolumeUp", command.Args{"steps": 3}, false, 50, 100, 80, 100},
+		{"VolumeUp default step", "VolumeUp", command.Args{}, false, 50, 100, 60, 100},
+		{"VolumeUp steps from JSON", "VolumeUp", command.Args{"steps": 2.0}, false, 50, 100, 70, 100},
+		{"VolumeUp clamps at 100", "VolumeUp", command.Args{"steps": 10}, false, 95, 100, 100, 100},
+		{"VolumeUp at 100 stays", "VolumeUp", command.Args{}, false, 100, 100, 100, 100},
+		{"VolumeDown 2 from 50", "VolumeDown", command.Args{"steps": 2}, false, 50, 100, 30, 100},
+		{"VolumeDown clamps at 0", "VolumeDown", command.Args{"steps": 10}, false, 30, 100, 0, 100},
+		{"VolumeDown at 0 stays", "VolumeDown", command.Args{}, false, 0, 100, 0, 100},
+		{"SetVolume exact", "SetVolume", command.Args{"level": 37}, false, 50, 100, 37, 100},
+		{"SetVolume 0", "SetVolume", command.Args{"level": 0}, false, 50, 100, 0, 100},
+		{"SetVolume from CLI string", "SetVolume", command.Args{"level": "64"}, false, 50, 100, 64, 100},
+		{"MicUp affects only the mic", "MicUp", command.Args{"steps": 1}, true, 50, 40, 50, 50},
+		{"MicDown affects only the mic", "MicDown", command.Args{"steps": 5}, true, 50, 40, 50, 0},
+		{"SetMicVolume exact", "SetMicVolume", command.Args{"level": 12}, true, 50, 100, 50, 12},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newTestAudio("null", "null", tt.volume, tt.micV)
+			res, err := a.setVolume(tt.cmd, tt.args, tt.mic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, ok := res.(AudioStatus)
+			if !ok {
+				t.Fatalf("result is %T, want AudioStatus", res)
+			}
+			if st.Volume != tt.wantV || st.MicVolume != tt.wantMV {
+				t.Errorf("result volume %d, mic %d; want %d, %d", st.Volume, st.MicVolume, tt.wantV, tt.wantMV)
+			}
+			if got := a.status(); got != st {
+				t.Errorf("status() = %+v, result was %+v", got, st)
+			}
+		})
+	}
+}
+
+func TestMute(t *testing.T) {
+	tests := []struct {
+		before bool
+		state  string
+		want   bool
+	}{
+		{false, "", true},
+		{true, "", false},
+		{false, "on", true},
+		{true, "on", true},
+		{false, "off", false},
+		{true, "off", false},
+	}
+	for _, tt := range tests {
+		a := newTestAudio("null", "null", 100, 100)
+		a.muted = tt.before
+		res, err := a.mute(tt.state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := res.(AudioStatus); st.Muted != tt.want {
+			t.Errorf("muted %v, mute(%q): result muted %v, want %v", tt.before, tt.state, st.Muted, tt.want)
+		}
+		if a.status().Muted != tt.want {
+			t.Errorf("muted %v, mute(%q): status muted %v, want %v", tt.before, tt.state, a.status().Muted, tt.want)
+		}
+	}
+}
+
+func samples(pcm []byte) []int16 {
+	out := make([]int16, len(pcm)/2)
+	for i := range out {
+		out[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
+	}
+	return out
+}
+
+func maxAbs(s []int16) int {
+	m := 0
+	for _, v := range s {
+		m = max(m, abs(int(v)))
+	}
+	return m
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func TestReadFrame(t *testing.T) {
+	const frame = 320 // 20 ms at 8 kHz, 16-bit
+	// ref is what the tone device gives at unity level.
+	ref := func(t *testing.T, frames int) [][]int16 {
+		in, err := audio.OpenInput("tone:440")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Close()
+		var out [][]int16
+		for range frames {
+			pcm := make([]byte, frame)
+			if _, err := io.ReadFull(in, pcm); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, samples(pcm))
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		input     string
+		micVolume int
+		muted     bool
+		scale     int // expected percent of the reference tone; 0 means silence
+	}{
+		{"unity", "tone:440", 100, false, 100},
+		{"level 50 halves", "tone:440", 50, false, 50},
+		{"level 10", "tone:440", 10, false, 10},
+		{"level 0 is silence", "tone:440", 0, false, 0},
+		{"muted is silence", "tone:440", 100, true, 0},
+		{"null input is silence", "null", 100, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newTestAudio(tt.input, "null", 100, tt.micVolume)
+			a.muted = tt.muted
+			defer a.close()
+			want := ref(t, 3)
+			for f := range want {
+				pcm := make([]byte, frame)
+				for i := range pcm {
+					pcm[i] = 0x55 // stale data must not leak through
+				}
+				a.ReadFrame("call-1", pcm)
+				got := samples(pcm)
+				for i, v := range got {
+					w := int(want[f][i]) * tt.scale / 100
+					if int(v) != w {
+						t.Fatalf("frame %d sample %d = %d, want %d", f, i, v, w)
+					}
+				}
+				if tt.scale > 0 && maxAbs(got) == 0 {
+					t.Fatalf("frame %d is silent", f)
+				}
+			}
+		})
+	}
+}
+
+// Muting mid-call silences the next frame, and unmuting brings the tone back.
+func TestReadFrameMuteToggle(t *testing.T) {
+	a := newTestAudio("tone:440", "null", 100, 100)
+	defer a.close()
+	pcm := make([]byte, 320)
+	a.ReadFrame("c", pcm)
+	if maxAbs(samples(pcm)) == 0 {
+		t.Fatal("unmuted frame is silent")
+	}
+	a.mute("on")
+	a.ReadFrame("c", pcm)
+	if m := maxAbs(samples(pcm)); m != 0 {
+		t.Fatalf("muted frame peaks at %d, want silence", m)
+	}
+	a.mute("")
+	a.ReadFrame("c", pcm)
+	if maxAbs(samples(pcm)) == 0 {
+		t.Fatal("frame after unmute is silent")
+	}
+}
+
+func TestWriteFrame(t *testing.T) {
+	tests := []struct {
+		name   string
+		volume int
+		in     []int16
+		want   []int16
+	}{
+		{"unity", 100, []int16{1000, -1000, 32767, -32768}, []int16{1000, -1000, 32767, -32768}},
+		{"half", 50, []int16{1000, -1000, 32767, -32768}, []int16{500, -500, 16383, -16384}},
+		{"silence", 0, []int16{1000, -1000, 32767, -32768}, []int16{0, 0, 0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.wav")
+			a := newTestAudio("null", "file:"+path, tt.volume, 100)
+			const frames = 3
+			for range frames {
+				pcm := make([]byte, 2*len(tt.in))
+				for i, v := range tt.in {
+					binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
+				}
+				a.WriteFrame("call-1", pcm)
+			}
+			// The file is a valid WAV while the call is still going.
+			got, rate, err := audio.ReadWAV(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rate != audio.SampleRate {
+				t.Errorf("rate = %d, want %d", rate, audio.SampleRate)
+			}
+			if len(got) != frames*len(tt.want) {
+				t.Fatalf("%d samples written, want %d", len(got), frames*len(tt.want))
+			}
+			for i, v := range got {
+				if w := tt.want[i%len(tt.want)]; v != w {
+					t.Errorf("sample %d = %d, want %d", i, v, w)
+				}
+			}
+			a.callEnded("call-1")
+			if a.out != nil {
+				t.Error("output still open after the last call ended")
+			}
+		})
+	}
+}
+
+// Volume changes take effect on the next frame written.
+func TestWriteFrameVolumeChange(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.wav")
+	a := newTestAudio("null", "file:"+path, 100, 100)
+	defer a.close()
+	write := func() {
+		pcm := make([]byte, 2)
+		binary.LittleEndian.PutUint16(pcm, uint16(int16(2000)))
+		a.WriteFrame("c", pcm)
+	}
+	write()
+	a.setVolume("VolumeDown", command.Args{"steps": 5}, false)
+	write()
+	a.setVolume("SetVolume", command.Args{"level": 0}, false)
+	write()
+	got, _, err := audio.ReadWAV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int16{2000, 1000, 0}
+	if len(got) != len(want) {
+		t.Fatalf("samples = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("samples = %v, want %v", got, want)
+			break
+		}
+	}
+}
