@@ -112,3 +112,26 @@ func TestTwoDaemons(t *testing.T) {
 		t.Fatal("daemon did not exit after close")
 	}
 }
+
+// TestCommandsNeedNoSleeps is MicroSIP's pain fixed: `dial X && senddtmf
+// 123` with no delay works, because SendDTMF waits for the call to be
+// established, and Hangup right after is applied after the digits.
+func TestCommandsNeedNoSleeps(t *testing.T) {
+	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\nautoAnswerDelay=1\n")
+	b := testutil.StartDaemon(t, gophoneBin, "")
+	aev := a.Events(t)
+
+	id := strings.TrimSpace(b.MustRun(t, "dial", "sip:alice@"+a.SIPAddr()))
+	b.MustRun(t, "senddtmf", "123")
+	b.MustRun(t, "hangup", id)
+
+	call := aev.WaitType(t, waitEvent, "call.established", "").Call
+	var got string
+	for len(got) < 3 {
+		got += aev.WaitType(t, waitEvent, "dtmf.received", call).Digit
+	}
+	if got != "123" {
+		t.Fatalf("A received %q, want 123", got)
+	}
+	aev.WaitType(t, waitEvent, "call.ended", call)
+}
