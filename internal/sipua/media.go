@@ -249,8 +249,7 @@ func (m *mediaLoop) receive(ctx context.Context) {
 	buf := make([]byte, media.RTPBufSize)
 	pcm := make([]byte, frameBytes*4)
 	r := m.med.RTPPacketReader
-	var lastEventTS uint32
-	seenEvent := false
+	var det dtmfDetector
 	for ctx.Err() == nil {
 		n, err := r.Read(buf)
 		if err != nil {
@@ -270,14 +269,7 @@ func (m *mediaLoop) receive(ctx context.Context) {
 			continue
 		}
 		if te.SampleRate != 0 && hdr.PayloadType == te.PayloadTypeRecv() || hdr.PayloadType == te.PayloadType && te.SampleRate != 0 {
-			if n < 4 {
-				continue
-			}
-			if seenEvent && hdr.Timestamp == lastEventTS {
-				continue
-			}
-			seenEvent, lastEventTS = true, hdr.Timestamp
-			if d := dtmfDigit(buf[0]); d != "" {
+			if d, ok := det.feed(hdr.Timestamp, buf[:n]); ok {
 				m.c.emit(Event{Kind: EventDTMF, Digit: d})
 			}
 			continue
@@ -294,6 +286,28 @@ func (m *mediaLoop) receive(ctx context.Context) {
 		}
 		m.c.u.cfg.Media.WriteFrame(m.c.sipCallID, out)
 	}
+}
+
+// dtmfDetector turns RFC 4733 packets into digits, each once: all packets
+// of one event (the updates of a long-held digit, the three end packets and
+// any retransmission) share its RTP timestamp, and a later event has a
+// later timestamp, so a packet not newer than the last event is a repeat.
+type dtmfDetector struct {
+	seen   bool
+	lastTS uint32
+}
+
+// feed takes one telephone-event payload and reports a new digit.
+func (d *dtmfDetector) feed(ts uint32, payload []byte) (string, bool) {
+	if len(payload) < 4 || d.seen && int32(ts-d.lastTS) <= 0 {
+		return "", false
+	}
+	digit := dtmfDigit(payload[0])
+	if digit == "" {
+		return "", false // not a DTMF event (e.g. a tone or flash)
+	}
+	d.seen, d.lastTS = true, ts
+	return digit, true
 }
 
 func encodeFrame(codec media.Codec, dst, pcm []byte) error {
