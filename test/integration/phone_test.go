@@ -1,10 +1,14 @@
 package integration
 
 import (
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gophone/gophone/internal/audio"
 	"github.com/gophone/gophone/internal/testutil"
 )
 
@@ -13,8 +17,10 @@ const waitEvent = 10 * time.Second
 // TestTwoDaemons is the phone's acceptance walk: B calls A (auto-answer),
 // hold both ways, DTMF with a pause, blind transfer to C, hangup and close.
 func TestTwoDaemons(t *testing.T) {
-	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\naudioInput=tone:440\n")
-	b := testutil.StartDaemon(t, gophoneBin, "[Settings]\naudioInput=tone:1000\n")
+	dir := t.TempDir()
+	aHeard, bHeard := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
+	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\naudioInput=tone:440\naudioOutput=file:"+aHeard+"\n")
+	b := testutil.StartDaemon(t, gophoneBin, "[Settings]\naudioInput=tone:1000\naudioOutput=file:"+bHeard+"\n")
 	c := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n")
 	aev, bev, cev := a.Events(t), b.Events(t), c.Events(t)
 
@@ -69,6 +75,9 @@ func TestTwoDaemons(t *testing.T) {
 			t.Fatalf("after both resumed: %+v", st)
 		}
 	}
+	// Audio flows both ways again: each side hears the other's tone.
+	wantHearing(t, "A", aHeard, 1000)
+	wantHearing(t, "B", bHeard, 440)
 
 	// DTMF: digits arrive in order, each once.
 	b.MustRun(t, "senddtmf", "12#,4")
@@ -134,4 +143,38 @@ func TestCommandsNeedNoSleeps(t *testing.T) {
 		t.Fatalf("A received %q, want 123", got)
 	}
 	aev.WaitType(t, waitEvent, "call.ended", call)
+}
+
+// wantHearing waits until the WAV a daemon writes what it hears into has
+// grown by half a second from now, and checks that this new audio is the
+// far end's tone.
+func wantHearing(t *testing.T, who, path string, hz float64) {
+	t.Helper()
+	start := wavLen(path)
+	deadline := time.Now().Add(waitEvent)
+	for wavLen(path) < start+4000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s heard no new audio within %v (%d samples before)", who, waitEvent, start)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a file, not waiting for an event
+	}
+	samples, rate, err := audio.ReadWAV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := audio.DominantFrequency(samples[start:], rate, 100, 3000, 10)
+	if math.Abs(got-hz) > 20 {
+		t.Fatalf("%s heard %.0f Hz, want %.0f Hz", who, got, hz)
+	}
+}
+
+func wavLen(path string) int {
+	if _, err := os.Stat(path); err != nil {
+		return 0
+	}
+	samples, _, err := audio.ReadWAV(path)
+	if err != nil {
+		return 0
+	}
+	return len(samples)
 }
