@@ -70,6 +70,7 @@ func (s Spec) ParseCLI(words []string) (Args, *Error) {
 	if err := s.Validate(args); err != nil {
 		return nil, err
 	}
+	s.Normalize(args)
 	return args, nil
 }
 

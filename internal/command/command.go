@@ -254,6 +254,22 @@ func (s Spec) Validate(args Args) *Error {
 	return nil
 }
 
+// Normalize rewrites enum arguments to the table's spelling, so that "ON"
+// given for Mute's state reads as "on". Call it after Validate.
+func (s Spec) Normalize(args Args) {
+	for _, p := range s.Params {
+		v, ok := args[p.Name].(string)
+		if !ok || len(p.Enum) == 0 {
+			continue
+		}
+		for _, e := range p.Enum {
+			if strings.EqualFold(e, v) {
+				args[p.Name] = e
+			}
+		}
+	}
+}
+
 func (p Param) check(cmd string, v any) *Error {
 	switch p.Kind {
 	case Int:

@@ -411,3 +411,32 @@ func TestErrorJSON(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+func TestNormalizeEnums(t *testing.T) {
+	tests := []struct {
+		cmd   string
+		words []string
+		key   string
+		want  string
+	}{
+		{"Mute", []string{"ON"}, "state", "on"},
+		{"SetDevice", []string{"INPUT", "tone:440"}, "direction", "input"},
+		{"SetDevice", []string{"Output", "null"}, "direction", "output"},
+		{"Hangup", []string{"--all", "--filter", "Incoming"}, "filter", "incoming"},
+	}
+	for _, tt := range tests {
+		spec, _ := Lookup(tt.cmd)
+		args, err := spec.ParseCLI(tt.words)
+		if err != nil {
+			t.Fatalf("%s %v: %v", tt.cmd, tt.words, err)
+		}
+		if got := args.String(tt.key); got != tt.want {
+			t.Errorf("%s %v: %s = %q, want %q", tt.cmd, tt.words, tt.key, got, tt.want)
+		}
+		raw := Args{tt.key: strings.ToUpper(tt.want)}
+		spec.Normalize(raw)
+		if got := raw.String(tt.key); got != tt.want {
+			t.Errorf("Normalize(%s %s=%q) = %q, want %q", tt.cmd, tt.key, strings.ToUpper(tt.want), got, tt.want)
+		}
+	}
+}

@@ -94,7 +94,7 @@ func TestMute(t *testing.T) {
 	}
 }
 
-func samples(pcm []byte) []int16 {
+func pcmSamples(pcm []byte) []int16 {
 	out := make([]int16, len(pcm)/2)
 	for i := range out {
 		out[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
@@ -102,15 +102,15 @@ func samples(pcm []byte) []int16 {
 	return out
 }
 
-func maxAbs(s []int16) int {
+func peakAbs(s []int16) int {
 	m := 0
 	for _, v := range s {
-		m = max(m, abs(int(v)))
+		m = max(m, absInt(int(v)))
 	}
 	return m
 }
 
-func abs(v int) int {
+func absInt(v int) int {
 	if v < 0 {
 		return -v
 	}
@@ -132,7 +132,7 @@ func TestReadFrame(t *testing.T) {
 			if _, err := io.ReadFull(in, pcm); err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, samples(pcm))
+			out = append(out, pcmSamples(pcm))
 		}
 		return out
 	}
@@ -162,14 +162,14 @@ func TestReadFrame(t *testing.T) {
 					pcm[i] = 0x55 // stale data must not leak through
 				}
 				a.ReadFrame("call-1", pcm)
-				got := samples(pcm)
+				got := pcmSamples(pcm)
 				for i, v := range got {
 					w := int(want[f][i]) * tt.scale / 100
 					if int(v) != w {
 						t.Fatalf("frame %d sample %d = %d, want %d", f, i, v, w)
 					}
 				}
-				if tt.scale > 0 && maxAbs(got) == 0 {
+				if tt.scale > 0 && peakAbs(got) == 0 {
 					t.Fatalf("frame %d is silent", f)
 				}
 			}
@@ -183,17 +183,17 @@ func TestReadFrameMuteToggle(t *testing.T) {
 	defer a.close()
 	pcm := make([]byte, 320)
 	a.ReadFrame("c", pcm)
-	if maxAbs(samples(pcm)) == 0 {
+	if peakAbs(pcmSamples(pcm)) == 0 {
 		t.Fatal("unmuted frame is silent")
 	}
 	a.mute("on")
 	a.ReadFrame("c", pcm)
-	if m := maxAbs(samples(pcm)); m != 0 {
+	if m := peakAbs(pcmSamples(pcm)); m != 0 {
 		t.Fatalf("muted frame peaks at %d, want silence", m)
 	}
 	a.mute("")
 	a.ReadFrame("c", pcm)
-	if maxAbs(samples(pcm)) == 0 {
+	if peakAbs(pcmSamples(pcm)) == 0 {
 		t.Fatal("frame after unmute is silent")
 	}
 }

@@ -5,23 +5,23 @@ import (
 	"time"
 )
 
-// mk describes a call for the selection tests: its id, state, whether we
-// hold it, and when it started (seconds after t0).
-type mk struct {
+// callSpec describes a call for the selection tests: its id, state, whether we
+// hold it, and when it started (seconds after selectionT0).
+type callSpec struct {
 	id    string
 	state string
 	held  bool
 	at    int
 }
 
-var t0 = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+var selectionT0 = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 
 // calls builds the calls in the given order and sorts them the way the
 // phone does (oldest first).
-func calls(specs ...mk) []*call {
+func testCalls(specs ...callSpec) []*call {
 	out := make([]*call, len(specs))
 	for i, s := range specs {
-		out[i] = &call{id: s.id, state: s.state, held: s.held, started: t0.Add(time.Duration(s.at) * time.Second)}
+		out[i] = &call{id: s.id, state: s.state, held: s.held, started: selectionT0.Add(time.Duration(s.at) * time.Second)}
 	}
 	sortCalls(out)
 	return out
@@ -35,22 +35,22 @@ func idOf(c *call) string {
 }
 
 func TestSortCalls(t *testing.T) {
-	got := calls(
-		mk{"10", stateRinging, false, 5},
-		mk{"3", stateRinging, false, 1},
-		mk{"2", stateRinging, false, 5},
-		mk{"1", stateRinging, false, 9},
-		mk{"9", stateRinging, false, 5},
+	got := testCalls(
+		callSpec{"10", stateRinging, false, 5},
+		callSpec{"3", stateRinging, false, 1},
+		callSpec{"2", stateRinging, false, 5},
+		callSpec{"1", stateRinging, false, 9},
+		callSpec{"9", stateRinging, false, 5},
 	)
 	want := []string{"3", "2", "9", "10", "1"} // by start, then numeric id
 	for i, c := range got {
 		if c.id != want[i] {
-			t.Fatalf("sorted ids = %v, want %v", ids(got), want)
+			t.Fatalf("sorted ids = %v, want %v", callIDs(got), want)
 		}
 	}
 }
 
-func ids(cs []*call) []string {
+func callIDs(cs []*call) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
 		out[i] = c.id
@@ -65,33 +65,33 @@ func TestCallSelection(t *testing.T) {
 		active, target, oldestRing string // expected ids, "" for none
 	}{
 		{"no calls", nil, "", "", ""},
-		{"one established", calls(mk{"1", stateEstablished, false, 0}), "1", "1", ""},
+		{"one established", testCalls(callSpec{"1", stateEstablished, false, 0}), "1", "1", ""},
 		{"newest established not held wins",
-			calls(mk{"1", stateEstablished, false, 0}, mk{"2", stateEstablished, false, 5}), "2", "2", ""},
+			testCalls(callSpec{"1", stateEstablished, false, 0}, callSpec{"2", stateEstablished, false, 5}), "2", "2", ""},
 		{"held call is not active",
-			calls(mk{"1", stateEstablished, false, 0}, mk{"2", stateEstablished, true, 5}), "1", "1", ""},
+			testCalls(callSpec{"1", stateEstablished, false, 0}, callSpec{"2", stateEstablished, true, 5}), "1", "1", ""},
 		{"all held: no active, target is the newest established",
-			calls(mk{"1", stateEstablished, true, 0}, mk{"2", stateEstablished, true, 5}), "", "2", ""},
+			testCalls(callSpec{"1", stateEstablished, true, 0}, callSpec{"2", stateEstablished, true, 5}), "", "2", ""},
 		{"only ringing incoming calls: oldest ringing",
-			calls(mk{"2", stateRinging, false, 5}, mk{"1", stateRinging, false, 1}), "", "", "1"},
+			testCalls(callSpec{"2", stateRinging, false, 5}, callSpec{"1", stateRinging, false, 1}), "", "", "1"},
 		{"call waiting: active call and a ringing one",
-			calls(mk{"1", stateEstablished, false, 0}, mk{"2", stateRinging, false, 5}), "1", "1", "2"},
+			testCalls(callSpec{"1", stateEstablished, false, 0}, callSpec{"2", stateRinging, false, 5}), "1", "1", "2"},
 		{"outgoing being set up is the target, not active",
-			calls(mk{"1", stateCalling, false, 0}), "", "1", ""},
+			testCalls(callSpec{"1", stateCalling, false, 0}), "", "1", ""},
 		{"early outgoing is the target",
-			calls(mk{"1", stateEarly, false, 0}), "", "1", ""},
+			testCalls(callSpec{"1", stateEarly, false, 0}), "", "1", ""},
 		{"newest call being set up",
-			calls(mk{"1", stateCalling, false, 0}, mk{"2", stateEarly, false, 3}), "", "2", ""},
+			testCalls(callSpec{"1", stateCalling, false, 0}, callSpec{"2", stateEarly, false, 3}), "", "2", ""},
 		{"established beats a newer call being set up",
-			calls(mk{"1", stateEstablished, true, 0}, mk{"2", stateCalling, false, 3}), "", "1", ""},
+			testCalls(callSpec{"1", stateEstablished, true, 0}, callSpec{"2", stateCalling, false, 3}), "", "1", ""},
 		{"ringing incoming is never the target",
-			calls(mk{"1", stateRinging, false, 0}), "", "", "1"},
+			testCalls(callSpec{"1", stateRinging, false, 0}), "", "", "1"},
 		{"ended calls are ignored",
-			calls(mk{"1", stateEstablished, false, 0}, mk{"2", stateEnded, false, 5}, mk{"3", stateEnded, false, 6}), "1", "1", ""},
+			testCalls(callSpec{"1", stateEstablished, false, 0}, callSpec{"2", stateEnded, false, 5}, callSpec{"3", stateEnded, false, 6}), "1", "1", ""},
 		{"two ringing during a call: the older is answered first",
-			calls(mk{"1", stateEstablished, false, 0}, mk{"2", stateRinging, false, 4}, mk{"3", stateRinging, false, 8}), "1", "1", "2"},
+			testCalls(callSpec{"1", stateEstablished, false, 0}, callSpec{"2", stateRinging, false, 4}, callSpec{"3", stateRinging, false, 8}), "1", "1", "2"},
 		{"same start time: lower id first",
-			calls(mk{"12", stateRinging, false, 0}, mk{"3", stateRinging, false, 0}), "", "", "3"},
+			testCalls(callSpec{"12", stateRinging, false, 0}, callSpec{"3", stateRinging, false, 0}), "", "", "3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -105,6 +105,7 @@ func (p *Phone) Do(ctx context.Context, name string, args command.Args) (any, er
 	if err := spec.Validate(args); err != nil {
 		return nil, err
 	}
+	spec.Normalize(args)
 	switch spec.Name {
 	case "Dial":
 		return p.dial(ctx, args, true)

@@ -51,12 +51,13 @@ type rxStats struct {
 	firstSeq    uint32
 	highestSeq  uint32 // extended
 	received    int64
-	lastTransit int64
+	lastTransit uint32
 	jitter      float64 // in timestamp units
 }
 
 func (s *rxStats) update(seq uint16, ts uint32, arrival time.Time) {
-	transit := arrival.UnixNano()/int64(time.Second/8000) - int64(ts)
+	// Transit times are compared modulo 2^32, so RTP timestamp wrap is harmless.
+	transit := uint32(arrival.UnixNano()/int64(time.Second/8000)) - ts
 	if !s.started {
 		s.started = true
 		s.firstSeq, s.highestSeq = uint32(seq), uint32(seq)
@@ -72,7 +73,7 @@ func (s *rxStats) update(seq uint16, ts uint32, arrival time.Time) {
 	if ext > s.highestSeq {
 		s.highestSeq = ext
 	}
-	d := transit - s.lastTransit
+	d := int64(int32(transit - s.lastTransit))
 	if d < 0 {
 		d = -d
 	}

@@ -65,25 +65,25 @@ func TestDTMFEventCodes(t *testing.T) {
 	}
 }
 
-// packet is one received RTP packet: sequence number, RTP timestamp and
+// rtpPacket is one received RTP rtpPacket: sequence number, RTP timestamp and
 // arrival time offset.
-type packet struct {
+type rtpPacket struct {
 	seq     uint16
 	ts      uint32
 	arrival time.Duration
 }
 
 // paced returns n packets 20 ms apart starting at seq and ts.
-func paced(seq uint16, ts uint32, n int) []packet {
-	out := make([]packet, n)
+func pacedPackets(seq uint16, ts uint32, n int) []rtpPacket {
+	out := make([]rtpPacket, n)
 	for i := range out {
-		out[i] = packet{seq + uint16(i), ts + uint32(i)*160, time.Duration(i) * 20 * time.Millisecond}
+		out[i] = rtpPacket{seq + uint16(i), ts + uint32(i)*160, time.Duration(i) * 20 * time.Millisecond}
 	}
 	return out
 }
 
-func without(ps []packet, drop ...int) []packet {
-	var out []packet
+func dropPackets(ps []rtpPacket, drop ...int) []rtpPacket {
+	var out []rtpPacket
 	for i, p := range ps {
 		keep := true
 		for _, d := range drop {
@@ -101,8 +101,8 @@ func without(ps []packet, drop ...int) []packet {
 func TestRxStats(t *testing.T) {
 	base := time.Date(2024, 1, 2, 3, 4, 5, 123456789, time.UTC)
 	// Arrival alternates 10 ms early and 10 ms late around the 20 ms pace.
-	var wobbly []packet
-	for i, p := range paced(1000, 5000, 50) {
+	var wobbly []rtpPacket
+	for i, p := range pacedPackets(1000, 5000, 50) {
 		if i%2 == 1 {
 			p.arrival += 10 * time.Millisecond
 		}
@@ -110,17 +110,18 @@ func TestRxStats(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		packets    []packet
+		packets    []rtpPacket
 		wantLost   int64
 		wantJitter func(ms float64) bool
 	}{
-		{"in order", paced(1000, 5000, 50), 0, func(ms float64) bool { return ms == 0 }},
-		{"gap of two", without(paced(1000, 5000, 50), 10, 11), 2, func(ms float64) bool { return ms == 0 }},
-		{"two separate gaps", without(paced(1000, 5000, 50), 3, 20, 21, 22), 4, func(ms float64) bool { return ms == 0 }},
-		{"sequence wraps", paced(65530, 5000, 20), 0, func(ms float64) bool { return ms == 0 }},
-		{"gap across the wrap", without(paced(65530, 5000, 20), 5, 6, 7), 3, func(ms float64) bool { return ms == 0 }},
-		{"reordered, none lost", func() []packet {
-			ps := paced(1000, 5000, 10)
+		{"in order", pacedPackets(1000, 5000, 50), 0, func(ms float64) bool { return ms == 0 }},
+		{"gap of two", dropPackets(pacedPackets(1000, 5000, 50), 10, 11), 2, func(ms float64) bool { return ms == 0 }},
+		{"two separate gaps", dropPackets(pacedPackets(1000, 5000, 50), 3, 20, 21, 22), 4, func(ms float64) bool { return ms == 0 }},
+		{"sequence wraps", pacedPackets(65530, 5000, 20), 0, func(ms float64) bool { return ms == 0 }},
+		{"timestamp wraps", pacedPackets(1000, 1<<32-801, 20), 0, func(ms float64) bool { return ms == 0 }},
+		{"gap across the wrap", dropPackets(pacedPackets(65530, 5000, 20), 5, 6, 7), 3, func(ms float64) bool { return ms == 0 }},
+		{"reordered, none lost", func() []rtpPacket {
+			ps := pacedPackets(1000, 5000, 10)
 			// 1005 arrives in 1004's slot and 1004 in 1005's.
 			ps[4].seq, ps[5].seq = ps[5].seq, ps[4].seq
 			ps[4].ts, ps[5].ts = ps[5].ts, ps[4].ts
@@ -129,7 +130,7 @@ func TestRxStats(t *testing.T) {
 		// Each transit difference is 10 ms, so the RFC 3550 estimate
 		// converges towards 10 ms from below.
 		{"arrival varies", wobbly, 0, func(ms float64) bool { return ms > 5 && ms <= 10 }},
-		{"one packet", paced(1, 160, 1), 0, func(ms float64) bool { return ms == 0 }},
+		{"one rtpPacket", pacedPackets(1, 160, 1), 0, func(ms float64) bool { return ms == 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,9 +10,9 @@ import (
 )
 
 // sdpIsHold reports whether an SDP offer puts us on hold: sendonly or
-// inactive, or the RFC 2543 style c=0.0.0.0.
+// inactive, or the RFC 2543 style c=0.0.0.0 whatever the direction says.
 func sdpIsHold(body []byte) bool {
-	hold := false
+	hold, zero := false, false
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -22,10 +22,10 @@ func sdpIsHold(body []byte) bool {
 		case line == "a=sendrecv", line == "a=recvonly":
 			hold = false
 		case strings.HasPrefix(line, "c=") && strings.HasSuffix(line, " 0.0.0.0"):
-			hold = true
+			zero = true
 		}
 	}
-	return hold
+	return hold || zero
 }
 
 // offerHasCodec reports whether an SDP offer lists an audio codec we have.

@@ -9,7 +9,7 @@ import (
 
 // sdp builds an SDP body from lines joined by sep (CRLF in SIP, but some
 // peers send bare LF).
-func sdp(sep string, lines ...string) []byte {
+func sdpBody(sep string, lines ...string) []byte {
 	return []byte(strings.Join(lines, sep) + sep)
 }
 
@@ -25,7 +25,7 @@ func audioOffer(sep, conn string, extra ...string) []byte {
 		"a=rtpmap:8 PCMA/8000",
 		"a=rtpmap:101 telephone-event/8000",
 	}
-	return sdp(sep, append(lines, extra...)...)
+	return sdpBody(sep, append(lines, extra...)...)
 }
 
 func TestSDPHoldAndDirection(t *testing.T) {
@@ -46,7 +46,7 @@ func TestSDPHoldAndDirection(t *testing.T) {
 		{"LF line ends, sendonly", audioOffer("\n", "192.0.2.1", "a=sendonly"), true, "sendonly"},
 		{"LF line ends, sendrecv", audioOffer("\n", "192.0.2.1", "a=sendrecv"), false, "sendrecv"},
 		{"trailing blanks", audioOffer("\r\n", "192.0.2.1", "a=inactive  "), true, "inactive"},
-		{"media level overrides session level", sdp("\r\n",
+		{"media level overrides session level", sdpBody("\r\n",
 			"v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0",
 			"a=sendonly",
 			"m=audio 4000 RTP/AVP 0", "a=sendrecv"), false, "sendrecv"},
@@ -99,31 +99,31 @@ func TestOfferHasCodec(t *testing.T) {
 		want bool
 	}{
 		{"PCMU by static payload type, no rtpmap",
-			sdp("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 0"), ours, true},
+			sdpBody("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 0"), ours, true},
 		{"PCMA by static payload type, no rtpmap",
-			sdp("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 8"), ours, true},
+			sdpBody("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 8"), ours, true},
 		{"PCMA by rtpmap name",
-			sdp("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 18 8", "a=rtpmap:18 G729/8000", "a=rtpmap:8 PCMA/8000"), ours, true},
+			sdpBody("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 18 8", "a=rtpmap:18 G729/8000", "a=rtpmap:8 PCMA/8000"), ours, true},
 		{"lower-case rtpmap name",
-			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 8", "a=rtpmap:8 pcma/8000"), ours, true},
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 8", "a=rtpmap:8 pcma/8000"), ours, true},
 		{"LF line ends",
-			sdp("\n", "v=0", "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000"), ours, true},
+			sdpBody("\n", "v=0", "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000"), ours, true},
 		{"full offer", audioOffer("\r\n", "192.0.2.1", "a=sendrecv"), ours, true},
 		{"only G729",
-			sdp("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 18", "a=rtpmap:18 G729/8000"), ours, false},
+			sdpBody("\r\n", "v=0", "c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 18", "a=rtpmap:18 G729/8000"), ours, false},
 		{"only G729 without rtpmap",
-			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 18"), ours, false},
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 18"), ours, false},
 		{"only telephone-event",
-			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 101", "a=rtpmap:101 telephone-event/8000"), ours, false},
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 101", "a=rtpmap:101 telephone-event/8000"), ours, false},
 		{"only telephone-event at our event payload type",
-			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 101"), ours, false},
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 101"), ours, false},
 		{"PCMU offered, we have only PCMA",
-			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000"), []media.Codec{media.CodecAudioAlaw, media.CodecTelephoneEvent8000}, false},
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000"), []media.Codec{media.CodecAudioAlaw, media.CodecTelephoneEvent8000}, false},
 		{"PCMA offered, we have only PCMA",
-			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 0 8"), []media.Codec{media.CodecAudioAlaw}, true},
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 0 8"), []media.Codec{media.CodecAudioAlaw}, true},
 		{"PCMU only in a video section",
-			sdp("\r\n", "v=0", "m=audio 4000 RTP/AVP 18", "m=video 4002 RTP/AVP 96", "a=rtpmap:96 H264/90000"), ours, false},
-		{"no audio section", sdp("\r\n", "v=0", "s=-"), ours, false},
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 18", "m=video 4002 RTP/AVP 96", "a=rtpmap:96 H264/90000"), ours, false},
+		{"no audio section", sdpBody("\r\n", "v=0", "s=-"), ours, false},
 		{"empty body", nil, ours, false},
 	}
 	for _, tt := range tests {

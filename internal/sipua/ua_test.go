@@ -58,7 +58,7 @@ func TestParseTarget(t *testing.T) {
 	}
 }
 
-func parseRequest(t *testing.T, headers ...string) *sip.Request {
+func parseTestRequest(t *testing.T, headers ...string) *sip.Request {
 	t.Helper()
 	raw := strings.Join(append([]string{
 		"INVITE sip:1000@192.0.2.1 SIP/2.0",
@@ -103,10 +103,18 @@ func TestCallerIdentity(t *testing.T) {
 			[]string{`From: <sip:1001@pbx.example>;tag=1928301774`,
 				`P-Asserted-Identity: "Carol" <sip:3003@pbx.example>, <tel:+4930333>`},
 			"3003", "Carol", "sip:3003@pbx.example"},
+		{"P-Asserted-Identity with a tel: URI",
+			[]string{`From: <sip:1001@pbx.example>;tag=1928301774`,
+				`P-Asserted-Identity: <tel:+4930333>`},
+			"+4930333", "", "tel:+4930333"},
+		{"comma inside the display name",
+			[]string{`From: <sip:1001@pbx.example>;tag=1928301774`,
+				`P-Asserted-Identity: "Smith, Bob" <sip:3003@pbx.example>`},
+			"3003", "Smith, Bob", "sip:3003@pbx.example"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			number, name, uri := callerIdentity(parseRequest(t, tt.headers...))
+			number, name, uri := callerIdentity(parseTestRequest(t, tt.headers...))
 			if number != tt.wantNumber || name != tt.wantName || !strings.Contains(uri, tt.wantIn) {
 				t.Errorf("callerIdentity = %q, %q, %q; want %q, %q, URI with %q",
 					number, name, uri, tt.wantNumber, tt.wantName, tt.wantIn)
