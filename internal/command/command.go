@@ -149,6 +149,7 @@ func Table() []Spec {
 		{Name: "Accounts", Help: "list accounts"},
 		{Name: "Register", Help: "register an account", Params: []Param{{Name: "account", Kind: String, Positional: true}}},
 		{Name: "Unregister", Help: "unregister an account", Params: []Param{{Name: "account", Kind: String, Positional: true}}},
+		{Name: "Debug", Help: "runtime figures: goroutines, heap in use after GC, RSS"},
 		{Name: "Wait", Help: "block until an event of the given type",
 			Params: []Param{{Name: "event", Kind: String, Positional: true, Required: true, Help: "event type, e.g. call.established"},
 				{Name: "call", Kind: String, Help: "only events of this call"}, timeoutParam}},

@@ -139,6 +139,8 @@ func (d *Daemon) exec(ctx context.Context, req command.Request) command.Response
 	switch spec.Name {
 	case "Wait":
 		result, err = d.wait(ctx, req.Args)
+	case "Debug":
+		result = runtimeStats()
 	case "Close":
 		d.log.Info("closing on request")
 		// The daemon stops once the reply is out (see replied).
