@@ -19,7 +19,7 @@ type audioState struct {
 	volume    int
 	micVolume int
 	muted     bool
-	inputs    map[string]audio.Input // per SIP Call-ID
+	inputs    map[string]audio.Input // per live call, by SIP Call-ID; nil until first read
 	out       io.WriteCloser
 }
 
@@ -41,13 +41,10 @@ func newAudioState(cfg *config.Config) (*audioState, error) {
 // ReadFrame fills pcm with the next 20 ms of microphone audio for a call.
 func (a *audioState) ReadFrame(callID string, pcm []byte) {
 	a.mu.Lock()
-	in, ok := a.inputs[callID]
-	if !ok {
-		var err error
-		in, err = audio.OpenInput(a.input)
-		if err != nil {
-			in = nil
-		}
+	in, live := a.inputs[callID]
+	if live && in == nil {
+		// Opened on first use; a failing device reads as silence.
+		in, _ = audio.OpenInput(a.input)
 		a.inputs[callID] = in
 	}
 	muted, level := a.muted, a.micVolume
@@ -79,6 +76,13 @@ func (a *audioState) WriteFrame(callID string, pcm []byte) {
 		audio.ApplyGain(pcm, a.volume)
 	}
 	a.out.Write(pcm)
+}
+
+// callStarted makes a call's microphone frames flow (until callEnded).
+func (a *audioState) callStarted(callID string) {
+	a.mu.Lock()
+	a.inputs[callID] = nil
+	a.mu.Unlock()
 }
 
 func (a *audioState) callEnded(callID string) {
@@ -178,7 +182,7 @@ func (p *Phone) setDevice(args command.Args) (any, error) {
 			if in != nil {
 				in.Close()
 			}
-			delete(a.inputs, callID) // reopened on the next frame
+			a.inputs[callID] = nil // reopened on the next frame
 		}
 	} else {
 		if !dev.CanOutput() {

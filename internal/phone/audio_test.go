@@ -155,6 +155,7 @@ func TestReadFrame(t *testing.T) {
 			a := newTestAudio(tt.input, "null", 100, tt.micVolume)
 			a.muted = tt.muted
 			defer a.close()
+			a.callStarted("call-1")
 			want := ref(t, 3)
 			for f := range want {
 				pcm := make([]byte, frame)
@@ -181,6 +182,7 @@ func TestReadFrame(t *testing.T) {
 func TestReadFrameMuteToggle(t *testing.T) {
 	a := newTestAudio("tone:440", "null", 100, 100)
 	defer a.close()
+	a.callStarted("c")
 	pcm := make([]byte, 320)
 	a.ReadFrame("c", pcm)
 	if peakAbs(pcmSamples(pcm)) == 0 {
@@ -273,5 +275,23 @@ func TestWriteFrameVolumeChange(t *testing.T) {
 			t.Errorf("samples = %v, want %v", got, want)
 			break
 		}
+	}
+}
+
+// A frame read for a call that has ended is silence and opens nothing: the
+// media loop may tick once more after the call ended.
+func TestReadFrameAfterCallEnded(t *testing.T) {
+	a := newTestAudio("tone:440", "null", 100, 100)
+	defer a.close()
+	a.callStarted("c")
+	pcm := make([]byte, 320)
+	a.ReadFrame("c", pcm)
+	a.callEnded("c")
+	a.ReadFrame("c", pcm)
+	if peakAbs(pcmSamples(pcm)) != 0 {
+		t.Error("a frame after the call ended is not silent")
+	}
+	if n := len(a.inputs); n != 0 {
+		t.Errorf("%d inputs open after the call ended", n)
 	}
 }

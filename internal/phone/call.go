@@ -91,6 +91,7 @@ func (p *Phone) add(sc *sipua.Call, state string) *call {
 	p.calls[c.id] = c
 	p.bySIP[sc.SIPCallID()] = c
 	p.mu.Unlock()
+	p.au.callStarted(sc.SIPCallID())
 	return c
 }
 
