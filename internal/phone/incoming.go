@@ -1,7 +1,6 @@
 package phone
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -127,5 +126,3 @@ func (p *Phone) referred(from, sc *sipua.Call) sipua.Listener {
 	p.publish(c, events.CallOutgoing, nil)
 	return p.listener(c)
 }
-
-var _ = context.Background

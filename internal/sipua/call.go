@@ -524,11 +524,9 @@ func (c *Call) onRefer(d *diago.DialogClientSession) error {
 	nc.number = uri.User
 	nc.sipCallID = ensureCallID(d.InviteRequest)
 	c.u.track(nc)
-	{
-		// The transfer target is reported like a call of our own.
-		if f := c.u.cfg.OnReferred; f != nil {
-			nc.SetListener(f(c, nc))
-		}
+	// The transfer target is reported like a call of our own.
+	if f := c.u.cfg.OnReferred; f != nil {
+		nc.SetListener(f(c, nc))
 	}
 	err := nc.invite(c.u.ctx, d)
 	if err != nil {

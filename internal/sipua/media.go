@@ -109,12 +109,9 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	go m.receive(ctx)
 }
 
-func (m *mediaLoop) stop() {
-	m.cancel()
-	if s := m.med.RTPSession(); s == nil {
-		return
-	}
-}
+// stop ends the send loop; the receive loop ends when diago closes the
+// call's RTP session.
+func (m *mediaLoop) stop() { m.cancel() }
 
 func (m *mediaLoop) codecName() string {
 	m.mu.Lock()

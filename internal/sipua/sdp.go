@@ -3,6 +3,7 @@ package sipua
 import (
 	"bufio"
 	"bytes"
+	"strconv"
 	"strings"
 
 	"github.com/emiago/diago/media"
@@ -55,19 +56,12 @@ func offerHasCodec(body []byte, ours []media.Codec) bool {
 			if name != "" && strings.EqualFold(name, c.Name) {
 				return true
 			}
-			if name == "" && f == itoa(int(c.PayloadType)) {
+			if name == "" && f == strconv.Itoa(int(c.PayloadType)) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }
 
 func isDTMFRelay(req *sip.Request) bool {
