@@ -454,11 +454,30 @@ func (c *Call) glareDelay() time.Duration {
 	return time.Duration(rand.IntN(200)) * 10 * time.Millisecond
 }
 
-// reInviteSeen follows the far end's hold state from an in-dialog INVITE.
+// remoteSDP returns the far end's session description as last received
+// in the INVITE or its 200, or nil.
+func (c *Call) remoteSDP() []byte {
+	if c.inviteReq != nil {
+		return c.inviteReq.Body()
+	}
+	if c.cli != nil && c.cli.InviteResponse != nil {
+		return c.cli.InviteResponse.Body()
+	}
+	return nil
+}
+
+// reInviteSeen follows the far end's hold state and packet time from an
+// in-dialog INVITE.
 func (c *Call) reInviteSeen(req *sip.Request) {
 	body := req.Body()
 	if len(body) == 0 {
 		return
+	}
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m != nil {
+		m.setPtime(body)
 	}
 	held := sdpIsHold(body)
 	c.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
@@ -17,13 +18,20 @@ const (
 	frameSamples = 160 // 20 ms at 8 kHz
 	frameBytes   = frameSamples * 2
 	framePeriod  = 20 * time.Millisecond
-	// dtmfPackets is how many 20 ms event packets a digit lasts (120 ms).
-	dtmfPackets = 6
-	// dtmfGapFrames is the audio sent between two digits (60 ms).
-	dtmfGapFrames = 3
+	// maxPtime bounds the packet time a far end may ask for (a=ptime).
+	maxPtime = 60 * time.Millisecond
+	// dtmfLength is how long a digit lasts, dtmfGap the audio between two.
+	dtmfLength = 120 * time.Millisecond
+	dtmfGap    = 60 * time.Millisecond
 	// dtmfEndCopies is how often the end packet is sent (RFC 4733 §2.5.1.4).
 	dtmfEndCopies = 3
 )
+
+// samplesIn is the number of 8 kHz samples in d.
+func samplesIn(d time.Duration) int { return int(d / (time.Second / 8000)) }
+
+// packetsIn is how many packets of period p cover at least d.
+func packetsIn(d, p time.Duration) int { return int((d + p - 1) / p) }
 
 // dtmfJob is a string of digits to send, with its reply channel.
 type dtmfJob struct {
@@ -40,9 +48,18 @@ type mediaLoop struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	ptime atomic.Int64 // the far end's packet time (a=ptime), as a time.Duration
+
 	mu    sync.Mutex
 	codec media.Codec
 	rx    rxStats
+}
+
+func (m *mediaLoop) period() time.Duration { return time.Duration(m.ptime.Load()) }
+
+// setPtime follows the far end's a=ptime (RFC 4566), 10-60 ms in 10 ms steps.
+func (m *mediaLoop) setPtime(sdp []byte) {
+	m.ptime.Store(int64(sdpPtime(sdp)))
 }
 
 // rxStats follows received audio packets for loss and jitter (RFC 3550 A.3, A.8).
@@ -103,6 +120,7 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &mediaLoop{c: c, med: med, jobs: make(chan dtmfJob, 16), cancel: cancel}
+	m.setPtime(c.remoteSDP())
 	c.media = m
 	m.wg.Add(2)
 	go m.send(ctx)
@@ -145,9 +163,10 @@ func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
 // RFC 4733 events while digits are being sent.
 func (m *mediaLoop) send(ctx context.Context) {
 	defer m.wg.Done()
-	pcm := make([]byte, frameBytes)
-	enc := make([]byte, frameSamples)
-	ticker := time.NewTicker(framePeriod)
+	pcmBuf := make([]byte, samplesIn(maxPtime)*2)
+	encBuf := make([]byte, samplesIn(maxPtime))
+	period := m.period()
+	ticker := time.NewTicker(period)
 	defer ticker.Stop()
 	w := m.med.RTPPacketWriter
 	first := true
@@ -156,6 +175,10 @@ func (m *mediaLoop) send(ctx context.Context) {
 		case <-ctx.Done():
 			return false
 		case <-ticker.C:
+			if p := m.period(); p != period {
+				period = p
+				ticker.Reset(p)
+			}
 			return true
 		}
 	}
@@ -164,6 +187,8 @@ func (m *mediaLoop) send(ctx context.Context) {
 		if !ok {
 			return
 		}
+		samples := samplesIn(period)
+		pcm, enc := pcmBuf[:samples*2], encBuf[:samples]
 		m.c.u.cfg.Media.ReadFrame(m.c.sipCallID, pcm)
 		_, remoteHeld := m.c.Held()
 		if remoteHeld {
@@ -172,26 +197,27 @@ func (m *mediaLoop) send(ctx context.Context) {
 		if err := encodeFrame(codec, enc, pcm); err != nil {
 			return
 		}
-		w.WriteSamples(enc, frameSamples, first, codec.PayloadType)
+		w.WriteSamples(enc, uint32(samples), first, codec.PayloadType)
 		first = false
 	}
 	for tick() {
 		select {
 		case job := <-m.jobs:
-			job.done <- m.sendDigits(job, tick, sendAudio)
+			job.done <- m.sendDigits(job, func() time.Duration { return period }, tick, sendAudio)
 		default:
 			sendAudio()
 		}
 	}
 }
 
-// sendDigits sends job's digits as RFC 4733 events, each dtmfPackets long,
-// its end packet sent three times, digits dtmfGapFrames apart, ',' a pause.
-func (m *mediaLoop) sendDigits(job dtmfJob, tick func() bool, sendAudio func()) error {
+// sendDigits sends job's digits as RFC 4733 events, each dtmfLength long
+// (one packet per packet time), its end packet sent three times, digits
+// dtmfGap apart, ',' a pause.
+func (m *mediaLoop) sendDigits(job dtmfJob, period func() time.Duration, tick func() bool, sendAudio func()) error {
 	w := m.med.RTPPacketWriter
 	for i, r := range job.digits {
 		if r == ',' {
-			for n := 0; n < int(job.pause/framePeriod); n++ {
+			for n := 0; n < packetsIn(job.pause, period()); n++ {
 				if !tick() {
 					return errors.New("call ended")
 				}
@@ -200,7 +226,7 @@ func (m *mediaLoop) sendDigits(job dtmfJob, tick func() bool, sendAudio func()) 
 			continue
 		}
 		if i > 0 {
-			for n := 0; n < dtmfGapFrames; n++ {
+			for n := 0; n < packetsIn(dtmfGap, period()); n++ {
 				if !tick() {
 					return errors.New("call ended")
 				}
@@ -216,9 +242,11 @@ func (m *mediaLoop) sendDigits(job dtmfJob, tick func() bool, sendAudio func()) 
 			return err
 		}
 		payload := make([]byte, 4)
-		for p := 1; p <= dtmfPackets+dtmfEndCopies; p++ {
-			end := p > dtmfPackets
-			dur := uint16(min(p, dtmfPackets) * frameSamples)
+		step := samplesIn(period())
+		packets := packetsIn(dtmfLength, period())
+		for p := 1; p <= packets+dtmfEndCopies; p++ {
+			end := p > packets
+			dur := uint16(min(p, packets) * step)
 			payload[0] = event
 			payload[1] = 10 // volume -10 dBm0
 			if end {
@@ -226,8 +254,8 @@ func (m *mediaLoop) sendDigits(job dtmfJob, tick func() bool, sendAudio func()) 
 			}
 			payload[2], payload[3] = byte(dur>>8), byte(dur)
 			var advance uint32
-			if p == dtmfPackets+dtmfEndCopies {
-				advance = uint32(p * frameSamples) // the audio clock moves on past the event
+			if p == packets+dtmfEndCopies {
+				advance = uint32(p * step) // the audio clock moves on past the event
 			}
 			if p > 1 && !tick() {
 				return errors.New("call ended")

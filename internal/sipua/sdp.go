@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo/sip"
@@ -150,4 +151,23 @@ func (t *holdAnswerTx) Respond(res *sip.Response) error {
 		}
 	}
 	return t.ServerTransaction.Respond(res)
+}
+
+// sdpPtime returns the packet time an SDP body asks for (a=ptime), rounded
+// to 10 ms and kept within 10-60 ms; 20 ms when it asks for none.
+func sdpPtime(body []byte) time.Duration {
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "a=ptime:")
+		if !ok {
+			continue
+		}
+		ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || ms <= 0 {
+			break
+		}
+		d := time.Duration(ms+5) / 10 * 10 * time.Millisecond
+		return min(max(d, 10*time.Millisecond), maxPtime)
+	}
+	return framePeriod
 }

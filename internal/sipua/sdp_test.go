@@ -3,6 +3,7 @@ package sipua
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/diago/media"
 )
@@ -160,6 +161,27 @@ func TestParseDTMFRelay(t *testing.T) {
 		got, ok := parseDTMFRelay([]byte(tt.body))
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("parseDTMFRelay(%q) = %q, %v; want %q, %v", tt.body, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestSDPPtime(t *testing.T) {
+	tests := []struct {
+		body string
+		want time.Duration
+	}{
+		{"v=0\r\nm=audio 4000 RTP/AVP 0\r\n", 20 * time.Millisecond},
+		{"m=audio 4000 RTP/AVP 0\r\na=ptime:30\r\n", 30 * time.Millisecond},
+		{"a=ptime:40\n", 40 * time.Millisecond},
+		{"a=ptime:25\n", 30 * time.Millisecond},
+		{"a=ptime:5\n", 10 * time.Millisecond},
+		{"a=ptime:200\n", 60 * time.Millisecond},
+		{"a=ptime:abc\n", 20 * time.Millisecond},
+		{"a=ptime:0\n", 20 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := sdpPtime([]byte(tt.body)); got != tt.want {
+			t.Errorf("sdpPtime(%q) = %v, want %v", tt.body, got, tt.want)
 		}
 	}
 }

@@ -22,7 +22,8 @@ import (
 
 // Media is the audio side of calls as seen by the user agent: it reads
 // microphone frames for a call and takes decoded far-end frames. Frames are
-// 20 ms of 8 kHz mono signed 16-bit little-endian PCM (320 bytes).
+// 8 kHz mono signed 16-bit little-endian PCM, one packet time long (20 ms,
+// 320 bytes, unless the far end asks for another ptime).
 type Media interface {
 	ReadFrame(call string, pcm []byte)
 	WriteFrame(call string, pcm []byte)
