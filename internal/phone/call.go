@@ -89,7 +89,6 @@ func (p *Phone) add(sc *sipua.Call, state string) *call {
 	p.mu.Lock()
 	c.id = p.newCallID()
 	p.calls[c.id] = c
-	p.bySIP[sc.SIPCallID()] = c
 	p.mu.Unlock()
 	p.au.callStarted(sc.SIPCallID())
 	return c
@@ -145,7 +144,6 @@ func (p *Phone) listener(c *call) sipua.Listener {
 			p.au.callEnded(sc.SIPCallID())
 			p.mu.Lock()
 			delete(p.calls, c.id)
-			delete(p.bySIP, sc.SIPCallID())
 			p.mu.Unlock()
 			p.publish(c, events.CallEnded, func(e *events.Event) {
 				e.Code, e.Reason, e.Duration = ev.Code, ev.Reason, &dur

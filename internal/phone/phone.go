@@ -34,7 +34,6 @@ type Phone struct {
 
 	mu     sync.Mutex
 	calls  map[string]*call // by gophone call id
-	bySIP  map[string]*call // by SIP Call-ID
 	nextID int
 }
 
@@ -53,7 +52,6 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		log:   log,
 		au:    au,
 		calls: make(map[string]*call),
-		bySIP: make(map[string]*call),
 	}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	acc := cfg.Accounts[0]

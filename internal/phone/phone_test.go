@@ -21,7 +21,6 @@ func newIdlePhone() *Phone {
 		bus:   events.NewBus(100),
 		au:    newTestAudio("null", "null", 100, 100),
 		calls: map[string]*call{},
-		bySIP: map[string]*call{},
 	}
 }
 

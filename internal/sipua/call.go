@@ -628,6 +628,32 @@ func ensureCallID(req *sip.Request) string {
 	return string(id)
 }
 
+// maxRedirects bounds how many 3xx responses one call follows.
+const maxRedirects = 5
+
+// redirectTarget returns the first Contact of a 3xx response error.
+func redirectTarget(err error) (sip.Uri, bool) {
+	var r *sipgo.ErrDialogResponse
+	var r2 sipgo.ErrDialogResponse
+	var res *sip.Response
+	switch {
+	case errors.As(err, &r) && r.Res != nil:
+		res = r.Res
+	case errors.As(err, &r2) && r2.Res != nil:
+		res = r2.Res
+	default:
+		return sip.Uri{}, false
+	}
+	if res.StatusCode < 300 || res.StatusCode >= 400 {
+		return sip.Uri{}, false
+	}
+	contact := res.Contact()
+	if contact == nil || contact.Address.Host == "" {
+		return sip.Uri{}, false
+	}
+	return *contact.Address.Clone(), true
+}
+
 // DialOptions configure an outgoing call.
 type DialOptions struct {
 	Listener Listener
@@ -675,16 +701,37 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		}
 		return nil
 	}
-	opts := diago.InviteClientOptions{
-		OnResponse:       onResponse,
-		EarlyMediaDetect: true,
-		OnRefer:          c.onRefer,
-	}
-	opts.WithCaller(c.u.cfg.DisplayName, c.u.cfg.Username, c.u.host)
-	med, err := d.Invite(ctx, opts)
-	if errors.Is(err, diago.ErrClientEarlyMedia) {
-		c.startMedia(med)
-		err = d.WaitAnswer(ctx, med, sipgo.AnswerOptions{OnResponse: onResponse})
+	var med *diago.DialogMedia
+	var err error
+	for redirects := 0; ; redirects++ {
+		opts := diago.InviteClientOptions{
+			OnResponse:       onResponse,
+			EarlyMediaDetect: true,
+			OnRefer:          c.onRefer,
+		}
+		opts.WithCaller(c.u.cfg.DisplayName, c.u.cfg.Username, c.u.host)
+		med, err = d.Invite(ctx, opts)
+		if errors.Is(err, diago.ErrClientEarlyMedia) {
+			c.startMedia(med)
+			err = d.WaitAnswer(ctx, med, sipgo.AnswerOptions{OnResponse: onResponse})
+		}
+		target, ok := redirectTarget(err)
+		if !ok || redirects >= maxRedirects || ctx.Err() != nil {
+			break
+		}
+		// Follow a 3xx as MicroSIP and pjsua do: a new INVITE to the
+		// Contact, with the same Call-ID (RFC 3261 §8.1.3.4).
+		nd, nerr := c.u.dg.NewDialog(target, diago.NewDialogOptions{})
+		if nerr != nil {
+			break
+		}
+		id := sip.CallIDHeader(c.sipCallID)
+		nd.InviteRequest.AppendHeader(&id)
+		d.Close()
+		d = nd
+		c.mu.Lock()
+		c.cli = nd
+		c.mu.Unlock()
 	}
 	if err != nil {
 		code, reason := 500, err.Error()
