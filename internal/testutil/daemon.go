@@ -197,6 +197,10 @@ func (d *Daemon) Run(args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// ExitErr is how `gophone serve` ended (nil: exit status 0). Call it only
+// after Exited is closed.
+func (d *Daemon) ExitErr() error { return d.waitErr }
+
 // MustRun is Run that fails the test on error.
 func (d *Daemon) MustRun(t testing.TB, args ...string) string {
 	t.Helper()

@@ -117,6 +117,9 @@ func TestTwoDaemons(t *testing.T) {
 	}
 	select {
 	case <-a.Exited():
+		if err := a.ExitErr(); err != nil {
+			t.Fatalf("daemon exit after close: %v, want status 0", err)
+		}
 	case <-time.After(waitEvent):
 		t.Fatal("daemon did not exit after close")
 	}
