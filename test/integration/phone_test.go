@@ -96,9 +96,12 @@ func TestTwoDaemons(t *testing.T) {
 	}
 	bev.WaitFor(t, waitEvent, func(e testutil.Event) bool { return e.Type == "call.transfer" && e.Outcome == "success" })
 	bev.WaitType(t, waitEvent, "call.ended", bCall)
-	// A's call to C is established before B's final NOTIFY lets B hang up.
-	newCall := aev.WaitType(t, waitEvent, "call.established", "").Call
-	aev.WaitType(t, waitEvent, "call.ended", aCall)
+	// On A, the call to C is established and the call with B ends, in
+	// either order: the final NOTIFY goes out as the new call is confirmed.
+	onA := waitAll(t, aev,
+		func(e testutil.Event) bool { return e.Type == "call.established" && e.Call != aCall },
+		func(e testutil.Event) bool { return e.Type == "call.ended" && e.Call == aCall })
+	newCall := onA[0].Call
 	cev.WaitType(t, waitEvent, "call.established", "")
 	if st := callOf(a, newCall); st.Number != "carol" || st.State != "established" {
 		t.Fatalf("A's new call = %+v, want established with carol", st)
@@ -180,4 +183,31 @@ func wavLen(path string) int {
 		return 0
 	}
 	return len(samples)
+}
+
+// waitAll waits until every predicate has matched some event of the stream,
+// in any order, and returns the first match of each.
+func waitAll(t *testing.T, s *testutil.EventStream, match ...func(testutil.Event) bool) []testutil.Event {
+	t.Helper()
+	deadline := time.Now().Add(waitEvent)
+	for {
+		found := make([]testutil.Event, len(match))
+		n := 0
+		for i, m := range match {
+			for _, e := range s.All() {
+				if m(e) {
+					found[i] = e
+					n++
+					break
+				}
+			}
+		}
+		if n == len(match) {
+			return found
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d expected events within %v: %+v", n, len(match), waitEvent, s.All())
+		}
+		time.Sleep(20 * time.Millisecond) // polling the collected events
+	}
 }
