@@ -94,6 +94,19 @@ func (p *Phone) add(sc *sipua.Call, state string) *call {
 	return c
 }
 
+// holdEvent names the bus event of a hold change.
+func holdEvent(k sipua.EventKind) string {
+	switch k {
+	case sipua.EventHeld:
+		return events.CallHeld
+	case sipua.EventResumed:
+		return events.CallResumed
+	case sipua.EventRemoteHeld:
+		return events.CallRemoteHeld
+	}
+	return events.CallRemoteResumed
+}
+
 // listener turns the SIP layer's call events into phone state and bus events.
 func (p *Phone) listener(c *call) sipua.Listener {
 	return func(sc *sipua.Call, ev sipua.Event) {
@@ -111,26 +124,16 @@ func (p *Phone) listener(c *call) sipua.Listener {
 			if d := p.cfg.AutoHangUpTime; d > 0 {
 				c.after(d, func() { c.sc.Hangup(context.Background()) })
 			}
-		case sipua.EventHeld:
+		case sipua.EventHeld, sipua.EventResumed, sipua.EventRemoteHeld, sipua.EventRemoteResumed:
 			c.mu.Lock()
-			c.held = true
+			switch ev.Kind {
+			case sipua.EventHeld, sipua.EventResumed:
+				c.held = ev.Kind == sipua.EventHeld
+			default:
+				c.remoteHeld = ev.Kind == sipua.EventRemoteHeld
+			}
 			c.mu.Unlock()
-			p.publish(c, events.CallHeld, nil)
-		case sipua.EventResumed:
-			c.mu.Lock()
-			c.held = false
-			c.mu.Unlock()
-			p.publish(c, events.CallResumed, nil)
-		case sipua.EventRemoteHeld:
-			c.mu.Lock()
-			c.remoteHeld = true
-			c.mu.Unlock()
-			p.publish(c, events.CallRemoteHeld, nil)
-		case sipua.EventRemoteResumed:
-			c.mu.Lock()
-			c.remoteHeld = false
-			c.mu.Unlock()
-			p.publish(c, events.CallRemoteResumed, nil)
+			p.publish(c, holdEvent(ev.Kind), nil)
 		case sipua.EventDTMF:
 			p.publish(c, events.DTMFReceived, func(e *events.Event) { e.Digit = ev.Digit })
 		case sipua.EventEnded:

@@ -201,16 +201,28 @@ type TransferResult struct {
 	Outcome string `json:"outcome"`
 }
 
-func (p *Phone) transfer(ctx context.Context, args command.Args) (any, error) {
+// establishedCall finds the call a SendDTMF or Transfer is for, takes its
+// command lock (release it with c.cmd.Unlock) and waits until it is
+// established.
+func (p *Phone) establishedCall(ctx context.Context, args command.Args) (*call, *command.Error) {
 	c, cerr := p.findCall(args, targetCall, "active")
 	if cerr != nil {
 		return nil, cerr
 	}
 	c.cmd.Lock()
-	defer c.cmd.Unlock()
 	if cerr := waitEstablished(ctx, c, args); cerr != nil {
+		c.cmd.Unlock()
 		return nil, cerr
 	}
+	return c, nil
+}
+
+func (p *Phone) transfer(ctx context.Context, args command.Args) (any, error) {
+	c, cerr := p.establishedCall(ctx, args)
+	if cerr != nil {
+		return nil, cerr
+	}
+	defer c.cmd.Unlock()
 	target, err := sipua.ParseTarget(args.String("number"), p.cfg.Accounts[0].Domain)
 	if err != nil {
 		return nil, command.Errorf(command.CodeBadArgs, "%v", err)
@@ -252,15 +264,11 @@ func (p *Phone) sendDTMF(ctx context.Context, args command.Args) (any, error) {
 	if err := sipua.ValidDTMF(digits); err != nil {
 		return nil, command.Errorf(command.CodeBadArgs, "SendDTMF: %v", err)
 	}
-	c, cerr := p.findCall(args, targetCall, "active")
+	c, cerr := p.establishedCall(ctx, args)
 	if cerr != nil {
 		return nil, cerr
 	}
-	c.cmd.Lock()
 	defer c.cmd.Unlock()
-	if cerr := waitEstablished(ctx, c, args); cerr != nil {
-		return nil, cerr
-	}
 	pause := p.cfg.DTMFPause
 	if pause <= 0 {
 		pause = 500 * time.Millisecond
