@@ -258,6 +258,9 @@ func (r *runner) fail(err error) int {
 	var ce *command.Error
 	if errors.As(err, &ce) {
 		fmt.Fprintf(r.env.Stderr, "gophone: %s (%s)\n", oneLine(ce.Message), ce.Code)
+		if ce.Code == command.CodeBadArgs {
+			return ExitUsage // a bad argument is a bad command line, wherever it was found
+		}
 		return ExitFailure
 	}
 	fmt.Fprintf(r.env.Stderr, "gophone: %s\n", oneLine(err.Error()))

@@ -60,10 +60,6 @@ func (s Spec) ParseCLI(words []string) (Args, *Error) {
 				if !strings.EqualFold(str, "true") && !strings.EqualFold(str, "false") && str != "1" && str != "0" {
 					return nil, Errorf(CodeBadArgs, "%s: --%s must be true or false, not %q", s.Name, k, str)
 				}
-			case Duration:
-				if _, err := time.ParseDuration(str); err != nil {
-					return nil, Errorf(CodeBadArgs, "%s: --%s must be a duration such as 30s, not %q", s.Name, k, str)
-				}
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Request is one command sent to the daemon.
@@ -291,7 +292,12 @@ func (p Param) check(cmd string, v any) *Error {
 		default:
 			return Errorf(CodeBadArgs, "%s: %s must be true or false", cmd, p.Name)
 		}
-	case String, Duration:
+	case Duration:
+		s, ok := v.(string)
+		if d, err := time.ParseDuration(s); !ok || err != nil || d < 0 {
+			return Errorf(CodeBadArgs, "%s: %s must be a duration such as 30s, not %v", cmd, p.Name, v)
+		}
+	case String:
 		s, ok := v.(string)
 		if !ok {
 			return Errorf(CodeBadArgs, "%s: %s must be a string", cmd, p.Name)

@@ -130,7 +130,9 @@ func TestValidate(t *testing.T) {
 
 		{"SendDTMF", Args{"digits": "12#", "call": "3", "timeout": "5s"}, ""},
 		{"SendDTMF", Args{"call": "3"}, "missing digits"},
-		{"SendDTMF", Args{"digits": "1", "timeout": 5}, "must be a string"},
+		{"SendDTMF", Args{"digits": "1", "timeout": 5}, "must be a duration"},
+		{"SendDTMF", Args{"digits": "1", "timeout": "soon"}, "must be a duration"},
+		{"SendDTMF", Args{"digits": "1", "timeout": "-1s"}, "must be a duration"},
 		{"Message", Args{"to": "1001"}, "missing text"},
 		{"Message", Args{"to": "1001", "text": "hi"}, ""},
 		{"Subscribe", Args{"since": 0}, ""},

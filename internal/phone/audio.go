@@ -1,7 +1,11 @@
 package phone
 
 import (
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/gophone/gophone/internal/audio"
@@ -167,16 +171,15 @@ func (a *audioState) setVolume(cmd string, args command.Args, mic bool) (any, er
 func (p *Phone) setDevice(args command.Args) (any, error) {
 	dir, id := args.String("direction"), args.String("device")
 	dev, err := audio.ParseDevice(id)
+	if err == nil {
+		err = usable(dev, dir)
+	}
 	if err != nil {
 		return nil, command.Errorf(command.CodeNoSuchDevice, "%v", err)
 	}
 	a := p.au
 	a.mu.Lock()
 	if dir == "input" {
-		if !dev.CanInput() {
-			a.mu.Unlock()
-			return nil, command.Errorf(command.CodeNoSuchDevice, "%s is not an input device", id)
-		}
 		a.input = id
 		for callID, in := range a.inputs {
 			if in != nil {
@@ -185,10 +188,6 @@ func (p *Phone) setDevice(args command.Args) (any, error) {
 			a.inputs[callID] = nil // reopened on the next frame
 		}
 	} else {
-		if !dev.CanOutput() {
-			a.mu.Unlock()
-			return nil, command.Errorf(command.CodeNoSuchDevice, "%s is not an output device", id)
-		}
 		a.output = id
 		if a.out != nil {
 			a.out.Close()
@@ -201,3 +200,28 @@ func (p *Phone) setDevice(args command.Args) (any, error) {
 }
 
 func devices() []audio.DeviceInfo { return audio.Devices() }
+
+// usable checks that a device can be opened in direction dir now, without
+// touching an output file: an input opens (a WAV file exists and parses),
+// an output's directory exists.
+func usable(dev audio.Device, dir string) error {
+	if dir == "input" {
+		if !dev.CanInput() {
+			return fmt.Errorf("%s is not an input device", dev.ID())
+		}
+		in, err := dev.OpenInput()
+		if err != nil {
+			return err
+		}
+		return in.Close()
+	}
+	if !dev.CanOutput() {
+		return fmt.Errorf("%s is not an output device", dev.ID())
+	}
+	if path, ok := strings.CutPrefix(dev.ID(), "file:"); ok {
+		if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+			return fmt.Errorf("%s: directory %s does not exist", dev.ID(), filepath.Dir(path))
+		}
+	}
+	return nil
+}

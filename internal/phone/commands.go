@@ -227,7 +227,10 @@ func (p *Phone) transfer(ctx context.Context, args command.Args) (any, error) {
 	if err != nil {
 		return nil, command.Errorf(command.CodeBadArgs, "%v", err)
 	}
-	timeout, _ := args.Duration("timeout", defaultWait)
+	timeout, cerr := args.Duration("timeout", defaultWait)
+	if cerr != nil {
+		return nil, cerr
+	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	code, err := c.sc.Transfer(tctx, target)

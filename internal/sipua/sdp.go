@@ -1,8 +1,8 @@
 package sipua
 
 import (
-	"bufio"
 	"bytes"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -11,13 +11,27 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
+// lines splits a message body into lines without their CR LF or LF, with
+// no limit on line length.
+func lines(body []byte) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		rest, i := string(body), 0
+		for rest != "" {
+			line, next, _ := strings.Cut(rest, "\n")
+			if !yield(i, strings.TrimSuffix(line, "\r")) {
+				return
+			}
+			rest, i = next, i+1
+		}
+	}
+}
+
 // sdpIsHold reports whether an SDP offer puts us on hold: sendonly or
 // inactive, or the RFC 2543 style c=0.0.0.0 whatever the direction says.
 func sdpIsHold(body []byte) bool {
 	hold, zero := false, false
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for _, line := range lines(body) {
+		line = strings.TrimSpace(line)
 		switch {
 		case line == "a=sendonly", line == "a=inactive":
 			hold = true
@@ -34,9 +48,8 @@ func sdpIsHold(body []byte) bool {
 func offerHasCodec(body []byte, ours []media.Codec) bool {
 	var formats []string
 	rtpmap := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for _, line := range lines(body) {
+		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "m=audio ") {
 			f := strings.Fields(line)
 			if len(f) > 3 {
@@ -72,9 +85,8 @@ func isDTMFRelay(req *sip.Request) bool {
 
 // parseDTMFRelay reads the Signal= line of an application/dtmf-relay body.
 func parseDTMFRelay(body []byte) (string, bool) {
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
+	for _, line := range lines(body) {
+		k, v, ok := strings.Cut(line, "=")
 		if !ok || !strings.EqualFold(strings.TrimSpace(k), "Signal") {
 			continue
 		}
@@ -101,9 +113,8 @@ func parseDTMFRelay(body []byte) (string, bool) {
 // none is given; c=0.0.0.0 counts as sendonly).
 func sdpDirection(body []byte) string {
 	dir := "sendrecv"
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for _, line := range lines(body) {
+		line = strings.TrimSpace(line)
 		switch line {
 		case "a=sendonly", "a=recvonly", "a=inactive", "a=sendrecv":
 			dir = line[2:]
@@ -118,9 +129,7 @@ func sdpDirection(body []byte) string {
 // setDirection replaces the media direction attribute of an SDP body.
 func setDirection(body []byte, dir string) []byte {
 	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range lines(body) {
 		switch strings.TrimSpace(line) {
 		case "a=sendonly", "a=recvonly", "a=inactive", "a=sendrecv":
 			line = "a=" + dir
@@ -156,9 +165,8 @@ func (t *holdAnswerTx) Respond(res *sip.Response) error {
 // sdpPtime returns the packet time an SDP body asks for (a=ptime), rounded
 // to 10 ms and kept within 10-60 ms; 20 ms when it asks for none.
 func sdpPtime(body []byte) time.Duration {
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "a=ptime:")
+	for _, line := range lines(body) {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ptime:")
 		if !ok {
 			continue
 		}

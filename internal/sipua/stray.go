@@ -12,14 +12,15 @@ import (
 // INVITE that is not our confirmed dialog — one that crossed our CANCEL, or
 // an extra 2xx of a forked INVITE — is ACKed and then ended with BYE (RFC
 // 3261 §13.2.2.4). A retransmitted 2xx of our own dialog is ACKed again.
+// A 2xx for a Call-ID that is not one of our INVITEs is dropped.
 func (u *UA) strayResponse(res *sip.Response) {
 	cseq := res.CSeq()
 	if cseq == nil || cseq.MethodName != sip.INVITE || !res.IsSuccess() {
 		return
 	}
 	contact, to, from, callID := res.Contact(), res.To(), res.From(), res.CallID()
-	if contact == nil || to == nil || from == nil || callID == nil {
-		return
+	if contact == nil || to == nil || from == nil || callID == nil || !u.ours(callID.Value()) {
+		return // not an answer to an INVITE of ours
 	}
 	toTag, _ := to.Params.Get("tag")
 	ours := false

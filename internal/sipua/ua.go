@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
@@ -73,7 +74,13 @@ type UA struct {
 
 	mu    sync.Mutex
 	calls map[string]*Call // by SIP Call-ID
-	seq   atomic.Uint64
+	// gone holds the Call-IDs of our outgoing calls that ended in the last
+	// 64·T1, whose late 2xx must still be ACKed and BYEd.
+	gone map[string]time.Time
+	seq  atomic.Uint64
+	// parser is readFilter's own (sipgo's is safe for concurrent use, but
+	// the UA's is not exposed).
+	parser *sip.Parser
 }
 
 // Start listens on cfg.Listen and serves SIP until Close.
@@ -99,6 +106,12 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	if err != nil {
 		return nil, err
 	}
+	// sipgo refuses to send a UDP message over UDPMTUSize-200 bytes (1300)
+	// and has no TCP fallback (RFC 3261 §18.1.1), so a response to a request
+	// with many Via headers, or an INVITE with a long SDP, would never be
+	// sent. Responses must go back over the request's transport (§18.2.2):
+	// let UDP carry up to the largest datagram, IP fragments it.
+	sip.UDPMTUSize = 65507 + 200
 	if cfg.RTPPortMin > 0 && cfg.RTPPortMax > cfg.RTPPortMin {
 		// diago keeps the RTP port range in package variables.
 		media.RTPPortStart, media.RTPPortEnd = cfg.RTPPortMin, cfg.RTPPortMax
@@ -110,10 +123,13 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		port:   port,
 		codecs: codecs,
 		calls:  make(map[string]*Call),
+		gone:   make(map[string]time.Time),
+		parser: sip.NewParser(),
 		done:   make(chan struct{}),
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(u.strayResponse)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(u.strayResponse)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(u.readFilter)))
 	if err != nil {
 		return nil, fmt.Errorf("creating SIP user agent: %w", err)
 	}
@@ -172,10 +188,32 @@ func (u *UA) track(c *Call) {
 
 func (u *UA) untrack(c *Call) {
 	u.mu.Lock()
-	if u.calls[c.sipCallID] == c {
-		delete(u.calls, c.sipCallID)
+	defer u.mu.Unlock()
+	if u.calls[c.sipCallID] != c {
+		return
 	}
-	u.mu.Unlock()
+	delete(u.calls, c.sipCallID)
+	if c.direction == Outgoing {
+		now := time.Now()
+		for id, t := range u.gone {
+			if now.Sub(t) > 64*sip.T1 {
+				delete(u.gone, id)
+			}
+		}
+		u.gone[c.sipCallID] = now
+	}
+}
+
+// ours reports whether callID is one of our outgoing calls, live or ended
+// in the last 64·T1.
+func (u *UA) ours(callID string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if c, ok := u.calls[callID]; ok {
+		return c.direction == Outgoing
+	}
+	t, ok := u.gone[callID]
+	return ok && time.Since(t) <= 64*sip.T1
 }
 
 func (u *UA) lookup(callID string) *Call {
@@ -188,6 +226,9 @@ func (u *UA) lookup(callID string) *Call {
 // not (Require, out-of-dialog REFER, SIP INFO DTMF, hold detection).
 func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if u.rejectInvalid(req, tx) {
+			return
+		}
 		if req.Method != sip.ACK && req.Method != sip.CANCEL {
 			if unsupported := u.unsupportedRequire(req); len(unsupported) > 0 {
 				res := sip.NewResponseFromRequest(req, sip.StatusBadExtension, "Bad Extension", nil)

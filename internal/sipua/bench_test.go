@@ -1,0 +1,115 @@
+package sipua
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago/media"
+)
+
+// BenchmarkDTMFDetector feeds one RFC 4733 event as it arrives on the wire:
+// a start packet that yields the digit, then two updates and three end
+// packets with the same timestamp that are dropped as repeats.
+func BenchmarkDTMFDetector(b *testing.B) {
+	start := []byte{5, 10, 0, 160}
+	update := []byte{5, 10, 1, 64}
+	end := []byte{5, 0x8a, 3, 192}
+	var d dtmfDetector
+	var ts uint32
+	b.ReportAllocs()
+	for b.Loop() {
+		ts += 1600
+		if _, ok := d.feed(ts, start); !ok {
+			b.Fatal("no digit")
+		}
+		d.feed(ts, update)
+		d.feed(ts, update)
+		d.feed(ts, end)
+		d.feed(ts, end)
+		d.feed(ts, end)
+	}
+}
+
+// tonePCM returns 20 ms of a 440 Hz tone as 16-bit little-endian PCM.
+func tonePCM() []byte {
+	pcm := make([]byte, frameBytes)
+	for i := range frameSamples {
+		v := int16(10000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
+	}
+	return pcm
+}
+
+var frameCodecs = []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw}
+
+// BenchmarkEncodeFrame encodes 20 ms of PCM (160 samples) as PCMU and PCMA.
+func BenchmarkEncodeFrame(b *testing.B) {
+	pcm := tonePCM()
+	for _, c := range frameCodecs {
+		b.Run(c.Name, func(b *testing.B) {
+			dst := make([]byte, frameSamples)
+			b.SetBytes(frameBytes)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := encodeFrame(c, dst, pcm); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeFrame decodes a 20 ms PCMU or PCMA payload (160 bytes).
+func BenchmarkDecodeFrame(b *testing.B) {
+	pcm := tonePCM()
+	for _, c := range frameCodecs {
+		b.Run(c.Name, func(b *testing.B) {
+			payload := make([]byte, frameSamples)
+			if err := encodeFrame(c, payload, pcm); err != nil {
+				b.Fatal(err)
+			}
+			dst := make([]byte, frameBytes)
+			b.SetBytes(frameSamples)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := decodeFrame(c, dst, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRxStatsUpdate follows a paced packet stream with some arrival
+// jitter, wrapping sequence numbers as it goes.
+func BenchmarkRxStatsUpdate(b *testing.B) {
+	var s rxStats
+	base := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	var seq uint16
+	var ts uint32
+	var i int64
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		seq++
+		ts += frameSamples
+		s.update(seq, ts, base.Add(time.Duration(i)*framePeriod+time.Duration(i%3)*time.Millisecond))
+	}
+	if s.received != i {
+		b.Fatalf("received %d of %d", s.received, i)
+	}
+}
+
+// BenchmarkSDPIsHold scans a typical SDP offer with a sendonly attribute.
+func BenchmarkSDPIsHold(b *testing.B) {
+	body := audioOffer("\r\n", "192.0.2.1", "a=ptime:20", "a=sendonly")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !sdpIsHold(body) {
+			b.Fatal("not hold")
+		}
+	}
+}
