@@ -1,0 +1,123 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+)
+
+// serveIncoming is diago's handler for a new INVITE. It runs for the life
+// of the call: when it returns, diago ends the dialog.
+func (u *UA) serveIncoming(d *diago.DialogServerSession) {
+	req := d.InviteRequest
+	c := newCall(u, Incoming)
+	c.srv = d
+	c.inviteReq = req
+	if id := req.CallID(); id != nil {
+		c.sipCallID = id.Value()
+	}
+	c.number, c.name, c.remoteURI = callerIdentity(req)
+	if body := req.Body(); len(body) > 0 {
+		if !offerHasCodec(body, u.codecs) {
+			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+			return
+		}
+	}
+	u.track(c)
+	if u.cfg.OnIncoming == nil {
+		c.finish(480, "Temporarily Unavailable")
+		d.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+		return
+	}
+	u.cfg.OnIncoming(c)
+
+	dctx := d.Context()
+	select {
+	case <-c.done:
+	case <-dctx.Done():
+		c.mu.Lock()
+		answered := c.answered
+		c.mu.Unlock()
+		if answered {
+			c.finish(200, c.hangupReason())
+		} else {
+			c.finish(487, "Request Terminated")
+		}
+	case <-u.ctx.Done():
+		c.Hangup(context.Background())
+	}
+	// Wait for a BYE or our own hangup before letting diago clean up.
+	<-c.done
+}
+
+// Ring sends 180 Ringing for an incoming call.
+func (c *Call) Ring() error {
+	if c.srv == nil {
+		return errors.New("not an incoming call")
+	}
+	return c.srv.Ringing()
+}
+
+// Answer answers an incoming call and returns once the ACK arrived.
+func (c *Call) Answer(ctx context.Context) error {
+	if c.srv == nil {
+		return errors.New("not an incoming call")
+	}
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return errors.New("call has ended")
+	}
+	if c.answered {
+		c.mu.Unlock()
+		return errors.New("call already answered")
+	}
+	c.answered = true
+	c.mu.Unlock()
+	c.emit(Event{Kind: EventAnswered})
+	var med *diago.DialogMedia
+	var err error
+	if c.HasOffer() {
+		med, err = c.srv.Answer(diago.AnswerOptions{OnRefer: c.onRefer})
+	} else {
+		med, err = c.srv.AnswerLate()
+		// diago starts monitoring the first RTP session of a late answer
+		// although the ACK's SDP already replaced it; that error is
+		// harmless once the far end's media address is known.
+		if err != nil && med != nil {
+			if ms := med.MediaSession(); ms != nil && ms.Raddr.IP != nil {
+				err = nil
+			}
+		}
+	}
+	if err != nil {
+		c.finish(500, "answer failed: "+err.Error())
+		return fmt.Errorf("answering call: %w", err)
+	}
+	c.startMedia(med)
+	c.confirm()
+	return nil
+}
+
+// Reject ends an unanswered incoming call with code (486, 603, 302 …).
+func (c *Call) Reject(code int, reason string, headers ...string) error {
+	if c.srv == nil {
+		return errors.New("not an incoming call")
+	}
+	c.mu.Lock()
+	answered := c.answered
+	c.mu.Unlock()
+	if answered {
+		return errors.New("call already answered")
+	}
+	var hdrs []sip.Header
+	for i := 0; i+1 < len(headers); i += 2 {
+		hdrs = append(hdrs, sip.NewHeader(headers[i], headers[i+1]))
+	}
+	err := c.srv.Respond(code, reason, nil, hdrs...)
+	c.finish(code, reason)
+	return err
+}

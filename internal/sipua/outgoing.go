@@ -1,0 +1,155 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+func ensureCallID(req *sip.Request) string {
+	if id := req.CallID(); id != nil {
+		return id.Value()
+	}
+	id := sip.CallIDHeader(sip.GenerateTagN(24))
+	req.AppendHeader(&id)
+	return string(id)
+}
+
+// maxRedirects bounds how many 3xx responses one call follows.
+const maxRedirects = 5
+
+// redirectTarget returns the first Contact of a 3xx response error.
+func redirectTarget(err error) (sip.Uri, bool) {
+	var r *sipgo.ErrDialogResponse
+	var r2 sipgo.ErrDialogResponse
+	var res *sip.Response
+	switch {
+	case errors.As(err, &r) && r.Res != nil:
+		res = r.Res
+	case errors.As(err, &r2) && r2.Res != nil:
+		res = r2.Res
+	default:
+		return sip.Uri{}, false
+	}
+	if res.StatusCode < 300 || res.StatusCode >= 400 {
+		return sip.Uri{}, false
+	}
+	contact := res.Contact()
+	if contact == nil || contact.Address.Host == "" {
+		return sip.Uri{}, false
+	}
+	return *contact.Address.Clone(), true
+}
+
+// DialOptions configure an outgoing call.
+type DialOptions struct {
+	Listener Listener
+}
+
+// Dial places a call to target (a SIP URI). It returns as soon as the
+// INVITE transaction started; progress arrives on the listener.
+func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, error) {
+	var uri sip.Uri
+	if err := sip.ParseUri(target, &uri); err != nil {
+		return nil, fmt.Errorf("bad SIP URI %q: %w", target, err)
+	}
+	d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("creating dialog: %w", err)
+	}
+	c := newCall(u, Outgoing)
+	c.cli = d
+	c.remoteURI = uri.String()
+	c.number = uri.User
+	c.sipCallID = ensureCallID(d.InviteRequest)
+	c.listener = opts.Listener
+	u.track(c)
+	go c.invite(u.ctx, d)
+	return c, nil
+}
+
+// invite runs an outgoing INVITE to its end: answered and confirmed, or failed.
+func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) error {
+	ctx, cancel := context.WithCancel(parent)
+	c.mu.Lock()
+	c.cancel = cancel
+	c.mu.Unlock()
+	defer cancel()
+	early := false
+	onResponse := func(res *sip.Response) error {
+		if res.StatusCode > 100 && res.StatusCode < 200 {
+			if !early {
+				early = true
+				c.emit(Event{Kind: EventEarly})
+			}
+			if res.StatusCode == sip.StatusRinging {
+				c.emit(Event{Kind: EventRinging})
+			}
+		}
+		return nil
+	}
+	var med *diago.DialogMedia
+	var err error
+	for redirects := 0; ; redirects++ {
+		opts := diago.InviteClientOptions{
+			OnResponse:       onResponse,
+			EarlyMediaDetect: true,
+			OnRefer:          c.onRefer,
+		}
+		opts.WithCaller(c.u.cfg.DisplayName, c.u.cfg.Username, c.u.host)
+		med, err = d.Invite(ctx, opts)
+		if errors.Is(err, diago.ErrClientEarlyMedia) {
+			c.startMedia(med)
+			err = d.WaitAnswer(ctx, med, sipgo.AnswerOptions{OnResponse: onResponse})
+		}
+		target, ok := redirectTarget(err)
+		if !ok || redirects >= maxRedirects || ctx.Err() != nil {
+			break
+		}
+		// Follow a 3xx as MicroSIP and pjsua do: a new INVITE to the
+		// Contact, with the same Call-ID (RFC 3261 §8.1.3.4).
+		nd, nerr := c.u.dg.NewDialog(target, diago.NewDialogOptions{})
+		if nerr != nil {
+			break
+		}
+		id := sip.CallIDHeader(c.sipCallID)
+		nd.InviteRequest.AppendHeader(&id)
+		d.Close()
+		d = nd
+		c.mu.Lock()
+		c.cli = nd
+		c.mu.Unlock()
+	}
+	if err != nil {
+		code, reason := 500, err.Error()
+		var re *ResponseError
+		if errors.As(describe(err), &re) {
+			code, reason = re.Code, re.Reason
+		} else if ctx.Err() != nil {
+			code, reason = 487, "Request Terminated"
+		}
+		c.finish(code, reason)
+		d.Close()
+		return describe(err)
+	}
+	c.mu.Lock()
+	c.answered = true
+	c.mu.Unlock()
+	c.emit(Event{Kind: EventAnswered})
+	if err := d.Ack(ctx); err != nil {
+		c.finish(500, "ACK failed: "+err.Error())
+		return err
+	}
+	c.startMedia(med)
+	c.confirm()
+	go func() {
+		<-d.Context().Done()
+		c.finish(200, c.hangupReason())
+		d.Close()
+	}()
+	return nil
+}

@@ -1,0 +1,71 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Transfer sends a blind transfer (REFER) to target and waits for the final
+// NOTIFY. It returns the final sipfrag status code.
+func (c *Call) Transfer(ctx context.Context, target string) (int, error) {
+	if !c.isConfirmed() {
+		return 0, errors.New("call is not established")
+	}
+	var uri sip.Uri
+	if err := sip.ParseUri(target, &uri); err != nil {
+		return 0, fmt.Errorf("transfer target %q: %w", target, err)
+	}
+	final := make(chan int, 1)
+	onNotify := func(code int) {
+		if code >= 200 {
+			select {
+			case final <- code:
+			default:
+			}
+		}
+	}
+	var err error
+	if c.srv != nil {
+		err = c.srv.ReferOptions(ctx, uri, diago.ReferServerOptions{OnNotify: onNotify})
+	} else {
+		err = c.cli.ReferOptions(ctx, uri, diago.ReferClientOptions{OnNotify: onNotify})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("REFER: %w", describe(err))
+	}
+	select {
+	case code := <-final:
+		return code, nil
+	case <-c.done:
+		return 0, errors.New("call ended before the transfer completed")
+	case <-ctx.Done():
+		return 0, fmt.Errorf("waiting for the transfer outcome: %w", ctx.Err())
+	}
+}
+
+// onRefer runs when the far end transfers us: it calls the target as a new
+// outgoing call and stays until that call ends (diago ends the new dialog
+// when this returns).
+func (c *Call) onRefer(d *diago.DialogClientSession) error {
+	nc := newCall(c.u, Outgoing)
+	nc.cli = d
+	uri := d.InviteRequest.Recipient
+	nc.remoteURI = uri.String()
+	nc.number = uri.User
+	nc.sipCallID = ensureCallID(d.InviteRequest)
+	c.u.track(nc)
+	// The transfer target is reported like a call of our own.
+	if f := c.u.cfg.OnReferred; f != nil {
+		nc.SetListener(f(c, nc))
+	}
+	err := nc.invite(c.u.ctx, d)
+	if err != nil {
+		return err
+	}
+	<-nc.done
+	return nil
+}
