@@ -1,0 +1,190 @@
+// Command benchdrive places outgoing calls on a user agent under test at a
+// fixed rate, through its control interface: gophone's control socket
+// (CallTo) or baresip's ctrl_tcp (dial). For every request it writes one
+// line "SEQ SEND_UNIX_NS REPLY_UNIX_NS OK" to -out, so that the bench can
+// match each request with the INVITE it caused in a packet capture (both
+// clocks are CLOCK_REALTIME on the same machine).
+//
+// It is part of bench/ and is not used by the daemon.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/control"
+)
+
+type result struct {
+	seq        int
+	sent, done time.Time
+	ok         bool
+}
+
+func main() {
+	backend := flag.String("backend", "gophone", "gophone or baresip")
+	sock := flag.String("sock", "", "gophone control socket")
+	ctrl := flag.String("ctrl", "", "baresip ctrl_tcp address host:port")
+	target := flag.String("target", "", "URI to call")
+	rate := flag.Float64("rate", 10, "requests per second")
+	n := flag.Int("n", 10, "number of requests")
+	out := flag.String("out", "", "per-request log file")
+	flag.Parse()
+	if *target == "" || *out == "" {
+		fmt.Fprintln(os.Stderr, "benchdrive: -target and -out are required")
+		os.Exit(2)
+	}
+
+	var do func(ctx context.Context, seq int) bool
+	switch *backend {
+	case "gophone":
+		c, err := control.Dial(context.Background(), *sock)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchdrive:", err)
+			os.Exit(1)
+		}
+		defer c.Close()
+		do = func(ctx context.Context, seq int) bool {
+			resp, err := c.Do(ctx, command.Request{Command: "CallTo", Args: command.Args{"number": *target}})
+			if err != nil || !resp.OK {
+				if seq < 3 {
+					fmt.Fprintf(os.Stderr, "benchdrive: CallTo: %v %+v\n", err, resp.Error)
+				}
+				return false
+			}
+			return true
+		}
+	case "baresip":
+		b, err := dialBaresip(*ctrl)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchdrive:", err)
+			os.Exit(1)
+		}
+		do = func(ctx context.Context, seq int) bool { return b.dial(ctx, *target) }
+	default:
+		fmt.Fprintln(os.Stderr, "benchdrive: unknown backend", *backend)
+		os.Exit(2)
+	}
+
+	results := make([]result, *n)
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / *rate)
+	start := time.Now()
+	for i := 0; i < *n; i++ {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval))) // pacing
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			r := result{seq: i, sent: time.Now()}
+			r.ok = do(ctx, i)
+			r.done = time.Now()
+			results[i] = r
+		}(i)
+	}
+	wg.Wait()
+	f, err := os.Create(*out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchdrive:", err)
+		os.Exit(1)
+	}
+	w := bufio.NewWriter(f)
+	okN := 0
+	for _, r := range results {
+		ok := 0
+		if r.ok {
+			ok = 1
+			okN++
+		}
+		fmt.Fprintf(w, "%d %d %d %d\n", r.seq, r.sent.UnixNano(), r.done.UnixNano(), ok)
+	}
+	w.Flush()
+	f.Close()
+	fmt.Printf("%d %d\n", okN, *n)
+}
+
+// baresip speaks netstring-framed JSON on ctrl_tcp.
+type baresip struct {
+	conn  net.Conn
+	wmu   sync.Mutex
+	mu    sync.Mutex
+	tok   int
+	waits map[string]chan bool
+}
+
+func dialBaresip(addr string) (*baresip, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	b := &baresip{conn: c, waits: map[string]chan bool{}}
+	go b.read()
+	return b, nil
+}
+
+func (b *baresip) dial(ctx context.Context, target string) bool {
+	b.mu.Lock()
+	b.tok++
+	tok := "b" + strconv.Itoa(b.tok)
+	ch := make(chan bool, 1)
+	b.waits[tok] = ch
+	b.mu.Unlock()
+	msg, _ := json.Marshal(map[string]string{"command": "dial", "params": target, "token": tok})
+	b.wmu.Lock()
+	_, err := fmt.Fprintf(b.conn, "%d:%s,", len(msg), msg)
+	b.wmu.Unlock()
+	if err != nil {
+		return false
+	}
+	select {
+	case ok := <-ch:
+		return ok
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (b *baresip) read() {
+	r := bufio.NewReader(b.conn)
+	for {
+		head, err := r.ReadString(':')
+		if err != nil {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(head[:len(head)-1]))
+		if err != nil || n < 0 || n > 16<<20 {
+			return
+		}
+		buf := make([]byte, n+1)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return
+		}
+		var m struct {
+			Response bool   `json:"response"`
+			OK       bool   `json:"ok"`
+			Token    string `json:"token"`
+		}
+		if json.Unmarshal(buf[:n], &m) != nil || !m.Response {
+			continue
+		}
+		b.mu.Lock()
+		ch := b.waits[m.Token]
+		delete(b.waits, m.Token)
+		b.mu.Unlock()
+		if ch != nil {
+			ch <- m.OK
+		}
+	}
+}

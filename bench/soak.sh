@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# bench/soak.sh [N]: N calls (default 20000) of 1 s with RTP through one
+# gophone daemon, then floods (malformed datagrams, 60 KB datagrams,
+# REGISTER and INVITE floods). Compares `gophone debug` after each phase with
+# the post-warm-up level:
+#   soak:   goroutines and heapInUse within 10 %, RSS within 20 %  -> PASS/FAIL
+#   floods: daemon alive, goroutines within 10 %, heapInUse and RSS
+#           within 50 % of the post-warm-up level                  -> PASS/FAIL
+# Env: RATE (cps, default 50), WARMUP (calls, default 500), SETTLE (s to wait
+# after each load before measuring, default 40: sipgo keeps finished
+# transactions for 64*T1 = 32 s), FLOOD (datagrams per flood, default 20000).
+set -euo pipefail
+N=${1:-20000}
+RATE=${RATE:-50}
+WARMUP=${WARMUP:-500}
+SETTLE=${SETTLE:-40}
+FLOOD=${FLOOD:-20000}
+source "$(dirname "$0")/lib.sh"
+need go sipp python3 awk
+setup_work
+build_gophone
+start_gophone soak 2000
+UA_USER=1001
+
+calls() { # calls NAME N
+	local out=$WORK/$1 mp sp
+	mp=$(free_range 2); sp=$(free_range 1)
+	# shellcheck disable=SC2046
+	run_sipp "$G_PID" "$out" -sf "$BENCH_DIR/scenarios/uac_load.xml" $(sipp_common "$out") \
+		-p "$sp" -mp "$mp" -r "$RATE" -m "$2" -l $((RATE * 4)) -d 1000 -s "$UA_USER" \
+		-timeout "$(($2 / RATE + 60))s" "127.0.0.1:$G_PORT" || true
+	read -r cr ok fail < <(python3 "$BENCH_DIR/analyze.py" sippstat "$out.csv")
+	read -r wall st ut peak rss0 rc <"$out.res"
+	log "$1: $ok/$2 calls ok, $fail failed, ${wall}s, gophone CPU $(awk -v t="$ut" -v h="$CLK_TCK" 'BEGIN{printf "%.1f", t/h}') s, sipp CPU $(awk -v t="$st" -v h="$CLK_TCK" -v w="$wall" 'BEGIN{printf "%.0f", 100*t/h/w}')%"
+}
+settle_debug() { # settle_debug NAME -> prints the debug JSON, saves it
+	log "waiting ${SETTLE}s before measuring ($1)"
+	sleep "$SETTLE"
+	gophone_debug >"$WORK/$1.json"
+	cat "$WORK/$1.json" >&2
+	echo >&2
+}
+compare() { # compare BASE NOW GOR_TOL HEAP_TOL RSS_TOL
+	python3 - "$WORK/$1.json" "$WORK/$2.json" "$3" "$4" "$5" <<'EOF'
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+tol = {"goroutines": float(sys.argv[3]), "heapInUse": float(sys.argv[4]), "rss": float(sys.argv[5])}
+ok = True
+for k, t in tol.items():
+    r = b[k] / a[k] if a[k] else float("inf")
+    good = r <= 1 + t
+    ok &= good
+    print("  %-10s %12d -> %12d  (x%.3f, limit x%.2f) %s" % (k, a[k], b[k], r, 1 + t, "ok" if good else "OVER"))
+print("PASS" if ok else "FAIL")
+EOF
+}
+
+calls warmup "$WARMUP"
+settle_debug base
+calls soak "$N"
+settle_debug after_soak
+echo "soak: $N calls at $RATE cps, measured ${SETTLE}s after the load"
+compare base after_soak 0.10 0.10 0.20 >"$WORK/cmp_soak.txt" || true
+cat "$WORK/cmp_soak.txt"
+SOAK=$(tail -1 "$WORK/cmp_soak.txt")
+
+log "floods: $FLOOD datagrams each"
+python3 - "$G_PORT" "$FLOOD" <<'EOF'
+import os, random, socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+dst = ("127.0.0.1", port)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.setblocking(False)
+lport = s.getsockname()[1]
+def send(b):
+    try:
+        s.sendto(b, dst)
+    except BlockingIOError:
+        time.sleep(0.001)
+    try:
+        while True:
+            s.recv(65536)
+    except BlockingIOError:
+        pass
+def pace(i):
+    if i % 200 == 0:
+        time.sleep(0.02)  # about 10000 datagrams/s
+t = time.time()
+for i in range(n):  # malformed: random bytes, truncated and garbled SIP
+    k = i % 3
+    if k == 0:
+        b = os.urandom(random.randrange(1, 1400))
+    elif k == 1:
+        b = b"INVITE sip:1001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP x;branch=z9hG4bK%d\r\nCSeq: x\r\n" % i
+    else:
+        b = b"SIP/2.0 200 OK\r\nContent-Length: 99999\r\n\r\n" + os.urandom(50)
+    send(b); pace(i)
+print("malformed: %d in %.1fs" % (n, time.time() - t), file=sys.stderr)
+t = time.time()
+big = b"OPTIONS sip:1001@127.0.0.1 SIP/2.0\r\nX-Pad: " + b"a" * 60000 + b"\r\n\r\n"
+for i in range(n // 10):  # 60 KB datagrams
+    send(big); pace(i)
+print("60KB: %d in %.1fs" % (n // 10, time.time() - t), file=sys.stderr)
+def req(method, i, body=b""):
+    cid = "flood-%s-%d-%d" % (method, i, random.getrandbits(32))
+    h = ("%s sip:1001@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s\r\n"
+         "From: <sip:flood@127.0.0.1>;tag=%d\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: %s\r\n"
+         "CSeq: 1 %s\r\nContact: <sip:flood@127.0.0.1:%d>\r\nMax-Forwards: 70\r\nExpires: 60\r\n"
+         % (method, port, lport, cid, i, cid, method, lport))
+    if body:
+        h += "Content-Type: application/sdp\r\n"
+    return (h + "Content-Length: %d\r\n\r\n" % len(body)).encode() + body
+t = time.time()
+for i in range(n):
+    send(req("REGISTER", i)); pace(i)
+print("REGISTER: %d in %.1fs" % (n, time.time() - t), file=sys.stderr)
+sdp = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+       b"m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+t = time.time()
+for i in range(n):  # INVITEs never ACKed, never hung up
+    send(req("INVITE", i, sdp)); pace(i)
+print("INVITE: %d in %.1fs" % (n, time.time() - t), file=sys.stderr)
+EOF
+kill -0 "$G_PID" 2>/dev/null || die "gophone died during the floods"
+settle_debug after_floods
+echo "floods: daemon alive; measured ${SETTLE}s after the floods"
+compare base after_floods 0.10 0.50 0.50 >"$WORK/cmp_floods.txt" || true
+cat "$WORK/cmp_floods.txt"
+FLOODS=$(tail -1 "$WORK/cmp_floods.txt")
+echo "soak $SOAK, floods $FLOODS"
+[[ $SOAK == PASS && $FLOODS == PASS ]]
