@@ -254,15 +254,24 @@ func (c *Call) isConfirmed() bool {
 
 // describe turns a SIP error response into a readable error.
 func describe(err error) error {
+	if res := errorResponse(err); res != nil {
+		return &ResponseError{Code: res.StatusCode, Reason: res.Reason}
+	}
+	return err
+}
+
+// errorResponse returns the SIP response inside a sipgo dialog error
+// (sipgo returns ErrDialogResponse both as a value and as a pointer), or nil.
+func errorResponse(err error) *sip.Response {
 	var r *sipgo.ErrDialogResponse
 	if errors.As(err, &r) && r.Res != nil {
-		return &ResponseError{Code: r.Res.StatusCode, Reason: r.Res.Reason}
+		return r.Res
 	}
 	var r2 sipgo.ErrDialogResponse
 	if errors.As(err, &r2) && r2.Res != nil {
-		return &ResponseError{Code: r2.Res.StatusCode, Reason: r2.Res.Reason}
+		return r2.Res
 	}
-	return err
+	return nil
 }
 
 // ResponseError is a final SIP error response to one of our requests.

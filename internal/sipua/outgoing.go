@@ -24,15 +24,8 @@ const maxRedirects = 5
 
 // redirectTarget returns the first Contact of a 3xx response error.
 func redirectTarget(err error) (sip.Uri, bool) {
-	var r *sipgo.ErrDialogResponse
-	var r2 sipgo.ErrDialogResponse
-	var res *sip.Response
-	switch {
-	case errors.As(err, &r) && r.Res != nil:
-		res = r.Res
-	case errors.As(err, &r2) && r2.Res != nil:
-		res = r2.Res
-	default:
+	res := errorResponse(err)
+	if res == nil {
 		return sip.Uri{}, false
 	}
 	if res.StatusCode < 300 || res.StatusCode >= 400 {
