@@ -97,12 +97,12 @@ func TestDTMFOnTheWire(t *testing.T) {
 	b := testutil.StartDaemon(t, gophoneBin, "")
 	aev := a.Events(t)
 	b.MustRun(t, "dial", "sip:alice@"+a.SIPAddr())
-	call := aev.WaitType(t, waitEvent, "call.established", "").Call
+	call := aev.WaitType(t, eventWait, "call.established", "").Call
 
 	evs := captureRTPEvents(t, func() {
 		b.MustRun(t, "senddtmf", "12#,4")
 		for i := 0; i < 4; i++ {
-			aev.WaitType(t, waitEvent, "dtmf.received", call)
+			aev.WaitType(t, eventWait, "dtmf.received", call)
 		}
 	})
 

@@ -12,8 +12,6 @@ import (
 	"github.com/gophone/gophone/internal/testutil"
 )
 
-const waitEvent = 10 * time.Second
-
 // TestTwoDaemons is the phone's acceptance walk: B calls A (auto-answer),
 // hold both ways, DTMF with a pause, blind transfer to C, hangup and close.
 func TestTwoDaemons(t *testing.T) {
@@ -28,8 +26,8 @@ func TestTwoDaemons(t *testing.T) {
 	if bCall == "" {
 		t.Fatal("dial printed no call id")
 	}
-	bev.WaitType(t, waitEvent, "call.established", bCall)
-	aCall := aev.WaitType(t, waitEvent, "call.established", "").Call
+	bev.WaitType(t, eventWait, "call.established", bCall)
+	aCall := aev.WaitType(t, eventWait, "call.established", "").Call
 
 	callOf := func(d *testutil.Daemon, id string) testutil.Call {
 		t.Helper()
@@ -48,7 +46,7 @@ func TestTwoDaemons(t *testing.T) {
 
 	// B holds: A sees remoteHeld, B held. Hold again resumes.
 	b.MustRun(t, "hold")
-	aev.WaitType(t, waitEvent, "call.remote_held", aCall)
+	aev.WaitType(t, eventWait, "call.remote_held", aCall)
 	if st := callOf(a, aCall); !st.RemoteHeld || st.Held {
 		t.Fatalf("after B hold, A call = held %v remoteHeld %v; want remoteHeld only", st.Held, st.RemoteHeld)
 	}
@@ -56,20 +54,20 @@ func TestTwoDaemons(t *testing.T) {
 		t.Fatalf("after B hold, B call = held %v remoteHeld %v; want held only", st.Held, st.RemoteHeld)
 	}
 	b.MustRun(t, "hold")
-	aev.WaitType(t, waitEvent, "call.remote_resumed", aCall)
+	aev.WaitType(t, eventWait, "call.remote_resumed", aCall)
 	if st := callOf(b, bCall); st.Held {
 		t.Fatal("second Hold did not resume B's call")
 	}
 
 	// Both hold, then both resume: the RFC 3264 direction table both ways.
 	a.MustRun(t, "hold")
-	bev.WaitType(t, waitEvent, "call.remote_held", bCall)
+	bev.WaitType(t, eventWait, "call.remote_held", bCall)
 	b.MustRun(t, "hold", bCall)
-	aev.WaitType(t, waitEvent, "call.remote_held", aCall)
+	aev.WaitType(t, eventWait, "call.remote_held", aCall)
 	a.MustRun(t, "hold", aCall)
-	bev.WaitType(t, waitEvent, "call.remote_resumed", bCall)
+	bev.WaitType(t, eventWait, "call.remote_resumed", bCall)
 	b.MustRun(t, "hold", bCall)
-	aev.WaitType(t, waitEvent, "call.remote_resumed", aCall)
+	aev.WaitType(t, eventWait, "call.remote_resumed", aCall)
 	for _, st := range []testutil.Call{callOf(a, aCall), callOf(b, bCall)} {
 		if st.Held || st.RemoteHeld || st.State != "established" {
 			t.Fatalf("after both resumed: %+v", st)
@@ -83,7 +81,7 @@ func TestTwoDaemons(t *testing.T) {
 	b.MustRun(t, "senddtmf", "12#,4")
 	var got []string
 	for len(got) < 4 {
-		got = append(got, aev.WaitType(t, waitEvent, "dtmf.received", aCall).Digit)
+		got = append(got, aev.WaitType(t, eventWait, "dtmf.received", aCall).Digit)
 	}
 	if strings.Join(got, "") != "12#4" {
 		t.Fatalf("A received DTMF %q, want 12#4", got)
@@ -94,15 +92,15 @@ func TestTwoDaemons(t *testing.T) {
 	if !strings.Contains(out, "success") {
 		t.Fatalf("transfer result %q does not report success", out)
 	}
-	bev.WaitFor(t, waitEvent, func(e testutil.Event) bool { return e.Type == "call.transfer" && e.Outcome == "success" })
-	bev.WaitType(t, waitEvent, "call.ended", bCall)
+	bev.WaitFor(t, eventWait, func(e testutil.Event) bool { return e.Type == "call.transfer" && e.Outcome == "success" })
+	bev.WaitType(t, eventWait, "call.ended", bCall)
 	// On A, the call to C is established and the call with B ends, in
 	// either order: the final NOTIFY goes out as the new call is confirmed.
 	onA := waitAll(t, aev,
 		func(e testutil.Event) bool { return e.Type == "call.established" && e.Call != aCall },
 		func(e testutil.Event) bool { return e.Type == "call.ended" && e.Call == aCall })
 	newCall := onA[0].Call
-	cev.WaitType(t, waitEvent, "call.established", "")
+	cev.WaitType(t, eventWait, "call.established", "")
 	if st := callOf(a, newCall); st.Number != "carol" || st.State != "established" {
 		t.Fatalf("A's new call = %+v, want established with carol", st)
 	}
@@ -111,7 +109,7 @@ func TestTwoDaemons(t *testing.T) {
 	}
 
 	a.MustRun(t, "hangup", "--all")
-	aev.WaitType(t, waitEvent, "call.ended", newCall)
+	aev.WaitType(t, eventWait, "call.ended", newCall)
 	if n := len(a.Status(t).Calls); n != 0 {
 		t.Fatalf("A has %d calls after hangup --all", n)
 	}
@@ -123,7 +121,7 @@ func TestTwoDaemons(t *testing.T) {
 		if err := a.ExitErr(); err != nil {
 			t.Fatalf("daemon exit after close: %v, want status 0", err)
 		}
-	case <-time.After(waitEvent):
+	case <-time.After(eventWait):
 		t.Fatal("daemon did not exit after close")
 	}
 }
@@ -140,15 +138,15 @@ func TestCommandsNeedNoSleeps(t *testing.T) {
 	b.MustRun(t, "senddtmf", "123")
 	b.MustRun(t, "hangup", id)
 
-	call := aev.WaitType(t, waitEvent, "call.established", "").Call
+	call := aev.WaitType(t, eventWait, "call.established", "").Call
 	var got string
 	for len(got) < 3 {
-		got += aev.WaitType(t, waitEvent, "dtmf.received", call).Digit
+		got += aev.WaitType(t, eventWait, "dtmf.received", call).Digit
 	}
 	if got != "123" {
 		t.Fatalf("A received %q, want 123", got)
 	}
-	aev.WaitType(t, waitEvent, "call.ended", call)
+	aev.WaitType(t, eventWait, "call.ended", call)
 }
 
 // wantHearing waits until the WAV a daemon writes what it hears into has
@@ -157,10 +155,10 @@ func TestCommandsNeedNoSleeps(t *testing.T) {
 func wantHearing(t *testing.T, who, path string, hz float64) {
 	t.Helper()
 	start := wavLen(path)
-	deadline := time.Now().Add(waitEvent)
+	deadline := time.Now().Add(eventWait)
 	for wavLen(path) < start+4000 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s heard no new audio within %v (%d samples before)", who, waitEvent, start)
+			t.Fatalf("%s heard no new audio within %v (%d samples before)", who, eventWait, start)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a file, not waiting for an event
 	}
@@ -189,7 +187,7 @@ func wavLen(path string) int {
 // in any order, and returns the first match of each.
 func waitAll(t *testing.T, s *testutil.EventStream, match ...func(testutil.Event) bool) []testutil.Event {
 	t.Helper()
-	deadline := time.Now().Add(waitEvent)
+	deadline := time.Now().Add(eventWait)
 	for {
 		found := make([]testutil.Event, len(match))
 		n := 0
@@ -206,7 +204,7 @@ func waitAll(t *testing.T, s *testutil.EventStream, match ...func(testutil.Event
 			return found
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d expected events within %v: %+v", n, len(match), waitEvent, s.All())
+			t.Fatalf("only %d of %d expected events within %v: %+v", n, len(match), eventWait, s.All())
 		}
 		time.Sleep(20 * time.Millisecond) // polling the collected events
 	}
