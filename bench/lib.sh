@@ -24,7 +24,7 @@ setup_work() {
 }
 
 cleanup() {
-	local p
+	local p=""
 	# sipp runs started by run_sipp in a background subshell leave WORK/*.pid
 	for f in "$WORK"/*.pid; do [[ -e $f ]] && STARTED_PIDS+=("$(cat "$f")"); done
 	for p in "${STARTED_PIDS[@]}"; do
@@ -153,8 +153,6 @@ sip_listen 127.0.0.1:$2
 net_interface 127.0.0.1
 call_local_timeout 120
 call_max_calls $6
-audio_player alsa,null
-audio_alert alsa,null
 audio_source ausine,440
 ausrc_srate 48000
 ausrc_channels 2
@@ -162,7 +160,6 @@ rtp_ports $3-$(($3 + $4 - 1))
 module_path /usr/lib/baresip/modules
 module g711.so
 module ausine.so
-module alsa.so
 module_tmp account.so
 module_app menu.so
 module_app ctrl_tcp.so

@@ -9,21 +9,25 @@ import (
 )
 
 // toneInput reads a continuous sine. Because the frequency is a whole number
-// of hertz, the wave repeats exactly every second, so one second of samples
-// is tabulated and the phase is an exact index into it.
+// of hertz, the samples repeat exactly after SampleRate/gcd(hz, SampleRate)
+// of them (200 for 440 Hz, 8 for 1000 Hz); that one period is tabulated as
+// little-endian PCM, so reading is copying and the phase is exact forever.
 type toneInput struct {
 	mu     sync.Mutex
-	table  []int16 // table[k] = amplitude * sin(2πk/SampleRate)
+	period []byte // one period of the wave, 16-bit little-endian samples
 	hz     int
-	idx    int // phase, in table entries
+	off    int // phase, in bytes into period
 	closed bool
 }
 
 func newToneInput(hz int) *toneInput {
-	t := &toneInput{table: make([]int16, SampleRate), hz: hz}
+	n := SampleRate / int(gcd(int64(hz), SampleRate))
+	t := &toneInput{period: make([]byte, 2*n), hz: hz}
 	amp := toneAmp * math.MaxInt16
-	for k := range t.table {
-		t.table[k] = int16(math.Round(amp * math.Sin(2*math.Pi*float64(k)/SampleRate)))
+	for k := range n {
+		phase := k * hz % SampleRate // exact: 2πk·hz/SampleRate modulo 2π
+		v := int16(math.Round(amp * math.Sin(2*math.Pi*float64(phase)/SampleRate)))
+		binary.LittleEndian.PutUint16(t.period[2*k:], uint16(v))
 	}
 	return t
 }
@@ -38,15 +42,11 @@ func (t *toneInput) Read(p []byte) (int, error) {
 	if n == 0 && len(p) > 0 {
 		return 0, io.ErrShortBuffer
 	}
-	idx := t.idx
-	for i := 0; i < n; i += 2 {
-		binary.LittleEndian.PutUint16(p[i:], uint16(t.table[idx]))
-		idx += t.hz
-		if idx >= SampleRate {
-			idx -= SampleRate
-		}
+	for done := 0; done < n; {
+		c := copy(p[done:n], t.period[t.off:])
+		done += c
+		t.off = (t.off + c) % len(t.period)
 	}
-	t.idx = idx
 	return n, nil
 }
 
