@@ -4,7 +4,7 @@ stat CSVs and benchdrive logs. Standard library only.
 
   analyze.py sippstat FILE.csv            -> created success failed
   analyze.py latency  CAP.pcap UAPORT     -> n p50_ms p99_ms (INVITE in -> first 200 out, per Call-ID)
-  analyze.py jitter   CAP.pcap MEDIAPORT [SKIP_S] -> streams both_ways p50_ms p99_ms max_ms mean_abs_ms
+  analyze.py jitter   CAP.pcap MEDIAPORT [SKIP_S] -> streams both_ways p50_ms p99_ms max_ms mean_abs_ms pps_p50 pps_p1
   analyze.py cmdlat   CAP.pcap UAPORT DRIVE.log -> n p50_ms p99_ms
 """
 import csv
@@ -117,8 +117,12 @@ def jitter(cap, mport, skip="0.5"):
             prev = t
     both = len(set(times) & back)
     mean = sum(dev) / len(dev) if dev else float("nan")
-    print("%d %d %.2f %.2f %.2f %.3f" % (len(times), both, pct(dev, 50), pct(dev, 99),
-                                         max(dev) if dev else float("nan"), mean))
+    # packets per second of each stream over the capture: 50 at 20 ms ptime
+    lo, hi = min(t[0] for t in times.values()), max(t[-1] for t in times.values())
+    rate = sorted(len(t) / (hi - lo) for t in times.values()) if hi > lo else [0]
+    print("%d %d %.2f %.2f %.2f %.3f %.1f %.1f" % (len(times), both, pct(dev, 50), pct(dev, 99),
+                                                   max(dev) if dev else float("nan"), mean,
+                                                   pct(rate, 50), pct(rate, 1)))
 
 
 def cmdlat(cap, uaport, drive):

@@ -46,7 +46,6 @@ type mediaLoop struct {
 	med    *diago.DialogMedia
 	jobs   chan dtmfJob
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 
 	ptime atomic.Int64 // the far end's packet time (a=ptime), as a time.Duration
 
@@ -122,12 +121,11 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	m := &mediaLoop{c: c, med: med, jobs: make(chan dtmfJob, 16), cancel: cancel}
 	m.setPtime(c.remoteSDP())
 	c.media = m
-	m.wg.Add(2)
-	go m.send(ctx)
+	c.u.clock.add(ctx, m.period, m.send)
 	go m.receive(ctx)
 }
 
-// stop ends the send loop; the receive loop ends when diago closes the
+// stop takes the sender off the media clock; the receive loop ends when diago closes the
 // call's RTP session.
 func (m *mediaLoop) stop() { m.cancel() }
 
@@ -145,7 +143,7 @@ func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
 	}
 	for _, c := range sess.CommonCodecs() {
 		switch {
-		case strings.HasPrefix(strings.ToLower(c.Name), "telephone-event"):
+		case isTelephoneEvent(c):
 			if dtmf.SampleRate == 0 {
 				dtmf = c
 			}
@@ -159,28 +157,28 @@ func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
 	return audioCodec, dtmf, audioCodec.SampleRate != 0
 }
 
-// send paces outgoing RTP at 20 ms: audio frames from the media source, or
-// RFC 4733 events while digits are being sent.
-func (m *mediaLoop) send(ctx context.Context) {
-	defer m.wg.Done()
+// isTelephoneEvent reports whether c is RFC 4733's telephone-event; it runs
+// for every packet, so it does not allocate.
+func isTelephoneEvent(c media.Codec) bool {
+	const name = "telephone-event"
+	return len(c.Name) >= len(name) && strings.EqualFold(c.Name[:len(name)], name)
+}
+
+// send makes outgoing RTP, one packet each time wait returns (the media
+// clock calls it once per packet time): audio frames from the media source,
+// or RFC 4733 events while digits are being sent.
+func (m *mediaLoop) send(wait func() bool) {
 	pcmBuf := make([]byte, samplesIn(maxPtime)*2)
 	encBuf := make([]byte, samplesIn(maxPtime))
 	period := m.period()
-	ticker := time.NewTicker(period)
-	defer ticker.Stop()
 	w := m.med.RTPPacketWriter
 	first := true
 	tick := func() bool {
-		select {
-		case <-ctx.Done():
+		if !wait() {
 			return false
-		case <-ticker.C:
-			if p := m.period(); p != period {
-				period = p
-				ticker.Reset(p)
-			}
-			return true
 		}
+		period = m.period()
+		return true
 	}
 	sendAudio := func() {
 		codec, _, ok := m.sessionCodecs()
@@ -271,7 +269,6 @@ func (m *mediaLoop) sendDigits(job dtmfJob, period func() time.Duration, tick fu
 // receive reads RTP: audio goes to the media sink, RFC 4733 events become
 // DTMF events, each digit once (duplicates share the RTP timestamp).
 func (m *mediaLoop) receive(ctx context.Context) {
-	defer m.wg.Done()
 	buf := make([]byte, media.RTPBufSize)
 	pcm := make([]byte, frameBytes*4)
 	r := m.med.RTPPacketReader

@@ -64,7 +64,7 @@ func offerHasCodec(body []byte, ours []media.Codec) bool {
 	for _, f := range formats {
 		name := rtpmap[f]
 		for _, c := range ours {
-			if strings.HasPrefix(strings.ToLower(c.Name), "telephone-event") {
+			if isTelephoneEvent(c) {
 				continue
 			}
 			if name != "" && strings.EqualFold(name, c.Name) {

@@ -70,6 +70,7 @@ type UA struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+	clock  *mediaClock // paces every call's outgoing RTP
 	done   chan struct{}
 
 	mu    sync.Mutex
@@ -135,6 +136,7 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	}
 	u.ua = ua
 	u.ctx, u.cancel = context.WithCancel(ctx)
+	u.clock = newMediaClock(u.ctx)
 	opts := []diago.DiagoOption{
 		diago.WithLogger(cfg.Logger),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),

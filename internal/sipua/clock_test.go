@@ -1,0 +1,75 @@
+package sipua
+
+import (
+	"context"
+	"iter"
+	"testing"
+	"time"
+)
+
+// testPacer is a pacer whose sender counts the packets it is asked for and
+// ends after limit of them (never, if limit is 0).
+func testPacer(ctx context.Context, period time.Duration, limit int) (*pacer, *int, *bool) {
+	sent, stopped := new(int), new(bool)
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		for yield(struct{}{}) { // the first resume only starts the sender
+			if limit > 0 && *sent == limit {
+				return
+			}
+			*sent++
+		}
+	})
+	return &pacer{ctx: ctx, period: func() time.Duration { return period }, next: next,
+		stop: func() { *stopped = true; stop() }}, sent, stopped
+}
+
+func TestPacerStep(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	for _, tc := range []struct {
+		name   string
+		period time.Duration
+		ticks  []int // tick times in ms after the first
+		want   int   // packets sent
+	}{
+		{"20 ms on time", 20 * time.Millisecond, []int{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100}, 5},
+		{"ticks a little early", 20 * time.Millisecond, []int{0, 9, 19, 29, 39, 49, 59, 69, 79, 89, 99}, 5},
+		{"40 ms ptime", 40 * time.Millisecond, []int{0, 10, 20, 30, 40, 50, 60, 70, 80}, 2},
+		{"10 ms ptime", 10 * time.Millisecond, []int{0, 10, 20, 30, 40, 50}, 5},
+		{"skipped ticks are caught up", 20 * time.Millisecond, []int{0, 10, 20, 70, 80, 90, 100}, 5},
+		{"a stall is not sent as a burst", 20 * time.Millisecond, []int{0, 1000, 1010, 1020}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, sent, _ := testPacer(context.Background(), tc.period, 0)
+			for _, at := range tc.ticks {
+				if !p.step(ms(at)) {
+					t.Fatalf("step at %d ms: pacer ended", at)
+				}
+			}
+			if *sent != tc.want {
+				t.Errorf("sent %d packets, want %d", *sent, tc.want)
+			}
+		})
+	}
+}
+
+func TestPacerEnds(t *testing.T) {
+	t0 := time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	p, _, stopped := testPacer(ctx, 20*time.Millisecond, 0)
+	p.step(t0)
+	cancel()
+	if p.step(t0.Add(20*time.Millisecond)) || !*stopped {
+		t.Error("a cancelled sender stays on the clock")
+	}
+
+	p, sent, stopped := testPacer(context.Background(), 20*time.Millisecond, 2)
+	for i := range 5 {
+		if !p.step(t0.Add(time.Duration(i) * 20 * time.Millisecond)) {
+			break
+		}
+	}
+	if *sent != 2 || !*stopped {
+		t.Errorf("a sender that returned: sent %d, stopped %v; want 2, true", *sent, *stopped)
+	}
+}
