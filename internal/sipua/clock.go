@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"container/heap"
 	"context"
 	"iter"
 	"runtime"
@@ -9,19 +10,21 @@ import (
 	"time"
 )
 
-// clockTick is the media clock's resolution; every packet time a far end
-// may ask for (10-60 ms, RFC 4566 a=ptime) is a multiple of it.
-const clockTick = 10 * time.Millisecond
+// clockSlack is how early a packet may leave: senders due within it are
+// resumed together, which saves timer wake-ups without moving a packet
+// noticeably.
+const clockSlack = time.Millisecond
 
-// maxCatchUp bounds the packets a late sender sends in one tick.
+// maxCatchUp bounds the packets a late sender sends at once.
 const maxCatchUp = 3
 
 // mediaClock paces the outgoing RTP of every call. Instead of a ticker and
 // a goroutine woken per call and packet, a few shard goroutines (one per
-// CPU) wake every clockTick and resume, one after another, the senders
-// whose packet is due. Sending a thousand packets back to back costs a
-// fraction of waking a thousand goroutines, and a stream's packets leave
-// at the same offset into every tick, so their spacing stays regular.
+// CPU) each keep their senders in a heap by the time their next packet is
+// due, sleep until the earliest, and resume the senders that are due one
+// after another. Sending packets back to back costs a fraction of waking a
+// goroutine for each, and the calls' packets stay spread over the packet
+// time as the calls started, rather than bunched on a shared tick.
 type mediaClock struct {
 	shards []*clockShard
 	next   atomic.Uint32
@@ -63,68 +66,76 @@ type clockShard struct {
 	wake chan struct{}
 
 	mu    sync.Mutex
-	added []*pacer // waiting to join pacers
+	added []*pacer // waiting to join the heap
 
-	pacers []*pacer // owned by run
+	due pacerHeap // owned by run
 }
 
 func (s *clockShard) run(ctx context.Context) {
-	var ticker *time.Ticker
+	timer := time.NewTimer(time.Hour)
 	defer func() {
-		if ticker != nil {
-			ticker.Stop()
-		}
-		s.join()
-		for _, p := range s.pacers {
+		timer.Stop()
+		s.join(time.Now())
+		for _, p := range s.due {
 			p.stop()
 		}
 	}()
 	for {
-		if s.join() == 0 {
-			// Nothing to send: sleep until a sender arrives.
-			if ticker != nil {
-				ticker.Stop()
-				ticker = nil
-			}
-			select {
-			case <-s.wake:
-				continue
-			case <-ctx.Done():
-				return
-			}
-		}
-		if ticker == nil {
-			ticker = time.NewTicker(clockTick)
+		var wait <-chan time.Time // nil: nothing to send, sleep until woken
+		if len(s.due) > 0 {
+			timer.Reset(time.Until(s.due[0].due))
+			wait = timer.C
 		}
 		select {
-		case now := <-ticker.C:
-			s.tick(now)
+		case <-s.wake:
+			s.join(time.Now())
+		case now := <-wait:
+			s.sendDue(now)
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-// join moves newly added senders to pacers and returns how many there are.
-func (s *clockShard) join() int {
+// join puts newly added senders on the heap, due at once (a sender's first
+// resume only starts it).
+func (s *clockShard) join(now time.Time) {
 	s.mu.Lock()
-	s.pacers = append(s.pacers, s.added...)
+	defer s.mu.Unlock()
+	for _, p := range s.added {
+		p.due = now
+		heap.Push(&s.due, p)
+	}
 	clear(s.added)
 	s.added = s.added[:0]
-	s.mu.Unlock()
-	return len(s.pacers)
 }
 
-// tick resumes every sender that is due and drops those that have ended.
-func (s *clockShard) tick(now time.Time) {
-	live := s.pacers[:0]
-	for _, p := range s.pacers {
+// sendDue resumes every sender due by now (within clockSlack) and drops
+// those that have ended.
+func (s *clockShard) sendDue(now time.Time) {
+	for len(s.due) > 0 && s.due[0].due.Sub(now) <= clockSlack {
+		p := s.due[0]
 		if p.step(now) {
-			live = append(live, p)
+			heap.Fix(&s.due, 0)
+		} else {
+			heap.Pop(&s.due)
 		}
 	}
-	clear(s.pacers[len(live):])
-	s.pacers = live
+}
+
+// pacerHeap orders senders by when their next packet is due.
+type pacerHeap []*pacer
+
+func (h pacerHeap) Len() int           { return len(h) }
+func (h pacerHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h pacerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *pacerHeap) Push(x any)        { *h = append(*h, x.(*pacer)) }
+func (h *pacerHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return p
 }
 
 // pacer is one sender on the clock.
@@ -146,11 +157,10 @@ func (p *pacer) step(now time.Time) bool {
 	if p.due.IsZero() {
 		p.due = now
 	}
-	// Ticks arrive a little early or late, and a busy machine skips some:
-	// a packet due within half a tick is sent now, and a sender that fell
-	// behind catches up by up to maxCatchUp packets a tick, so the stream
-	// keeps its rate.
-	for sent := 0; p.due.Sub(now) <= clockTick/2 && sent < maxCatchUp; sent++ {
+	// A packet due within clockSlack is sent now; a sender that fell behind
+	// (a busy machine wakes the clock late) catches up by up to maxCatchUp
+	// packets at once, so the stream keeps its rate.
+	for sent := 0; p.due.Sub(now) <= clockSlack && sent < maxCatchUp; sent++ {
 		if _, ok := p.next(); !ok {
 			p.stop()
 			return false
