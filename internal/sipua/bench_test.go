@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"container/heap"
 	"encoding/binary"
 	"math"
 	"testing"
@@ -112,4 +113,35 @@ func BenchmarkSDPIsHold(b *testing.B) {
 			b.Fatal("not hold")
 		}
 	}
+}
+
+// BenchmarkClockPerPacket measures the media clock's own work per packet
+// (heap order, resuming the sender's coroutine) with 1000 calls of 20 ms
+// ptime on one shard; the senders send nothing, so the kernel's share of a
+// real packet is left out. Each op advances the clock by the time between
+// two packets of 1000 calls (20 µs), so one op is about one packet.
+func BenchmarkClockPerPacket(b *testing.B) {
+	const calls = 1000
+	var s clockShard
+	now := time.Now()
+	counts := make([]*int, 0, calls)
+	for i := range calls {
+		p, sent, _ := testPacer(b.Context(), framePeriod, 0)
+		defer p.stop()
+		p.next() // start the sender, as the first resume on the clock does
+		p.due = now.Add(time.Duration(i) * framePeriod / calls)
+		heap.Push(&s.due, p)
+		counts = append(counts, sent)
+	}
+	step := framePeriod / calls
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(step)
+		s.sendDue(now)
+	}
+	packets := 0
+	for _, n := range counts {
+		packets += *n
+	}
+	b.ReportMetric(float64(packets)/float64(b.N), "packets/op")
 }

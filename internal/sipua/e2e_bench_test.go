@@ -1,0 +1,139 @@
+package sipua
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"net"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// nullMedia is a Media with a silent microphone and no speaker.
+type nullMedia struct{}
+
+func (nullMedia) ReadFrame(string, []byte)  {}
+func (nullMedia) WriteFrame(string, []byte) {}
+
+// freeAddr returns a loopback host:port that was free a moment ago.
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
+// establishedPair starts two user agents on loopback, calls the second from
+// the first, and returns the caller's call once both sides are
+// established; listener gets the callee's events.
+func establishedPair(tb testing.TB, listener Listener) *Call {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	start := func(cfg Config) *UA {
+		cfg.Listen, cfg.Media = freeAddr(tb), nullMedia{}
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		u, err := Start(ctx, cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return u
+	}
+	answered := make(chan *Call, 1)
+	callee := start(Config{OnIncoming: func(c *Call) {
+		c.SetListener(listener)
+		go func() {
+			if c.Answer(ctx) == nil {
+				answered <- c
+			}
+		}()
+	}})
+	caller := start(Config{})
+	tb.Cleanup(func() {
+		caller.Close()
+		callee.Close()
+		cancel()
+	})
+	call, err := caller.Dial(ctx, "sip:bench@"+callee.Addr(), DialOptions{Listener: func(*Call, Event) {}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for _, ch := range []<-chan struct{}{call.Established()} {
+		select {
+		case <-ch:
+		case <-timeout:
+			tb.Fatal("call not established")
+		}
+	}
+	select {
+	case c := <-answered:
+		select {
+		case <-c.Established():
+		case <-timeout:
+			tb.Fatal("callee not established")
+		}
+	case <-timeout:
+		tb.Fatal("callee did not answer")
+	}
+	return call
+}
+
+var (
+	sdpAudioPort = regexp.MustCompile(`(?m)^m=audio (\d+) `)
+	sdpEventPT   = regexp.MustCompile(`(?m)^a=rtpmap:(\d+) telephone-event/8000`)
+)
+
+// BenchmarkPacketToEvent measures the receive path end to end: an RFC 4733
+// start packet sent to a call's RTP port until the call's listener has the
+// DTMF event (socket, diago's RTP reader, the DTMF detector, the event).
+// One op is one packet in and one event out.
+func BenchmarkPacketToEvent(b *testing.B) {
+	events := make(chan Event, 1)
+	call := establishedPair(b, func(_ *Call, ev Event) {
+		if ev.Kind == EventDTMF {
+			events <- ev
+		}
+	})
+	answer := string(call.remoteSDP())
+	port := sdpAudioPort.FindStringSubmatch(answer)
+	pt := sdpEventPT.FindStringSubmatch(answer)
+	if port == nil || pt == nil {
+		b.Fatalf("no audio port or telephone-event in the answer:\n%s", answer)
+	}
+	ptNum, _ := strconv.Atoi(pt[1])
+	conn, err := net.Dial("udp", "127.0.0.1:"+port[1])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	pkt := make([]byte, 12+4)
+	pkt[0] = 0x80
+	pkt[1] = byte(ptNum) | 0x80 // marker: the start of an event
+	binary.BigEndian.PutUint32(pkt[8:], 0x5eed)
+	copy(pkt[12:], []byte{5, 10, 0, 160}) // digit 5, 20 ms
+	var seq uint16
+	var ts uint32
+	b.ReportAllocs()
+	for b.Loop() {
+		seq++
+		ts += 1600 // a new event each time, as a new digit would be
+		binary.BigEndian.PutUint16(pkt[2:], seq)
+		binary.BigEndian.PutUint32(pkt[4:], ts)
+		if _, err := conn.Write(pkt); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case ev := <-events:
+			if ev.Digit != "5" {
+				b.Fatalf("digit %q, want 5", ev.Digit)
+			}
+		case <-time.After(5 * time.Second):
+			b.Fatal("no DTMF event within 5 s")
+		}
+	}
+}
