@@ -3,6 +3,7 @@ package daemon
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -13,13 +14,15 @@ type RuntimeStats struct {
 	Goroutines  int    `json:"goroutines"`
 	HeapInUse   uint64 `json:"heapInUse"`   // bytes in use after a forced GC
 	HeapObjects uint64 `json:"heapObjects"` // live objects after that GC
-	RSS         uint64 `json:"rss"`         // resident set size in bytes (Linux), else 0
+	RSS         uint64 `json:"rss"`         // resident set size in bytes after that GC (Linux), else 0
 	NumGC       uint32 `json:"numGC"`
 }
 
-// runtimeStats forces a garbage collection and reports what is left.
+// runtimeStats forces a garbage collection that also hands free memory
+// back to the operating system, and reports what is left: what the daemon
+// holds, not what the runtime has yet to return after a peak.
 func runtimeStats() RuntimeStats {
-	runtime.GC()
+	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return RuntimeStats{
