@@ -127,7 +127,7 @@ start_gophone() {
 	G_CFG=$G_DIR/gophone.ini
 	gophone_ini "$G_CFG" "$G_PORT" $((base + 2)) "$n" "$G_DIR"
 	HOME=$G_DIR/home XDG_RUNTIME_DIR=$G_DIR/home XDG_DATA_HOME=$G_DIR/home XDG_CONFIG_HOME=$G_DIR/home \
-		"$GOPHONE_BIN" -c "$G_CFG" serve >"$G_DIR/serve.log" 2>&1 &
+		"$GOPHONE_BIN" -c "$G_CFG" serve ${PROFILE:+--cpuprofile "$G_DIR/cpu.prof"} >"$G_DIR/serve.log" 2>&1 &
 	G_PID=$!
 	track "$G_PID"
 	local i

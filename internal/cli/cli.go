@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -278,14 +279,33 @@ func (r *runner) serve(ctx context.Context, words []string, o opts) int {
 		return r.fail(err)
 	}
 	if o.help {
-		fmt.Fprintln(r.env.Stdout, "usage: gophone serve [-c FILE]\n\nRun the phone in the foreground.")
+		fmt.Fprintln(r.env.Stdout, "usage: gophone serve [-c FILE] [--cpuprofile FILE]\n\n"+
+			"Run the phone in the foreground. --cpuprofile writes a Go CPU profile of the\n"+
+			"whole run to FILE when serve ends (go tool pprof reads it).")
 		return ExitOK
+	}
+	var profile string
+	if len(words) == 2 && words[0] == "--cpuprofile" {
+		profile, words = words[1], nil
+	} else if len(words) == 1 && strings.HasPrefix(words[0], "--cpuprofile=") {
+		profile, words = strings.TrimPrefix(words[0], "--cpuprofile="), nil
 	}
 	if len(words) > 0 {
 		return r.fail(usagef("serve: unexpected argument %q", words[0]))
 	}
 	if r.env.Serve == nil {
 		return r.fail(errors.New("serve: not available in this build"))
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return r.fail(fmt.Errorf("serve: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return r.fail(fmt.Errorf("serve: starting the CPU profile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if err := r.env.Serve(ctx, o.config); err != nil {
 		return r.fail(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -385,6 +386,7 @@ func TestServe(t *testing.T) {
 		{[]string{"serve", "-c", "a.ini"}, "a.ini", ExitOK},
 		{[]string{"--config", "b.ini", "SERVE"}, "b.ini", ExitOK},
 		{[]string{"serve", "extra"}, "-", ExitUsage},
+		{[]string{"serve", "--cpuprofile"}, "-", ExitUsage},
 	}
 	for _, tt := range tests {
 		got := "-"
@@ -395,8 +397,14 @@ func TestServe(t *testing.T) {
 			t.Errorf("%q: exit %d config %q, want %d %q", tt.args, code, got, tt.code, tt.want)
 		}
 	}
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	code := Main(context.Background(), []string{"serve", "--cpuprofile", prof}, Env{Stdout: io.Discard, Stderr: io.Discard,
+		Serve: func(context.Context, string) error { return nil }})
+	if st, err := os.Stat(prof); code != ExitOK || err != nil || st.Size() == 0 {
+		t.Errorf("serve --cpuprofile: exit %d, profile %v", code, err)
+	}
 	var stderr bytes.Buffer
-	code := Main(context.Background(), []string{"serve"}, Env{Stderr: &stderr,
+	code = Main(context.Background(), []string{"serve"}, Env{Stderr: &stderr,
 		Serve: func(context.Context, string) error { return errors.New("listen: address in use") }})
 	if code != ExitFailure || stderr.String() != "gophone: listen: address in use\n" {
 		t.Errorf("serve failure: exit %d stderr %q", code, stderr.String())
