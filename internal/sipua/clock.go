@@ -18,13 +18,13 @@ const clockSlack = time.Millisecond
 // maxCatchUp bounds the packets a late sender sends at once.
 const maxCatchUp = 3
 
-// mediaClock paces the outgoing RTP of every call. Instead of a ticker and
-// a goroutine woken per call and packet, a few shard goroutines (one per
-// CPU) each keep their senders in a heap by the time their next packet is
-// due, sleep until the earliest, and resume the senders that are due one
-// after another. Sending packets back to back costs a fraction of waking a
-// goroutine for each, and the calls' packets stay spread over the packet
-// time as the calls started, rather than bunched on a shared tick.
+// mediaClock paces the outgoing RTP of every call. Instead of a ticker
+// goroutine per call, a few shard goroutines (one per CPU) each keep their
+// senders in a heap by the time their next packet is due, sleep until the
+// earliest, and resume the senders that are due one after another, each as
+// a coroutine. A sender woken late catches up, so every stream keeps its
+// packet rate while the machine can carry it (bench/README.md: 1000 calls
+// at 50 packets/s each on two cores).
 type mediaClock struct {
 	shards []*clockShard
 	next   atomic.Uint32
