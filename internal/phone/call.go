@@ -147,6 +147,9 @@ func (p *Phone) listener(c *call) sipua.Listener {
 			p.au.callEnded(sc.SIPCallID())
 			p.mu.Lock()
 			delete(p.calls, c.id)
+			if len(p.calls) == 0 {
+				p.calls = make(map[string]*call) // drop the buckets a burst grew
+			}
 			p.mu.Unlock()
 			p.publish(c, events.CallEnded, func(e *events.Event) {
 				e.Code, e.Reason, e.Duration = ev.Code, ev.Reason, &dur

@@ -195,6 +195,11 @@ func (u *UA) untrack(c *Call) {
 		return
 	}
 	delete(u.calls, c.sipCallID)
+	if len(u.calls) == 0 {
+		// Go maps keep the buckets they grew to: after a burst of calls
+		// (a flood of INVITEs) start afresh.
+		u.calls = make(map[string]*Call)
+	}
 	if c.direction == Outgoing {
 		now := time.Now()
 		for id, t := range u.gone {
