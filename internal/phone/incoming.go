@@ -42,6 +42,18 @@ func (p *Phone) applyPolicy(c *call, others int) {
 	if err := c.sc.Ring(); err != nil {
 		p.log.Warn("sending 180 Ringing", "call", c.id, "error", err)
 	}
+	if d, ok := inviteExpires(c.sc.Header("Expires")); ok {
+		// RFC 3261 §13.3.1: an INVITE still unanswered when it expires is
+		// given up with 487. (A flood of INVITEs that carry Expires cannot
+		// keep the phone ringing for ever.)
+		c.after(d, func() {
+			c.cmd.Lock()
+			defer c.cmd.Unlock()
+			if st, _, _, _ := c.snapshot(); st == stateRinging {
+				c.sc.Reject(487, "Request Terminated")
+			}
+		})
+	}
 	if cfg.Forwarding == "all" && cfg.ForwardingNumber != "" {
 		c.after(cfg.ForwardingDelay, func() {
 			if st, _, _, _ := c.snapshot(); st == stateRinging {
@@ -125,4 +137,14 @@ func (p *Phone) referred(from, sc *sipua.Call) sipua.Listener {
 	c := p.add(sc, stateCalling)
 	p.publish(c, events.CallOutgoing, nil)
 	return p.listener(c)
+}
+
+// inviteExpires reads an INVITE's Expires header (delta-seconds, RFC 3261
+// §20.19); ok is false when there is none or it is not a number.
+func inviteExpires(v string) (time.Duration, bool) {
+	secs, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(secs) * time.Second, true
 }

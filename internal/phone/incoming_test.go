@@ -57,3 +57,25 @@ func TestHeaderAutoAnswer(t *testing.T) {
 		})
 	}
 }
+
+func TestInviteExpires(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"60", time.Minute, true},
+		{" 1 ", time.Second, true},
+		{"0", 0, true},
+		{"4294967295", 4294967295 * time.Second, true},
+		{"", 0, false},
+		{"-1", 0, false},
+		{"soon", 0, false},
+		{"4294967296", 0, false},
+	} {
+		got, ok := inviteExpires(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("inviteExpires(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
