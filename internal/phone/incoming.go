@@ -42,18 +42,16 @@ func (p *Phone) applyPolicy(c *call, others int) {
 	if err := c.sc.Ring(); err != nil {
 		p.log.Warn("sending 180 Ringing", "call", c.id, "error", err)
 	}
-	if d, ok := inviteExpires(c.sc.Header("Expires")); ok {
-		// RFC 3261 §13.3.1: an INVITE still unanswered when it expires is
-		// given up with 487. (A flood of INVITEs that carry Expires cannot
-		// keep the phone ringing for ever.)
-		c.after(d, func() {
-			c.cmd.Lock()
-			defer c.cmd.Unlock()
-			if st, _, _, _ := c.snapshot(); st == stateRinging {
-				c.sc.Reject(487, "Request Terminated")
-			}
-		})
-	}
+	// A call nobody answers is given up, so INVITEs that are never
+	// answered, a flood of them, cannot keep the phone ringing for ever.
+	d, code, reason := unanswered(c.sc.Header("Expires"))
+	c.after(d, func() {
+		c.cmd.Lock()
+		defer c.cmd.Unlock()
+		if st, _, _, _ := c.snapshot(); st == stateRinging {
+			c.sc.Reject(code, reason)
+		}
+	})
 	if cfg.Forwarding == "all" && cfg.ForwardingNumber != "" {
 		c.after(cfg.ForwardingDelay, func() {
 			if st, _, _, _ := c.snapshot(); st == stateRinging {
@@ -137,6 +135,21 @@ func (p *Phone) referred(from, sc *sipua.Call) sipua.Listener {
 	c := p.add(sc, stateCalling)
 	p.publish(c, events.CallOutgoing, nil)
 	return p.listener(c)
+}
+
+// ringTimeout is how long an incoming call rings before it is given up
+// (RFC 3261's Timer C, after which a proxy would cancel it, is 3 minutes).
+const ringTimeout = 3 * time.Minute
+
+// unanswered says how long an incoming call whose INVITE carried the
+// Expires value expires may ring, and the final response it then gets:
+// 487 when the INVITE expires (RFC 3261 §13.3.1), else 480 after
+// ringTimeout, as baresip gives up (call_local_timeout).
+func unanswered(expires string) (time.Duration, int, string) {
+	if e, ok := inviteExpires(expires); ok && e <= ringTimeout {
+		return e, 487, "Request Terminated"
+	}
+	return ringTimeout, 480, "Temporarily Unavailable"
 }
 
 // inviteExpires reads an INVITE's Expires header (delta-seconds, RFC 3261

@@ -79,3 +79,22 @@ func TestInviteExpires(t *testing.T) {
 		}
 	}
 }
+
+func TestUnanswered(t *testing.T) {
+	for _, tc := range []struct {
+		expires string
+		d       time.Duration
+		code    int
+	}{
+		{"", ringTimeout, 480},
+		{"garbage", ringTimeout, 480},
+		{"1", time.Second, 487},
+		{"180", 3 * time.Minute, 487},
+		{"600", ringTimeout, 480},
+	} {
+		d, code, _ := unanswered(tc.expires)
+		if d != tc.d || code != tc.code {
+			t.Errorf("unanswered(%q) = %v, %d; want %v, %d", tc.expires, d, code, tc.d, tc.code)
+		}
+	}
+}
