@@ -125,8 +125,8 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	go m.receive(ctx)
 }
 
-// stop takes the sender off the media clock; the receive loop ends when diago closes the
-// call's RTP session.
+// stop takes the sender off the media clock; the receive loop ends when
+// diago closes the call's RTP session.
 func (m *mediaLoop) stop() { m.cancel() }
 
 func (m *mediaLoop) codecName() string {
