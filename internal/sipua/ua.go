@@ -76,9 +76,11 @@ type UA struct {
 	mu    sync.Mutex
 	calls map[string]*Call // by SIP Call-ID
 	// gone holds the Call-IDs of our outgoing calls that ended in the last
-	// 64·T1, whose late 2xx must still be ACKed and BYEd.
-	gone map[string]time.Time
-	seq  atomic.Uint64
+	// 64·T1, whose late 2xx must still be ACKed and BYEd; goneOrder lists
+	// them oldest first, so expired ones are dropped without a scan.
+	gone      map[string]time.Time
+	goneOrder []goneCall
+	seq       atomic.Uint64
 	// parser is readFilter's own (sipgo's is safe for concurrent use, but
 	// the UA's is not exposed).
 	parser *sip.Parser
@@ -202,13 +204,25 @@ func (u *UA) untrack(c *Call) {
 	}
 	if c.direction == Outgoing {
 		now := time.Now()
-		for id, t := range u.gone {
-			if now.Sub(t) > 64*sip.T1 {
-				delete(u.gone, id)
+		n := 0
+		for _, g := range u.goneOrder {
+			if now.Sub(g.at) <= 64*sip.T1 {
+				break
 			}
+			if u.gone[g.id] == g.at {
+				delete(u.gone, g.id)
+			}
+			n++
 		}
+		u.goneOrder = append(u.goneOrder[n:], goneCall{c.sipCallID, now})
 		u.gone[c.sipCallID] = now
 	}
+}
+
+// goneCall is an entry of UA.goneOrder.
+type goneCall struct {
+	id string
+	at time.Time
 }
 
 // ours reports whether callID is one of our outgoing calls, live or ended

@@ -3,6 +3,7 @@ package sipua
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -120,5 +121,33 @@ func TestCallerIdentity(t *testing.T) {
 					number, name, uri, tt.wantNumber, tt.wantName, tt.wantIn)
 			}
 		})
+	}
+}
+
+// Ended outgoing calls are remembered for 64·T1 (their late 2xx are still
+// ours to ACK and BYE), then forgotten.
+func TestGoneCallsExpire(t *testing.T) {
+	u := &UA{calls: map[string]*Call{}, gone: map[string]time.Time{}}
+	end := func(id string) {
+		c := &Call{u: u, direction: Outgoing, sipCallID: id}
+		u.calls[id] = c
+		u.untrack(c)
+	}
+	end("old")
+	old := time.Now().Add(-64*sip.T1 - time.Second)
+	u.gone["old"], u.goneOrder[0].at = old, old
+	end("new")
+	if u.ours("old") {
+		t.Error("a call that ended more than 64·T1 ago is still ours")
+	}
+	if _, ok := u.gone["old"]; ok || len(u.goneOrder) != 1 {
+		t.Errorf("expired entry kept: gone %v, order %v", u.gone, u.goneOrder)
+	}
+	if !u.ours("new") {
+		t.Error("a call that just ended is not ours")
+	}
+	end("old") // the same Call-ID again, e.g. a redial
+	if !u.ours("old") || len(u.goneOrder) != 2 {
+		t.Errorf("re-ended call: ours %v, order %v", u.ours("old"), u.goneOrder)
 	}
 }
