@@ -16,6 +16,16 @@ const (
 	sippLimit = 60 * time.Second
 )
 
+// oneCallUAS starts SIPp as a UAS that plays scenario name for one call
+// and returns once it is ready for the call.
+func oneCallUAS(t *testing.T, name string) *testutil.SIPp {
+	t.Helper()
+	uas := testutil.NewSIPp(t, scenario(t, name))
+	uas.Start("", sippLimit, "-m", "1")
+	uas.WaitReady(t)
+	return uas
+}
+
 // dial runs `gophone dial TARGET` and returns the call id it prints.
 func dial(t *testing.T, d *testutil.Daemon, target string) string {
 	t.Helper()
@@ -49,9 +59,7 @@ func lastLines(s string, n int) string {
 func TestDaemonDialsSIPp(t *testing.T) {
 	d := startDaemon(t, "")
 	ev := d.Events(t)
-	uas := testutil.NewSIPp(t, scenario(t, "uas.xml"))
-	uas.Start("", sippLimit, "-m", "1")
-	uas.WaitReady(t)
+	uas := oneCallUAS(t, "uas.xml")
 
 	id := dial(t, d, "sip:1001@"+uas.Addr())
 	ev.WaitType(t, eventWait, "call.outgoing", id)
@@ -70,9 +78,7 @@ func TestDaemonDialsSIPp(t *testing.T) {
 func TestDaemonRemoteHangup(t *testing.T) {
 	d := startDaemon(t, "")
 	ev := d.Events(t)
-	uas := testutil.NewSIPp(t, scenario(t, "uas_bye.xml"))
-	uas.Start("", sippLimit, "-m", "1")
-	uas.WaitReady(t)
+	uas := oneCallUAS(t, "uas_bye.xml")
 	id := dial(t, d, "sip:1001@"+uas.Addr())
 	ev.WaitType(t, eventWait, "call.established", id)
 	ev.WaitType(t, eventWait, "call.ended", id)
@@ -132,9 +138,7 @@ func TestDaemonFollowsMediaMove(t *testing.T) {
 func TestDaemonRetriesAfter491(t *testing.T) {
 	d := startDaemon(t, "")
 	ev := d.Events(t)
-	uas := testutil.NewSIPp(t, scenario(t, "uac_glare_491.xml"))
-	uas.Start("", sippLimit, "-m", "1")
-	uas.WaitReady(t)
+	uas := oneCallUAS(t, "uac_glare_491.xml")
 	id := dial(t, d, "sip:1001@"+uas.Addr())
 	ev.WaitType(t, eventWait, "call.established", id)
 
@@ -156,9 +160,7 @@ func TestDaemonRetriesAfter491(t *testing.T) {
 func TestDaemonCrossedCancel(t *testing.T) {
 	d := startDaemon(t, "")
 	ev := d.Events(t)
-	uas := testutil.NewSIPp(t, scenario(t, "uac_crossed_cancel.xml"))
-	uas.Start("", sippLimit, "-m", "1")
-	uas.WaitReady(t)
+	uas := oneCallUAS(t, "uac_crossed_cancel.xml")
 	id := dial(t, d, "sip:1001@"+uas.Addr())
 	ev.WaitFor(t, eventWait, func(e testutil.Event) bool {
 		return e.Call == id && (e.Type == "call.ringing" || e.Type == "call.early")

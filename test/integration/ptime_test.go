@@ -18,9 +18,7 @@ import (
 func TestDaemonHonoursPtime(t *testing.T) {
 	d := startDaemon(t, "[Settings]\naudioInput=tone:440\n")
 	ev := d.Events(t)
-	uas := testutil.NewSIPp(t, scenario(t, "uas_ptime40.xml"))
-	uas.Start("", sippLimit, "-m", "1")
-	uas.WaitReady(t)
+	uas := oneCallUAS(t, "uas_ptime40.xml")
 
 	id := dial(t, d, "sip:1001@"+uas.Addr())
 	ev.WaitType(t, eventWait, "call.established", id)
