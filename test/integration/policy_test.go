@@ -176,51 +176,38 @@ func TestManualAnswer(t *testing.T) {
 }
 
 // TestManualReject: reject → 486, reject --decline → 603, hangup of a
-// ringing incoming call → 486 (DESIGN §8).
+// ringing incoming call → 486 (DESIGN §8); with the call id, and without
+// it (they act on the ringing incoming call).
 func TestManualReject(t *testing.T) {
 	a, b := startPeer(t, ""), startPeer(t, "")
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-	}{
-		{"reject", []string{"reject"}, 486},
-		{"reject-decline", []string{"reject", "--decline"}, 603},
-		{"hangup", []string{"hangup"}, 486},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			id := b.callTo(t, aliceAt(a))
-			in := a.ev.WaitType(t, eventWait, "call.incoming", "")
-			b.ev.WaitType(t, eventWait, "call.ringing", id)
-			a.MustRun(t, append(tc.args, in.Call)...)
-			b.wantEnded(t, id, tc.code)
-			a.wantEnded(t, in.Call, tc.code)
-			a.wantCalls(t, "A", 0)
-		})
-	}
-}
-
-// TestManualRejectWithoutID: reject and hangup with no call id act on the
-// ringing incoming call.
-func TestManualRejectWithoutID(t *testing.T) {
-	a, b := startPeer(t, ""), startPeer(t, "")
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-	}{
-		{"reject", []string{"reject"}, 486},
-		{"reject-decline", []string{"reject", "--decline"}, 603},
-		{"hangup", []string{"hangup"}, 486},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			id := b.callTo(t, aliceAt(a))
-			in := a.ev.WaitType(t, eventWait, "call.incoming", "")
-			b.ev.WaitType(t, eventWait, "call.ringing", id)
-			a.MustRun(t, tc.args...)
-			b.wantEnded(t, id, tc.code)
-			a.wantEnded(t, in.Call, tc.code)
-		})
+	for _, withID := range []bool{true, false} {
+		for _, tc := range []struct {
+			name string
+			args []string
+			code int
+		}{
+			{"reject", []string{"reject"}, 486},
+			{"reject-decline", []string{"reject", "--decline"}, 603},
+			{"hangup", []string{"hangup"}, 486},
+		} {
+			name := tc.name
+			if !withID {
+				name += "-without-id"
+			}
+			t.Run(name, func(t *testing.T) {
+				id := b.callTo(t, aliceAt(a))
+				in := a.ev.WaitType(t, eventWait, "call.incoming", "")
+				b.ev.WaitType(t, eventWait, "call.ringing", id)
+				args := tc.args
+				if withID {
+					args = append(args[:len(args):len(args)], in.Call)
+				}
+				a.MustRun(t, args...)
+				b.wantEnded(t, id, tc.code)
+				a.wantEnded(t, in.Call, tc.code)
+				a.wantCalls(t, "A", 0)
+			})
+		}
 	}
 }
 
