@@ -73,10 +73,7 @@ func TestDaemonSeesBaresipHold(t *testing.T) {
 	ev := d.Events(t)
 	b := testutil.StartBaresip(t, testutil.BaresipOptions{User: "alice"})
 
-	b.MustCommand(t, "dial", "sip:gophone@"+d.SIPAddr())
-	id := ev.WaitType(t, eventWait, "call.incoming", "").Call
-	ev.WaitType(t, eventWait, "call.established", id)
-	b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+	id := baresipCalls(t, b, d, ev)
 	mark := len(b.SIPTrace())
 
 	b.MustCommand(t, "hold", "")
@@ -117,10 +114,7 @@ func TestDaemonHoldWhileRemoteHeld(t *testing.T) {
 	ev := d.Events(t)
 	b := testutil.StartBaresip(t, testutil.BaresipOptions{User: "carol"})
 
-	b.MustCommand(t, "dial", "sip:gophone@"+d.SIPAddr())
-	id := ev.WaitType(t, eventWait, "call.incoming", "").Call
-	ev.WaitType(t, eventWait, "call.established", id)
-	b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+	id := baresipCalls(t, b, d, ev)
 
 	b.MustCommand(t, "hold", "")
 	ev.WaitType(t, eventWait, "call.remote_held", id)

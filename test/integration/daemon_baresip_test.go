@@ -19,15 +19,12 @@ func TestBaresipCallsDaemon(t *testing.T) {
 	ev := d.Events(t)
 	b := testutil.StartBaresip(t, testutil.BaresipOptions{User: "alice", ToneHz: 440})
 
-	b.MustCommand(t, "dial", "sip:gophone@"+d.SIPAddr())
-	in := ev.WaitType(t, eventWait, "call.incoming", "")
-	ev.WaitType(t, eventWait, "call.established", in.Call)
-	b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+	id := baresipCalls(t, b, d, ev)
 
 	b.MustCommand(t, "sndcode", "123#")
 	var digits string
 	for range 4 {
-		digits += ev.WaitType(t, eventWait, "dtmf.received", in.Call).Digit
+		digits += ev.WaitType(t, eventWait, "dtmf.received", id).Digit
 	}
 	if digits != "123#" {
 		t.Errorf("gophone received DTMF %q, want 123#", digits)
@@ -37,9 +34,20 @@ func TestBaresipCallsDaemon(t *testing.T) {
 	wantHearing(t, "gophone", rec, 440)
 	b.WaitRecorded(t, eventWait, time.Second)
 	b.MustCommand(t, "hangup", "")
-	ev.WaitType(t, eventWait, "call.ended", in.Call)
+	ev.WaitType(t, eventWait, "call.ended", id)
 
 	wantTone(t, "baresip heard", b.WaitRecording(t, eventWait), 1000)
+}
+
+// baresipCalls has baresip call the auto-answering daemon d and returns the
+// call's id once both sides are established.
+func baresipCalls(t *testing.T, b *testutil.Baresip, d *testutil.Daemon, ev *testutil.EventStream) string {
+	t.Helper()
+	b.MustCommand(t, "dial", "sip:gophone@"+d.SIPAddr())
+	id := ev.WaitType(t, eventWait, "call.incoming", "").Call
+	ev.WaitType(t, eventWait, "call.established", id)
+	b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+	return id
 }
 
 // TestDaemonDialsBaresip: gophone calls an auto-answering baresip and sends
