@@ -190,25 +190,20 @@ func (r *runner) main(ctx context.Context, args []string) int {
 }
 
 // globalFlags takes -c FILE, --config FILE, --json and -h from the front of
-// args and returns the rest.
+// args and returns the rest. Before the command the Go-style -config and
+// -help are accepted too, and any other flag is an error.
 func globalFlags(args []string, o *opts) ([]string, error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		switch {
-		case a == "--":
+		if a == "--" {
 			return args[i+1:], nil
-		case a == "-c" || a == "--config" || a == "-config":
-			if i+1 >= len(args) {
-				return nil, usagef("%s needs a file name", a)
-			}
-			i++
-			o.config = args[i]
-		case strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--config="):
-			_, o.config, _ = strings.Cut(a, "=")
-		case a == "--json":
-			o.json = true
-		case a == "-h" || a == "--help" || a == "-help":
-			o.help = true
+		}
+		used, err := optionFlag(args, i, o, true)
+		switch {
+		case err != nil:
+			return nil, err
+		case used > 0:
+			i += used - 1
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			return nil, usagef("unknown flag %s", a)
 		default:
@@ -223,25 +218,43 @@ func globalFlags(args []string, o *opts) ([]string, error) {
 func commandFlags(words []string, o *opts) ([]string, error) {
 	var rest []string
 	for i := 0; i < len(words); i++ {
-		w := words[i]
-		switch {
-		case w == "-c" || w == "--config":
-			if i+1 >= len(words) {
-				return nil, usagef("%s needs a file name", w)
-			}
-			i++
-			o.config = words[i]
-		case strings.HasPrefix(w, "-c=") || strings.HasPrefix(w, "--config="):
-			_, o.config, _ = strings.Cut(w, "=")
-		case w == "--json":
-			o.json = true
-		case w == "-h" || w == "--help":
-			o.help = true
-		default:
-			rest = append(rest, w)
+		used, err := optionFlag(words, i, o, false)
+		if err != nil {
+			return nil, err
 		}
+		if used == 0 {
+			rest = append(rest, words[i])
+			continue
+		}
+		i += used - 1
 	}
 	return rest, nil
+}
+
+// optionFlag applies the option at words[i] (-c FILE, --config FILE,
+// -c=FILE, --config=FILE, --json, -h, --help; with goStyle also -config
+// FILE and -help) to o and reports how many words it used: 0 when words[i]
+// is no option.
+func optionFlag(words []string, i int, o *opts, goStyle bool) (int, error) {
+	w := words[i]
+	switch {
+	case w == "-c" || w == "--config" || goStyle && w == "-config":
+		if i+1 >= len(words) {
+			return 0, usagef("%s needs a file name", w)
+		}
+		o.config = words[i+1]
+		return 2, nil
+	case strings.HasPrefix(w, "-c=") || strings.HasPrefix(w, "--config="):
+		_, o.config, _ = strings.Cut(w, "=")
+		return 1, nil
+	case w == "--json":
+		o.json = true
+		return 1, nil
+	case w == "-h" || w == "--help" || goStyle && w == "-help":
+		o.help = true
+		return 1, nil
+	}
+	return 0, nil
 }
 
 // fail reports err on stderr as `gophone: MESSAGE (CODE)` and returns the

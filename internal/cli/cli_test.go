@@ -520,3 +520,39 @@ func TestStartServe(t *testing.T) {
 		t.Logf("ps unavailable; session not checked (%q)", out)
 	}
 }
+
+func TestFlagScanners(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		global bool
+		words  []string
+		rest   []string
+		want   opts
+		err    bool
+	}{
+		{"global config", true, []string{"-c", "a.ini", "dial", "1"}, []string{"dial", "1"}, opts{config: "a.ini"}, false},
+		{"global go-style", true, []string{"-config", "a.ini", "-help"}, nil, opts{config: "a.ini", help: true}, false},
+		{"global equals", true, []string{"--config=b.ini", "--json", "status"}, []string{"status"}, opts{config: "b.ini", json: true}, false},
+		{"global end of flags", true, []string{"--", "-5"}, []string{"-5"}, opts{}, false},
+		{"global unknown", true, []string{"-x"}, nil, opts{}, true},
+		{"global missing file", true, []string{"-c"}, nil, opts{}, true},
+		{"command flags anywhere", false, []string{"1001", "--json", "-c", "a.ini"}, []string{"1001"}, opts{config: "a.ini", json: true}, false},
+		{"command keeps other dashes", false, []string{"-help", "-5", "-config"}, []string{"-help", "-5", "-config"}, opts{}, false},
+		{"command missing file", false, []string{"--config"}, nil, opts{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o opts
+			scan := commandFlags
+			if tc.global {
+				scan = globalFlags
+			}
+			rest, err := scan(tc.words, &o)
+			if (err != nil) != tc.err {
+				t.Fatalf("error %v, want error %v", err, tc.err)
+			}
+			if !tc.err && (!reflect.DeepEqual(rest, tc.rest) || o != tc.want) {
+				t.Errorf("rest %q opts %+v; want %q %+v", rest, o, tc.rest, tc.want)
+			}
+		})
+	}
+}
