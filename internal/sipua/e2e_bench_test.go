@@ -63,12 +63,10 @@ func establishedPair(tb testing.TB, listener Listener) *Call {
 		tb.Fatal(err)
 	}
 	timeout := time.After(10 * time.Second)
-	for _, ch := range []<-chan struct{}{call.Established()} {
-		select {
-		case <-ch:
-		case <-timeout:
-			tb.Fatal("call not established")
-		}
+	select {
+	case <-call.Established():
+	case <-timeout:
+		tb.Fatal("call not established")
 	}
 	select {
 	case c := <-answered:
