@@ -8,25 +8,25 @@ need go sipp baresip dumpcap python3 awk
 
 case $MODE in
 quick)
-	RATES="${RATES:-30 60}"        # incoming cps steps (1 s calls)
-	RATE_DUR="${RATE_DUR:-4}"           # seconds of load per step
+	RATES="${RATES:-30 60}"           # incoming cps steps (1 s calls)
+	RATE_DUR="${RATE_DUR:-4}"         # seconds of load per step
 	LAT_RATE="${LAT_RATE:-50}" LAT_DUR="${LAT_DUR:-4}"
-	CONC_STEPS="${CONC_STEPS:-100}"     # concurrent calls held
-	CONC_RAMP="${CONC_RAMP:-50}"         # cps while ramping up
-	JITTER_N="${JITTER_N:-100}"         # step whose capture gives the jitter figure
+	CONC_STEPS="${CONC_STEPS:-100}"   # concurrent calls held
+	CONC_RAMP="${CONC_RAMP:-50}"      # cps while ramping up
+	JITTER_N="${JITTER_N:-100}"       # step whose capture gives the jitter figure
 	WINDOW="${WINDOW:-2}"             # seconds of RTP capture while all calls are up
 	OUT_RATES="${OUT_RATES:-10 20}" OUT_DUR="${OUT_DUR:-4}"
 	CMD_N="${CMD_N:-15}" CMD_RATE="${CMD_RATE:-5}"
 	;;
 full)
-	RATES="${RATES:-25 50 100 150 200 300 400 600 800}"
+	RATES="${RATES:-25 50 75 100 150 200 300 400 600 800 1000 1200 1500}"
 	RATE_DUR="${RATE_DUR:-20}"
 	LAT_RATE="${LAT_RATE:-50}" LAT_DUR="${LAT_DUR:-20}"
 	CONC_STEPS="${CONC_STEPS:-250 500 1000 1500 2000 3000 4000}"
 	CONC_RAMP="${CONC_RAMP:-100}"
 	JITTER_N="${JITTER_N:-1000}"
 	WINDOW="${WINDOW:-3}"
-	OUT_RATES="${OUT_RATES:-10 25 50 100 150 200 300}"
+	OUT_RATES="${OUT_RATES:-10 25 50 100 150 200 300 400 500 600 800}"
 	OUT_DUR="${OUT_DUR:-20}"
 	CMD_N="${CMD_N:-100}" CMD_RATE="${CMD_RATE:-5}"
 	;;
