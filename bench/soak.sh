@@ -28,6 +28,7 @@ FLOOD=${FLOOD:-20000}
 SETTLE_MAX=${SETTLE_MAX:-300}
 ROUNDS=${ROUNDS:-3}
 source "$(dirname "$0")/lib.sh"
+((ROUNDS >= 2)) || die "ROUNDS must be at least 2: the last flood round is compared with the one before"
 need go sipp python3 awk
 setup_work
 build_gophone
