@@ -1,20 +1,17 @@
 package testutil
 
 import (
-	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -57,11 +54,7 @@ type Baresip struct {
 	logPath string
 	exited  chan struct{}
 
-	conn   net.Conn
-	wmu    sync.Mutex // serialises writes to conn
-	mu     sync.Mutex
-	token  int
-	waits  map[string]chan BaresipResponse
+	ctrl   *BaresipCtrl
 	events *eventLog[BaresipEvent]
 }
 
@@ -113,7 +106,6 @@ func StartBaresip(t testing.TB, opts BaresipOptions) *Baresip {
 		t:         t,
 		logPath:   filepath.Join(dir, "baresip.log"),
 		exited:    make(chan struct{}),
-		waits:     make(map[string]chan BaresipResponse),
 		events:    newEventLog[BaresipEvent](),
 	}
 	if err := os.Mkdir(b.RecordDir, 0o755); err != nil {
@@ -180,9 +172,9 @@ func StartBaresip(t testing.TB, opts BaresipOptions) *Baresip {
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", b.CtrlPort))
+		c, err := DialBaresipCtrl(fmt.Sprintf("127.0.0.1:%d", b.CtrlPort), b.events.add)
 		if err == nil {
-			b.conn = c
+			b.ctrl = c
 			break
 		}
 		select {
@@ -195,7 +187,10 @@ func StartBaresip(t testing.TB, opts BaresipOptions) *Baresip {
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval
 	}
-	go b.read()
+	go func() {
+		<-b.ctrl.Closed()
+		b.events.finish()
+	}()
 	return b
 }
 
@@ -209,7 +204,7 @@ func (b *Baresip) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.Port) }
 func (b *Baresip) Log() string { return readFile(b.logPath) }
 
 func (b *Baresip) stop() {
-	if b.conn != nil {
+	if b.ctrl != nil {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -226,8 +221,8 @@ func (b *Baresip) stop() {
 		_ = b.cmd.Process.Kill()
 		<-b.exited
 	}
-	if b.conn != nil {
-		b.conn.Close()
+	if b.ctrl != nil {
+		b.ctrl.Close()
 	}
 	if b.t.Failed() {
 		b.t.Logf("baresip %s log:\n%s", b.URI(), b.Log())
@@ -238,39 +233,9 @@ func (b *Baresip) stop() {
 // "dial", "accept", "hangup", "sndcode", "listcalls", "quit", …) and waits
 // up to 10 s for its response.
 func (b *Baresip) Command(cmd, params string) (BaresipResponse, error) {
-	b.mu.Lock()
-	b.token++
-	tok := "gt" + strconv.Itoa(b.token)
-	ch := make(chan BaresipResponse, 1)
-	b.waits[tok] = ch
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		delete(b.waits, tok)
-		b.mu.Unlock()
-	}()
-
-	msg, err := json.Marshal(map[string]string{"command": cmd, "params": params, "token": tok})
-	if err != nil {
-		return BaresipResponse{}, err
-	}
-	b.wmu.Lock()
-	_, err = fmt.Fprintf(b.conn, "%d:%s,", len(msg), msg)
-	b.wmu.Unlock()
-	if err != nil {
-		return BaresipResponse{}, fmt.Errorf("baresip %s: %w", cmd, err)
-	}
-	select {
-	case r := <-ch:
-		if !r.OK {
-			return r, fmt.Errorf("baresip %s %s: failed: %s", cmd, params, r.Data)
-		}
-		return r, nil
-	case <-b.events.done:
-		return BaresipResponse{}, fmt.Errorf("baresip %s: control connection closed", cmd)
-	case <-time.After(10 * time.Second):
-		return BaresipResponse{}, fmt.Errorf("baresip %s: no response within 10s", cmd)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return b.ctrl.Command(ctx, cmd, params)
 }
 
 // MustCommand is Command that fails the test on error.
@@ -281,64 +246,6 @@ func (b *Baresip) MustCommand(t testing.TB, cmd, params string) BaresipResponse 
 		t.Fatal(err)
 	}
 	return r
-}
-
-// read demultiplexes the ctrl_tcp stream into responses and events.
-func (b *Baresip) read() {
-	defer b.events.finish()
-	r := bufio.NewReader(b.conn)
-	for {
-		msg, err := readNetstring(r)
-		if err != nil {
-			return
-		}
-		var head struct {
-			Event    bool   `json:"event"`
-			Response bool   `json:"response"`
-			Token    string `json:"token"`
-		}
-		if json.Unmarshal(msg, &head) != nil {
-			continue
-		}
-		switch {
-		case head.Event:
-			var e BaresipEvent
-			if json.Unmarshal(msg, &e) == nil {
-				e.Raw = msg
-				b.events.add(e)
-			}
-		case head.Response:
-			var resp BaresipResponse
-			if json.Unmarshal(msg, &resp) == nil {
-				b.mu.Lock()
-				ch := b.waits[resp.Token]
-				b.mu.Unlock()
-				if ch != nil {
-					ch <- resp
-				}
-			}
-		}
-	}
-}
-
-// readNetstring reads one "LEN:DATA," frame.
-func readNetstring(r *bufio.Reader) ([]byte, error) {
-	head, err := r.ReadString(':')
-	if err != nil {
-		return nil, err
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(head[:len(head)-1]))
-	if err != nil || n < 0 || n > 16<<20 {
-		return nil, fmt.Errorf("bad netstring length %q", head)
-	}
-	buf := make([]byte, n+1)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, err
-	}
-	if buf[n] != ',' {
-		return nil, errors.New("netstring not terminated by ','")
-	}
-	return buf[:n], nil
 }
 
 // Events returns every event received so far.

@@ -11,19 +11,15 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/control"
+	"github.com/gophone/gophone/internal/testutil"
 )
 
 type result struct {
@@ -66,12 +62,19 @@ func main() {
 			return true
 		}
 	case "baresip":
-		b, err := dialBaresip(*ctrl)
+		b, err := testutil.DialBaresipCtrl(*ctrl, nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "benchdrive:", err)
 			os.Exit(1)
 		}
-		do = func(ctx context.Context, seq int) bool { return b.dial(ctx, *target) }
+		defer b.Close()
+		do = func(ctx context.Context, seq int) bool {
+			_, err := b.Command(ctx, "dial", *target)
+			if err != nil && seq < 3 {
+				fmt.Fprintln(os.Stderr, "benchdrive:", err)
+			}
+			return err == nil
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "benchdrive: unknown backend", *backend)
 		os.Exit(2)
@@ -113,78 +116,4 @@ func main() {
 	w.Flush()
 	f.Close()
 	fmt.Printf("%d %d\n", okN, *n)
-}
-
-// baresip speaks netstring-framed JSON on ctrl_tcp.
-type baresip struct {
-	conn  net.Conn
-	wmu   sync.Mutex
-	mu    sync.Mutex
-	tok   int
-	waits map[string]chan bool
-}
-
-func dialBaresip(addr string) (*baresip, error) {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	b := &baresip{conn: c, waits: map[string]chan bool{}}
-	go b.read()
-	return b, nil
-}
-
-func (b *baresip) dial(ctx context.Context, target string) bool {
-	b.mu.Lock()
-	b.tok++
-	tok := "b" + strconv.Itoa(b.tok)
-	ch := make(chan bool, 1)
-	b.waits[tok] = ch
-	b.mu.Unlock()
-	msg, _ := json.Marshal(map[string]string{"command": "dial", "params": target, "token": tok})
-	b.wmu.Lock()
-	_, err := fmt.Fprintf(b.conn, "%d:%s,", len(msg), msg)
-	b.wmu.Unlock()
-	if err != nil {
-		return false
-	}
-	select {
-	case ok := <-ch:
-		return ok
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func (b *baresip) read() {
-	r := bufio.NewReader(b.conn)
-	for {
-		head, err := r.ReadString(':')
-		if err != nil {
-			return
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(head[:len(head)-1]))
-		if err != nil || n < 0 || n > 16<<20 {
-			return
-		}
-		buf := make([]byte, n+1)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return
-		}
-		var m struct {
-			Response bool   `json:"response"`
-			OK       bool   `json:"ok"`
-			Token    string `json:"token"`
-		}
-		if json.Unmarshal(buf[:n], &m) != nil || !m.Response {
-			continue
-		}
-		b.mu.Lock()
-		ch := b.waits[m.Token]
-		delete(b.waits, m.Token)
-		b.mu.Unlock()
-		if ch != nil {
-			ch <- m.OK
-		}
-	}
 }
