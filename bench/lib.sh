@@ -130,16 +130,23 @@ start_gophone() {
 		"$GOPHONE_BIN" -c "$G_CFG" serve ${PROFILE:+--cpuprofile "$G_DIR/cpu.prof"} >"$G_DIR/serve.log" 2>&1 &
 	G_PID=$!
 	track "$G_PID"
-	local i
+	wait_up gophone "$G_PID" "$G_DIR/serve.log" gophone_answers
+	log "gophone pid $G_PID on 127.0.0.1:$G_PORT"
+}
+
+gophone_answers() { "$GOPHONE_BIN" -c "$G_CFG" status --json >/dev/null 2>&1; }
+
+# wait_up NAME PID LOG CHECK...: waits up to 10 s until the command CHECK
+# succeeds; if PID exits first, prints LOG and dies.
+wait_up() {
+	local name=$1 pid=$2 logf=$3 i
+	shift 3
 	for i in $(seq 100); do
-		if "$GOPHONE_BIN" -c "$G_CFG" status --json >/dev/null 2>&1; then
-			log "gophone pid $G_PID on 127.0.0.1:$G_PORT"
-			return 0
-		fi
-		kill -0 "$G_PID" 2>/dev/null || { cat "$G_DIR/serve.log" >&2; die "gophone exited at start"; }
+		"$@" && return 0
+		kill -0 "$pid" 2>/dev/null || { cat "$logf" >&2; die "$name exited at start"; }
 		sleep 0.1
 	done
-	die "gophone did not answer status within 10 s"
+	die "$name did not come up within 10 s"
 }
 
 gophone_debug() { "$GOPHONE_BIN" -c "$G_CFG" debug; }
@@ -181,18 +188,12 @@ start_baresip() {
 	(cd "$B_DIR" && exec baresip -f "$B_DIR" </dev/null >"$B_DIR/baresip.log" 2>&1) &
 	B_PID=$!
 	track "$B_PID"
-	local i
-	for i in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$B_CTRL") 2>/dev/null; then
-			sleep 0.3 # let it finish loading modules
-			log "baresip pid $B_PID on 127.0.0.1:$B_PORT (ctrl $B_CTRL)"
-			return 0
-		fi
-		kill -0 "$B_PID" 2>/dev/null || { cat "$B_DIR/baresip.log" >&2; die "baresip exited at start"; }
-		sleep 0.1
-	done
-	die "baresip ctrl_tcp not up within 10 s"
+	wait_up baresip "$B_PID" "$B_DIR/baresip.log" tcp_open "$B_CTRL"
+	sleep 0.3 # let it finish loading modules
+	log "baresip pid $B_PID on 127.0.0.1:$B_PORT (ctrl $B_CTRL)"
 }
+
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # capture_start FILE SNAPLEN FILTER: dumpcap (tshark's capture engine) on lo,
 # libpcap format; sets CAP_PID.
