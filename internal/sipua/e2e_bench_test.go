@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gophone/gophone/internal/testutil"
 )
 
 // nullMedia is a Media with a silent microphone and no speaker.
@@ -17,17 +19,6 @@ type nullMedia struct{}
 func (nullMedia) ReadFrame(string, []byte)  {}
 func (nullMedia) WriteFrame(string, []byte) {}
 
-// freeAddr returns a loopback host:port that was free a moment ago.
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().String()
-}
-
 // establishedPair starts two user agents on loopback, calls the second from
 // the first, and returns the caller's call once both sides are
 // established; listener gets the callee's events.
@@ -35,7 +26,8 @@ func establishedPair(tb testing.TB, listener Listener) *Call {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	start := func(cfg Config) *UA {
-		cfg.Listen, cfg.Media = freeAddr(tb), nullMedia{}
+		cfg.Listen = "127.0.0.1:" + strconv.Itoa(testutil.FreePort(tb)) // SIP listens on UDP and TCP
+		cfg.Media = nullMedia{}
 		cfg.Logger = slog.New(slog.DiscardHandler)
 		u, err := Start(ctx, cfg)
 		if err != nil {
