@@ -3,9 +3,13 @@ module github.com/gophone/gophone
 go 1.26.8
 
 require (
-	github.com/emiago/diago v0.42.1 // indirect
+	github.com/emiago/diago v0.42.1
+	github.com/emiago/sipgo v1.7.3
+	github.com/zaf/g711 v1.4.0
+)
+
+require (
 	github.com/emiago/dtls/v3 v3.0.0-20260122183559-8b8d23e359c0 // indirect
-	github.com/emiago/sipgo v1.7.3 // indirect
 	github.com/go-audio/riff v1.0.0 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
@@ -25,12 +29,12 @@ require (
 	github.com/pion/transport/v4 v4.0.2 // indirect
 	github.com/pion/turn/v5 v5.0.12 // indirect
 	github.com/wlynxg/anet v0.0.5 // indirect
-	github.com/zaf/g711 v1.4.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/net v0.50.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
 	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 	gopkg.in/hraban/opus.v2 v2.0.0-20230925203106-0188a62cb302 // indirect
-	gopkg.in/ini.v1 v1.67.3 // indirect
 )
+
+replace github.com/emiago/diago => ./third_party/diago

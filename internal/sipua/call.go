@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/emiago/diago"
@@ -130,8 +131,12 @@ func (c *Call) Codec() string {
 	if m == nil {
 		return ""
 	}
-	m.sessionCodecs()
-	return m.codecName()
+	sess := m.med.MediaSession()
+	if sess == nil {
+		return ""
+	}
+	audioCodec, _ := negotiated(sess.CommonCodecs())
+	return strings.ToUpper(audioCodec.Name)
 }
 
 // Stats returns receive statistics: packets lost and RFC 3550

@@ -15,6 +15,11 @@ import (
 // noticeably.
 const clockSlack = time.Millisecond
 
+// clockGrid aligns the streams: every sender starts on a multiple of it,
+// so streams of one packet time send together, in one burst per packet
+// time, rather than each at its own phase.
+const clockGrid = 20 * time.Millisecond
+
 // maxCatchUp bounds the packets a late sender sends at once.
 const maxCatchUp = 3
 
@@ -140,12 +145,16 @@ func (h *pacerHeap) Pop() any {
 
 // pacer is one sender on the clock.
 type pacer struct {
-	ctx    context.Context
-	period func() time.Duration
-	next   func() (struct{}, bool)
-	stop   func()
-	due    time.Time // when the next packet is due; zero before the first
+	ctx     context.Context
+	period  func() time.Duration
+	next    func() (struct{}, bool)
+	stop    func()
+	due     time.Time // when the next packet is due
+	started bool      // the coroutine has run up to its first wait
 }
+
+// onGrid returns the first instant after t on the clock's grid.
+func onGrid(t time.Time) time.Time { return t.Truncate(clockGrid).Add(clockGrid) }
 
 // step resumes the sender if its packet is due at now and reports whether
 // it is still running.
@@ -154,8 +163,16 @@ func (p *pacer) step(now time.Time) bool {
 		p.stop()
 		return false
 	}
-	if p.due.IsZero() {
-		p.due = now
+	if !p.started {
+		// The first resume starts the sender; its first packet is due on
+		// the clock's grid.
+		p.started = true
+		if _, ok := p.next(); !ok {
+			p.stop()
+			return false
+		}
+		p.due = onGrid(now)
+		return true
 	}
 	// A packet due within clockSlack is sent now; a sender that fell behind
 	// (a busy machine wakes the clock late) catches up by up to maxCatchUp
@@ -170,7 +187,7 @@ func (p *pacer) step(now time.Time) bool {
 	if period := p.period(); now.Sub(p.due) > 3*period {
 		// Far behind (the machine stalled): resume the pace from now
 		// rather than send a burst.
-		p.due = now.Add(period)
+		p.due = onGrid(now)
 	}
 	return true
 }

@@ -29,13 +29,14 @@ func TestPacerStep(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		period time.Duration
-		ticks  []int // tick times in ms after the first
+		ticks  []int // tick times in ms after t0, which is on the grid
 		want   int   // packets sent
 	}{
+		{"first packet on the grid", 20 * time.Millisecond, []int{7, 20, 40, 60}, 3},
 		{"20 ms on time", 20 * time.Millisecond, []int{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100}, 5},
 		{"ticks a little early", 20 * time.Millisecond, []int{0, 9, 19, 29, 39, 49, 59, 69, 79, 89, 99}, 5},
 		{"40 ms ptime", 40 * time.Millisecond, []int{0, 10, 20, 30, 40, 50, 60, 70, 80}, 2},
-		{"10 ms ptime", 10 * time.Millisecond, []int{0, 10, 20, 30, 40, 50}, 5},
+		{"10 ms ptime", 10 * time.Millisecond, []int{0, 10, 20, 30, 40, 50}, 4}, // from 20 ms on
 		{"skipped ticks are caught up", 20 * time.Millisecond, []int{0, 10, 20, 70, 80, 90, 100}, 5},
 		{"a stall is not sent as a burst", 20 * time.Millisecond, []int{0, 1000, 1010, 1020}, 4},
 	} {

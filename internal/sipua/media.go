@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,10 @@ const (
 	dtmfGap    = 60 * time.Millisecond
 	// dtmfEndCopies is how often the end packet is sent (RFC 4733 §2.5.1.4).
 	dtmfEndCopies = 3
+	// maxDrain bounds the packets taken from a call's socket per packet
+	// time: a flood on one call's port cannot stall the others; the
+	// kernel drops what does not fit its socket buffer.
+	maxDrain = 64
 )
 
 // samplesIn is the number of 8 kHz samples in d.
@@ -49,9 +54,14 @@ type mediaLoop struct {
 
 	ptime atomic.Int64 // the far end's packet time (a=ptime), as a time.Duration
 
-	mu    sync.Mutex
-	codec media.Codec
-	rx    rxStats
+	mu sync.Mutex
+	rx rxStats
+
+	// Owned by the call's coroutine (send and drain).
+	codecs codecCache
+	rxBuf  []byte
+	rxPCM  []byte
+	det    dtmfDetector
 }
 
 func (m *mediaLoop) period() time.Duration { return time.Duration(m.ptime.Load()) }
@@ -122,26 +132,39 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	m.setPtime(c.remoteSDP())
 	c.media = m
 	c.u.clock.add(ctx, m.period, m.send)
-	go m.receive(ctx)
 }
 
-// stop takes the sender off the media clock; the receive loop ends when
-// diago closes the call's RTP session.
+// stop takes the call's RTP off the media clock.
 func (m *mediaLoop) stop() { m.cancel() }
 
-func (m *mediaLoop) codecName() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return strings.ToUpper(m.codec.Name)
-}
-
-// sessionCodecs returns the negotiated audio codec and telephone-event codec.
+// sessionCodecs returns the negotiated audio codec and telephone-event
+// codec. It runs for every packet, on the call's coroutine: the answer is
+// kept until diago's session or its codec list changes (an offer/answer).
 func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
 	sess := m.med.MediaSession()
 	if sess == nil {
 		return audioCodec, dtmf, false
 	}
-	for _, c := range sess.CommonCodecs() {
+	list := sess.CommonCodecs()
+	if c := &m.codecs; c.valid && len(list) == len(c.list) && (len(list) == 0 || &list[0] == &c.list[0]) {
+		return c.audio, c.dtmf, c.audio.SampleRate != 0
+	}
+	audioCodec, dtmf = negotiated(list)
+	m.codecs = codecCache{valid: true, list: list, audio: audioCodec, dtmf: dtmf}
+	return audioCodec, dtmf, audioCodec.SampleRate != 0
+}
+
+// codecCache is sessionCodecs' answer for one codec list.
+type codecCache struct {
+	valid       bool
+	list        []media.Codec
+	audio, dtmf media.Codec
+}
+
+// negotiated picks the audio codec (the first) and the telephone-event
+// codec from a session's common codecs.
+func negotiated(common []media.Codec) (audioCodec, dtmf media.Codec) {
+	for _, c := range common {
 		switch {
 		case isTelephoneEvent(c):
 			if dtmf.SampleRate == 0 {
@@ -151,10 +174,7 @@ func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
 			audioCodec = c
 		}
 	}
-	m.mu.Lock()
-	m.codec = audioCodec
-	m.mu.Unlock()
-	return audioCodec, dtmf, audioCodec.SampleRate != 0
+	return audioCodec, dtmf
 }
 
 // isTelephoneEvent reports whether c is RFC 4733's telephone-event; it runs
@@ -177,6 +197,7 @@ func (m *mediaLoop) send(wait func() bool) {
 		if !wait() {
 			return false
 		}
+		m.drain()
 		period = m.period()
 		return true
 	}
@@ -266,25 +287,26 @@ func (m *mediaLoop) sendDigits(job dtmfJob, period func() time.Duration, tick fu
 	return nil
 }
 
-// receive reads RTP: audio goes to the media sink, RFC 4733 events become
-// DTMF events, each digit once (duplicates share the RTP timestamp).
-func (m *mediaLoop) receive(ctx context.Context) {
-	buf := make([]byte, media.RTPBufSize)
-	pcm := make([]byte, frameBytes*4)
+// drain takes every RTP packet waiting on the call's socket (which never
+// blocks, see rtpSocket): audio goes to the media sink, RFC 4733 events
+// become DTMF events, each digit once (duplicates share the RTP timestamp).
+// The sender runs it once per packet time, so receiving costs no goroutine
+// of its own and no wake-up per packet.
+func (m *mediaLoop) drain() {
+	if m.rxBuf == nil {
+		m.rxBuf = make([]byte, media.RTPBufSize)
+		m.rxPCM = make([]byte, frameBytes*4)
+	}
+	buf, pcm := m.rxBuf, m.rxPCM
 	r := m.med.RTPPacketReader
-	var det dtmfDetector
-	for ctx.Err() == nil {
+	for range maxDrain {
 		n, err := r.Read(buf)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-				return
+			if !isNoPacket(err) && !errors.Is(err, net.ErrClosed) {
+				m.c.u.log.Debug("reading RTP", "call", m.c.sipCallID, "error", err)
+				continue // a bad packet: the next may be good
 			}
-			select {
-			case <-m.c.done:
-				return
-			case <-time.After(framePeriod):
-			}
-			continue
+			return
 		}
 		hdr := r.PacketHeader
 		codec, te, ok := m.sessionCodecs()
@@ -292,7 +314,7 @@ func (m *mediaLoop) receive(ctx context.Context) {
 			continue
 		}
 		if te.SampleRate != 0 && hdr.PayloadType == te.PayloadTypeRecv() || hdr.PayloadType == te.PayloadType && te.SampleRate != 0 {
-			if d, ok := det.feed(hdr.Timestamp, buf[:n]); ok {
+			if d, ok := m.det.feed(hdr.Timestamp, buf[:n]); ok {
 				m.c.emit(Event{Kind: EventDTMF, Digit: d})
 			}
 			continue
@@ -334,16 +356,15 @@ func (d *dtmfDetector) feed(ts uint32, payload []byte) (string, bool) {
 }
 
 func encodeFrame(codec media.Codec, dst, pcm []byte) error {
-	var err error
 	switch codec.PayloadType {
 	case 0:
-		_, err = audio.EncodeUlawTo(dst, pcm)
+		encodeUlaw(dst, pcm)
 	case 8:
-		_, err = audio.EncodeAlawTo(dst, pcm)
+		encodeAlaw(dst, pcm)
 	default:
-		err = fmt.Errorf("codec %s not supported", codec.Name)
+		return fmt.Errorf("codec %s not supported", codec.Name)
 	}
-	return err
+	return nil
 }
 
 func decodeFrame(codec media.Codec, dst, payload []byte) error {

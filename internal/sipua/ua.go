@@ -70,7 +70,8 @@ type UA struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	clock  *mediaClock // paces every call's outgoing RTP
+	clock  *mediaClock // paces every call's RTP
+	ports  *rtpPorts   // opens calls' RTP sockets
 	done   chan struct{}
 
 	mu    sync.Mutex
@@ -115,16 +116,13 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	// sent. Responses must go back over the request's transport (§18.2.2):
 	// let UDP carry up to the largest datagram, IP fragments it.
 	sip.UDPMTUSize = 65507 + 200
-	if cfg.RTPPortMin > 0 && cfg.RTPPortMax > cfg.RTPPortMin {
-		// diago keeps the RTP port range in package variables.
-		media.RTPPortStart, media.RTPPortEnd = cfg.RTPPortMin, cfg.RTPPortMax
-	}
 	u := &UA{
 		cfg:    cfg,
 		log:    cfg.Logger,
 		host:   host,
 		port:   port,
 		codecs: codecs,
+		ports:  newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax),
 		calls:  make(map[string]*Call),
 		gone:   make(map[string]time.Time),
 		parser: sip.NewParser(),
@@ -141,7 +139,7 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	u.clock = newMediaClock(u.ctx)
 	opts := []diago.DiagoOption{
 		diago.WithLogger(cfg.Logger),
-		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs, Listen: u.ports.listen}),
 		diago.WithServerRequestMiddleware(u.middleware),
 	}
 	for _, network := range []string{"udp", "tcp"} {

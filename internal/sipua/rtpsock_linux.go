@@ -1,0 +1,207 @@
+package sipua
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// rtpSocket is a call's RTP socket, outside Go's network poller: reads
+// never block (the media clock drains the socket once per packet time), so a
+// received packet costs one recvfrom and wakes no thread or goroutine, and a
+// sent one one sendto.
+type rtpSocket struct {
+	mu    sync.Mutex // serialises the syscalls with Close, which frees fd
+	fd    int        // -1 once closed
+	laddr *net.UDPAddr
+
+	// Scratch space for recvfrom, and the last peer seen or written to:
+	// steady RTP comes from and goes to one address, so it is converted
+	// once, not per packet.
+	raw      syscall.RawSockaddrAny
+	from     *net.UDPAddr
+	fromRaw  syscall.RawSockaddrAny
+	to       net.UDPAddr
+	toRaw    syscall.RawSockaddrAny
+	toRawLen uint32
+}
+
+// listenRTPSocket opens a UDP socket on ip:port (port 0: any).
+func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
+	family, sa, err := sockaddr(ip, port)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_UDP)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if err := syscall.Bind(fd, sa); err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("bind", err)
+	}
+	local, err := syscall.Getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("getsockname", err)
+	}
+	s := &rtpSocket{fd: fd}
+	switch a := local.(type) {
+	case *syscall.SockaddrInet4:
+		s.laddr = &net.UDPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *syscall.SockaddrInet6:
+		s.laddr = &net.UDPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return s, nil
+}
+
+func sockaddr(ip net.IP, port int) (family int, sa syscall.Sockaddr, err error) {
+	if ip4 := ip.To4(); ip4 != nil {
+		a := &syscall.SockaddrInet4{Port: port}
+		copy(a.Addr[:], ip4)
+		return syscall.AF_INET, a, nil
+	}
+	if ip16 := ip.To16(); ip16 != nil {
+		a := &syscall.SockaddrInet6{Port: port}
+		copy(a.Addr[:], ip16)
+		return syscall.AF_INET6, a, nil
+	}
+	return 0, nil, fmt.Errorf("RTP socket: bad IP address %v", ip)
+}
+
+// ReadFrom returns the next waiting packet, or errNoPacket at once if there
+// is none.
+func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return 0, nil, net.ErrClosed
+	}
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	for {
+		rawLen := uint32(unsafe.Sizeof(s.raw))
+		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(s.fd), uintptr(p), uintptr(len(b)),
+			syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&s.raw)), uintptr(unsafe.Pointer(&rawLen)))
+		switch errno {
+		case 0:
+			return int(n), s.peer(), nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, nil, errNoPacket
+		default:
+			return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvfrom", errno)}
+		}
+	}
+}
+
+// peer returns the address of the packet just read.
+func (s *rtpSocket) peer() *net.UDPAddr {
+	if s.from != nil && s.raw == s.fromRaw {
+		return s.from
+	}
+	s.fromRaw = s.raw
+	switch s.raw.Addr.Family {
+	case syscall.AF_INET:
+		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&s.raw))
+		s.from = &net.UDPAddr{IP: net.IP(a.Addr[:]).To16(), Port: int(a.Port>>8 | a.Port<<8)}
+	case syscall.AF_INET6:
+		a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&s.raw))
+		s.from = &net.UDPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: int(a.Port>>8 | a.Port<<8)}
+	default:
+		s.from = &net.UDPAddr{}
+	}
+	return s.from
+}
+
+// WriteTo sends b to addr (a *net.UDPAddr) without blocking; a packet the
+// kernel has no room for is dropped, as a late one would be.
+func (s *rtpSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
+	to, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, fmt.Errorf("RTP socket: cannot send to %T", addr)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return 0, net.ErrClosed
+	}
+	if s.toRawLen == 0 || to.Port != s.to.Port || !to.IP.Equal(s.to.IP) {
+		if err := s.setTo(to); err != nil {
+			return 0, err
+		}
+	}
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	for {
+		n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)),
+			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, uintptr(unsafe.Pointer(&s.toRaw)), uintptr(s.toRawLen))
+		switch errno {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		default:
+			return 0, &net.OpError{Op: "write", Net: "udp", Addr: to, Err: os.NewSyscallError("sendto", errno)}
+		}
+	}
+}
+
+// setTo converts the destination to the kernel's form; the socket's family
+// decides between IPv4 and IPv6 (an IPv4 peer of an IPv6 socket is mapped).
+func (s *rtpSocket) setTo(to *net.UDPAddr) error {
+	s.to = net.UDPAddr{IP: append(net.IP(nil), to.IP...), Port: to.Port}
+	s.toRaw = syscall.RawSockaddrAny{}
+	port := uint16(to.Port)
+	if ip4 := to.IP.To4(); ip4 != nil && s.laddr.IP.To4() != nil {
+		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&s.toRaw))
+		a.Family = syscall.AF_INET
+		a.Port = port>>8 | port<<8
+		copy(a.Addr[:], ip4)
+		s.toRawLen = syscall.SizeofSockaddrInet4
+		return nil
+	}
+	if s.laddr.IP.To4() != nil {
+		s.toRawLen = 0
+		return fmt.Errorf("RTP socket: IPv4 socket cannot send to %v", to)
+	}
+	a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&s.toRaw))
+	a.Family = syscall.AF_INET6
+	a.Port = port>>8 | port<<8
+	copy(a.Addr[:], to.IP.To16())
+	s.toRawLen = syscall.SizeofSockaddrInet6
+	return nil
+}
+
+// Close closes the socket; later reads and writes fail with net.ErrClosed.
+func (s *rtpSocket) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return net.ErrClosed
+	}
+	err := syscall.Close(s.fd)
+	s.fd = -1
+	return os.NewSyscallError("close", err)
+}
+
+// LocalAddr returns the address the socket is bound to.
+func (s *rtpSocket) LocalAddr() net.Addr { return s.laddr }
+
+// SetDeadline does nothing: the socket never blocks.
+func (s *rtpSocket) SetDeadline(time.Time) error { return nil }
+
+// SetReadDeadline does nothing: reads never block.
+func (s *rtpSocket) SetReadDeadline(time.Time) error { return nil }
+
+// SetWriteDeadline does nothing: writes never block.
+func (s *rtpSocket) SetWriteDeadline(time.Time) error { return nil }

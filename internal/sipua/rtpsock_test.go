@@ -1,0 +1,161 @@
+package sipua
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophone/gophone/internal/testutil"
+)
+
+// TestRTPSocket checks the poller-free socket against an ordinary UDP peer:
+// reads never block, packets and their source arrive intact both ways, and
+// a closed socket says so.
+func TestRTPSocket(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ip   net.IP
+	}{
+		{"IPv4", net.IPv4(127, 0, 0, 1)},
+		{"IPv6", net.IPv6loopback},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: tc.ip})
+			if err != nil {
+				t.Skipf("no %s loopback here: %v", tc.name, err)
+			}
+			defer peer.Close()
+			s, err := listenRTPSocket(tc.ip, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			buf := make([]byte, 1500)
+			if _, _, err := s.ReadFrom(buf); !isNoPacket(err) {
+				t.Fatalf("read of an empty socket: %v, want errNoPacket at once", err)
+			}
+			var ne net.Error
+			if !errors.As(errNoPacket, &ne) || !ne.Timeout() {
+				t.Fatal("errNoPacket is not a net.Error timeout")
+			}
+
+			// peer → socket, twice from the same address, then drained.
+			to := s.LocalAddr().(*net.UDPAddr)
+			for _, msg := range []string{"first", "second"} {
+				if _, err := peer.WriteTo([]byte(msg), to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, want := range []string{"first", "second"} {
+				n, from := readSoon(t, s, buf)
+				if got := string(buf[:n]); got != want {
+					t.Errorf("read %q, want %q", got, want)
+				}
+				if from.String() != peer.LocalAddr().String() {
+					t.Errorf("from %v, want %v", from, peer.LocalAddr())
+				}
+			}
+			if _, _, err := s.ReadFrom(buf); !isNoPacket(err) {
+				t.Errorf("read after draining: %v, want errNoPacket", err)
+			}
+
+			// socket → peer.
+			payload := bytes.Repeat([]byte{0x80}, 172)
+			if n, err := s.WriteTo(payload, peer.LocalAddr()); err != nil || n != len(payload) {
+				t.Fatalf("WriteTo = %d, %v", n, err)
+			}
+			peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, from, err := peer.ReadFrom(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf[:n], payload) || from.String() != to.String() {
+				t.Errorf("peer got %d bytes from %v, want %d from %v", n, from, len(payload), to)
+			}
+
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.ReadFrom(buf); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("read after Close: %v, want net.ErrClosed", err)
+			}
+			if _, err := s.WriteTo(payload, peer.LocalAddr()); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("write after Close: %v, want net.ErrClosed", err)
+			}
+		})
+	}
+}
+
+// readSoon reads one packet, waiting briefly for loopback delivery.
+func readSoon(t *testing.T, s *rtpSocket, buf []byte) (int, net.Addr) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, from, err := s.ReadFrom(buf)
+		if err == nil {
+			return n, from
+		}
+		if !isNoPacket(err) || time.Now().After(deadline) {
+			t.Fatalf("reading: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestRTPPorts(t *testing.T) {
+	min := testutil.FreePortRange(t, 6) // even
+	for _, tc := range []struct {
+		name     string
+		min, max int
+		want     []int // RTP ports of successive calls
+	}{
+		{"even start", min, min + 3, []int{min, min + 2, min}},
+		{"odd start rounds up", min + 1, min + 5, []int{min + 2, min + 4, min + 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newRTPPorts(tc.min, tc.max)
+			for i, want := range tc.want {
+				rtp, rtcp, err := p.listen(net.IPv4(127, 0, 0, 1))
+				if err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+				got := rtp.LocalAddr().(*net.UDPAddr).Port
+				gotRTCP := rtcp.LocalAddr().(*net.UDPAddr).Port
+				rtp.Close()
+				rtcp.Close()
+				if got != want || gotRTCP != want+1 {
+					t.Errorf("call %d: RTP %d RTCP %d, want %d and %d", i, got, gotRTCP, want, want+1)
+				}
+			}
+		})
+	}
+
+	t.Run("range in use", func(t *testing.T) {
+		p := newRTPPorts(min, min+1)
+		rtp, rtcp, err := p.listen(net.IPv4(127, 0, 0, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rtp.Close()
+		defer rtcp.Close()
+		_, _, err = p.listen(net.IPv4(127, 0, 0, 1))
+		if err == nil || !strings.Contains(err.Error(), "no free RTP port pair") {
+			t.Fatalf("second call in a one-pair range: %v, want no free RTP port pair", err)
+		}
+	})
+
+	t.Run("any port", func(t *testing.T) {
+		rtp, rtcp, err := newRTPPorts(0, 0).listen(net.IPv4(127, 0, 0, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rtp.Close()
+		defer rtcp.Close()
+		if a, b := rtp.LocalAddr().(*net.UDPAddr).Port, rtcp.LocalAddr().(*net.UDPAddr).Port; b != a+1 {
+			t.Errorf("RTP %d RTCP %d: RTCP is not the next port", a, b)
+		}
+	})
+}
