@@ -61,6 +61,20 @@ func TestRTPSocket(t *testing.T) {
 			if _, _, err := s.ReadFrom(buf); !isNoPacket(err) {
 				t.Errorf("read after draining: %v, want errNoPacket", err)
 			}
+			// A packet that arrives after a drain found the socket empty
+			// is read by the next drain, not lost.
+			if _, err := peer.WriteTo([]byte("third"), to); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := readSoon(t, s, buf); string(buf[:n]) != "third" {
+				t.Fatalf("read %q, want third", buf[:n])
+			}
+			if _, err := peer.WriteTo([]byte("fourth"), to); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := readSoon(t, s, buf); string(buf[:n]) != "fourth" {
+				t.Fatalf("read %q, want fourth", buf[:n])
+			}
 
 			// socket → peer.
 			payload := bytes.Repeat([]byte{0x80}, 172)
