@@ -179,6 +179,13 @@ func (p *Phone) findCall(args command.Args, pick func([]*call) *call, none strin
 	return nil, command.Errorf(code, "no %s call", none)
 }
 
+// numCalls returns how many calls are live.
+func (p *Phone) numCalls() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.calls)
+}
+
 // sortedCalls returns the live calls, oldest first.
 func (p *Phone) sortedCalls() []*call {
 	p.mu.Lock()

@@ -50,7 +50,7 @@ func (p *Phone) dial(ctx context.Context, args command.Args, holdActive bool) (a
 	if err != nil {
 		return nil, command.Errorf(command.CodeBadArgs, "%v", err)
 	}
-	if max := p.cfg.MaxConcurrentCalls; max > 0 && len(p.sortedCalls()) >= max {
+	if max := p.cfg.MaxConcurrentCalls; max > 0 && p.numCalls() >= max {
 		return nil, command.Errorf(command.CodeBusy, "already %d calls (maxConcurrentCalls)", max)
 	}
 	if holdActive {

@@ -12,7 +12,7 @@ import (
 // incoming takes a new incoming call and applies the call policy of the
 // configuration: deny, limits, forwarding, ringing and auto-answer.
 func (p *Phone) incoming(sc *sipua.Call) {
-	others := len(p.sortedCalls())
+	others := p.numCalls()
 	c := p.add(sc, stateRinging)
 	sc.SetListener(p.listener(c))
 	p.publish(c, events.CallIncoming, nil)

@@ -161,17 +161,6 @@ func (u *UA) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error
 	return nil, nil
 }
 
-// paramHeader reports the header fields (long and compact names) whose
-// grammar is an address or Via value followed by ;params, where the LWS
-// around SEMI, EQUAL and COMMA is insignificant (RFC 3261 §25.1).
-func paramHeader(name string) bool {
-	switch name {
-	case "via", "v", "from", "f", "to", "t", "contact", "m", "route", "record-route":
-		return true
-	}
-	return false
-}
-
 // normalizeParamLWS rewrites the header fields of paramHeader with the LWS
 // (including line folding) around ';', '=' and ',' outside quoted strings
 // and <> removed, and returns the new message, or nil when nothing needed
@@ -181,16 +170,22 @@ func paramHeader(name string) bool {
 // The body is never touched, so Content-Length stays right.
 func normalizeParamLWS(data []byte) []byte {
 	end := bytes.Index(data, []byte("\r\n\r\n"))
-	if end < 0 {
+	if end < 0 || !hasParamLWS(data[:end]) {
 		return nil
 	}
+	return rewriteParamLWS(data, end)
+}
+
+// rewriteParamLWS is normalizeParamLWS without the quick check; the header
+// section ends at end.
+func rewriteParamLWS(data []byte, end int) []byte {
 	lines := strings.Split(string(data[:end]), "\r\n")
 	var out []string
 	changed := false
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		name, value, ok := strings.Cut(l, ":")
-		if i == 0 || !ok || !paramHeader(strings.ToLower(strings.TrimSpace(name))) {
+		if i == 0 || !ok || !isParamHeader([]byte(strings.TrimSpace(name))) {
 			out = append(out, l)
 			continue
 		}
@@ -210,6 +205,53 @@ func normalizeParamLWS(data []byte) []byte {
 	}
 	msg := []byte(strings.Join(out, "\r\n"))
 	return append(msg, data[end:]...)
+}
+
+// hasParamLWS reports, without allocating, whether normalizeParamLWS may
+// have work in the header section head: a paramHeader field with a space or
+// tab next to ';', '=' or ',', or continued on a folded line. Nearly no
+// message has, so the common case costs one scan.
+func hasParamLWS(head []byte) bool {
+	param := false
+	_, rest, _ := bytes.Cut(head, []byte("\r\n")) // not the start line
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			if param {
+				return true
+			}
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		param = ok && isParamHeader(bytes.TrimSpace(name))
+		if !param {
+			continue
+		}
+		for i, c := range value {
+			if c != ' ' && c != '\t' {
+				continue
+			}
+			if i > 0 && isParamSep(value[i-1]) || i+1 < len(value) && isParamSep(value[i+1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isParamSep(c byte) bool { return c == ';' || c == '=' || c == ',' }
+
+// isParamHeader reports the header fields (long and compact names, any
+// case) whose grammar is an address or Via value followed by ;params, where
+// the LWS around SEMI, EQUAL and COMMA is insignificant (RFC 3261 §25.1).
+func isParamHeader(name []byte) bool {
+	for _, h := range [...]string{"via", "v", "from", "f", "to", "t", "contact", "m", "route", "record-route"} {
+		if len(name) == len(h) && bytes.EqualFold(name, []byte(h)) {
+			return true
+		}
+	}
+	return false
 }
 
 // squeezeParamLWS removes spaces and tabs next to ';', '=' and ',' outside

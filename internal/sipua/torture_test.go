@@ -201,3 +201,46 @@ func headerLine(msg []byte, name string) string {
 	}
 	return ""
 }
+
+// TestHasParamLWS checks normalizeParamLWS's quick check: it must be true
+// for every message the full rewrite changes (the RFC 4475 messages and
+// hand-made ones), and false for ordinary messages.
+func TestHasParamLWS(t *testing.T) {
+	msgs := map[string][]byte{
+		"plain INVITE": []byte("INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nAllow: INVITE, ACK\r\nFrom: \"A, B\" <sip:a@b>;tag=1\r\n\r\n"),
+		"spaced tag":   []byte("BYE sip:a@b SIP/2.0\r\nTo: <sip:a@b> ; tag = 1\r\n\r\n"),
+		"folded Via":   []byte("BYE sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\n ;branch=z9hG4bK1\r\n\r\n"),
+		"other header": []byte("BYE sip:a@b SIP/2.0\r\nSubject: a ; b = c\r\n\r\n"),
+	}
+	files, err := filepath.Glob(filepath.Join(tortureDir, "*.dat"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no torture messages in %s: %v", tortureDir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs[filepath.Base(f)] = b
+	}
+	rewritten := 0
+	for name, b := range msgs {
+		end := bytes.Index(b, []byte("\r\n\r\n"))
+		if end < 0 {
+			continue
+		}
+		need := rewriteParamLWS(b, end) != nil
+		if need {
+			rewritten++
+		}
+		if need && !hasParamLWS(b[:end]) {
+			t.Errorf("%s: the rewrite changes it but the quick check says no", name)
+		}
+	}
+	if rewritten < 3 {
+		t.Errorf("only %d messages need the rewrite; the test lost its cases", rewritten)
+	}
+	if hasParamLWS([]byte("INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nAllow: INVITE, ACK\r\n")) {
+		t.Error("the quick check flags an ordinary INVITE")
+	}
+}
