@@ -32,8 +32,12 @@ const maxCatchUp = 3
 // at 50 packets/s each on two cores).
 type mediaClock struct {
 	shards []*clockShard
-	next   atomic.Uint32
 }
+
+// shardFill is how many senders a shard takes before the next shard is
+// used: a light load stays on one goroutine, which wakes once per packet
+// time, instead of waking a thread per shard.
+const shardFill = 256
 
 // newMediaClock starts a clock that runs until ctx ends; then every sender
 // on it is stopped.
@@ -56,7 +60,8 @@ func (c *mediaClock) add(ctx context.Context, period func() time.Duration, send 
 		send(func() bool { return ctx.Err() == nil && yield(struct{}{}) })
 	})
 	p := &pacer{ctx: ctx, period: period, next: next, stop: stop}
-	s := c.shards[int(c.next.Add(1))%len(c.shards)]
+	s := c.pick()
+	s.senders.Add(1)
 	s.mu.Lock()
 	s.added = append(s.added, p)
 	s.mu.Unlock()
@@ -66,9 +71,26 @@ func (c *mediaClock) add(ctx context.Context, period func() time.Duration, send 
 	}
 }
 
+// pick returns the first shard with room (shardFill), else the one with
+// the fewest senders.
+func (c *mediaClock) pick() *clockShard {
+	best := c.shards[0]
+	for _, s := range c.shards {
+		n := s.senders.Load()
+		if n < shardFill {
+			return s
+		}
+		if n < best.senders.Load() {
+			best = s
+		}
+	}
+	return best
+}
+
 // clockShard drives its share of the senders from one goroutine.
 type clockShard struct {
-	wake chan struct{}
+	wake    chan struct{}
+	senders atomic.Int32 // on the shard, joined or not
 
 	mu    sync.Mutex
 	added []*pacer // waiting to join the heap
@@ -124,6 +146,7 @@ func (s *clockShard) sendDue(now time.Time) {
 			heap.Fix(&s.due, 0)
 		} else {
 			heap.Pop(&s.due)
+			s.senders.Add(-1)
 		}
 	}
 }

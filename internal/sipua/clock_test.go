@@ -74,3 +74,27 @@ func TestPacerEnds(t *testing.T) {
 		t.Errorf("a sender that returned: sent %d, stopped %v; want 2, true", *sent, *stopped)
 	}
 }
+
+func TestClockPick(t *testing.T) {
+	c := &mediaClock{shards: []*clockShard{{}, {}, {}}}
+	load := func(n ...int32) {
+		for i, s := range c.shards {
+			s.senders.Store(n[i])
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		load []int32
+		want int
+	}{
+		{"idle: the first", []int32{0, 0, 0}, 0},
+		{"first has room", []int32{shardFill - 1, 0, 0}, 0},
+		{"first full: the next", []int32{shardFill, 0, 0}, 1},
+		{"all full: the least loaded", []int32{shardFill + 3, shardFill + 1, shardFill + 2}, 1},
+	} {
+		load(tc.load...)
+		if got := c.pick(); got != c.shards[tc.want] {
+			t.Errorf("%s: picked another shard than %d", tc.name, tc.want)
+		}
+	}
+}
