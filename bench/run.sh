@@ -21,7 +21,7 @@ quick)
 full)
 	RATES="${RATES:-25 50 75 100 150 200 300 400 600 800 1000 1200 1500}"
 	RATE_DUR="${RATE_DUR:-20}"
-	LAT_RATE="${LAT_RATE:-50}" LAT_DUR="${LAT_DUR:-20}"
+	LAT_RATE="${LAT_RATE:-50}" LAT_DUR="${LAT_DUR:-20}" # LAT_CALL_MS (default 1000): call length
 	CONC_STEPS="${CONC_STEPS:-250 500 1000 1500 2000 3000 4000}"
 	CONC_RAMP="${CONC_RAMP:-100}"
 	JITTER_N="${JITTER_N:-1000}"
@@ -93,7 +93,8 @@ bench_latency() {
 	n=$((LAT_RATE * LAT_DUR))
 	cap=$WORK/lat-$ua.pcap
 	capture_start "$cap" 2000 "udp port $UA_PORT"
-	sipp_uac "$WORK/lat-$ua" "$UA_PID" "$UA_PORT" "$LAT_RATE" "$n" $((LAT_RATE * 4)) 1000 $((LAT_DUR + 15))
+	local call_ms=${LAT_CALL_MS:-1000}
+	sipp_uac "$WORK/lat-$ua" "$UA_PID" "$UA_PORT" "$LAT_RATE" "$n" $((LAT_RATE * (call_ms / 1000 + 4))) "$call_ms" $((LAT_DUR + call_ms / 1000 + 15))
 	capture_stop "$cap"
 	local cr ok fail cnt p50 p99
 	read -r cr ok fail < <(python3 "$BENCH_DIR/analyze.py" sippstat "$WORK/lat-$ua.csv")
@@ -103,8 +104,8 @@ bench_latency() {
 	put lat_p50 "$ua" "$p50"
 	put lat_p99 "$ua" "$p99"
 	put lat_note "$ua" "$ok/$n ok, sipp $(cpu_pct "$st" "$wall")% CPU"
-	# CPU seconds of the UA per call-second of established call (1 s calls)
-	put cpu_per_cs "$ua" "$(awk -v t="$ut" -v h="$CLK_TCK" -v c="$ok" 'BEGIN{ if (c>0) printf "%.5f", t/h/c; else print "?" }')"
+	# CPU seconds of the UA per call-second of established call (LAT_CALL_MS long calls)
+	put cpu_per_cs "$ua" "$(awk -v t="$ut" -v h="$CLK_TCK" -v c="$ok" -v ms="$call_ms" 'BEGIN{ if (c>0) printf "%.5f", t/h/(c*ms/1000); else print "?" }')"
 	stop_pid "$UA_PID"
 }
 
