@@ -116,7 +116,7 @@ func BenchmarkSDPIsHold(b *testing.B) {
 }
 
 // BenchmarkClockPerPacket measures the media clock's own work per packet
-// (heap order, resuming the sender's coroutine) with 1000 calls of 20 ms
+// (heap order, calling the sender) with 1000 calls of 20 ms
 // ptime on one shard; the senders send nothing, so the kernel's share of a
 // real packet is left out. Each op advances the clock by the time between
 // two packets of 1000 calls (20 µs), so one op is about one packet.
@@ -126,10 +126,8 @@ func BenchmarkClockPerPacket(b *testing.B) {
 	now := time.Now()
 	counts := make([]*int, 0, calls)
 	for i := range calls {
-		p, sent, _ := testPacer(b.Context(), framePeriod, 0)
-		defer p.stop()
-		p.next() // start the sender, as the first resume on the clock does
-		p.due = now.Add(time.Duration(i) * framePeriod / calls)
+		p, sent, _ := testPacer(b.Context(), framePeriod, 0, now)
+		p.due = now.Add(time.Duration(i) * framePeriod / calls) // spread, the worst case for the heap
 		heap.Push(&s.due, p)
 		counts = append(counts, sent)
 	}

@@ -3,7 +3,6 @@ package sipua
 import (
 	"container/heap"
 	"context"
-	"iter"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -23,13 +22,13 @@ const clockGrid = 20 * time.Millisecond
 // maxCatchUp bounds the packets a late sender sends at once.
 const maxCatchUp = 3
 
-// mediaClock paces the outgoing RTP of every call. Instead of a ticker
-// goroutine per call, a few shard goroutines (one per CPU) each keep their
-// senders in a heap by the time their next packet is due, sleep until the
-// earliest, and resume the senders that are due one after another, each as
-// a coroutine. A sender woken late catches up, so every stream keeps its
-// packet rate while the machine can carry it (bench/README.md: 1000 calls
-// at 50 packets/s each on two cores).
+// mediaClock paces the RTP of every call. Instead of a ticker goroutine
+// per call, a few shard goroutines (one per CPU, filled one after another)
+// each keep their senders in a heap by the time their next packet is due,
+// sleep until the earliest, and give each sender that is due its turn: it
+// reads the packets that arrived and sends one. A sender woken late
+// catches up, so every stream keeps its packet rate while the machine can
+// carry it (bench/README.md).
 type mediaClock struct {
 	shards []*clockShard
 }
@@ -51,15 +50,12 @@ func newMediaClock(ctx context.Context) *mediaClock {
 	return c
 }
 
-// add puts a sender on the clock until ctx ends or send returns. send runs
-// as a coroutine: each call of its tick function waits for the next packet
-// time (period, read again before each wait) and reports false once the
-// sender is being stopped.
-func (c *mediaClock) add(ctx context.Context, period func() time.Duration, send func(tick func() bool)) {
-	next, stop := iter.Pull(func(yield func(struct{}) bool) {
-		send(func() bool { return ctx.Err() == nil && yield(struct{}{}) })
-	})
-	p := &pacer{ctx: ctx, period: period, next: next, stop: stop}
+// add puts a sender on the clock until ctx ends or send returns false.
+// send is called once per packet time (period, read again after each
+// packet), from the clock's goroutine; stop is called once, on the same
+// goroutine, when the sender leaves the clock.
+func (c *mediaClock) add(ctx context.Context, period func() time.Duration, send func() bool, stop func()) {
+	p := &pacer{ctx: ctx, period: period, send: send, stop: stop}
 	s := c.pick()
 	s.senders.Add(1)
 	s.mu.Lock()
@@ -124,20 +120,20 @@ func (s *clockShard) run(ctx context.Context) {
 	}
 }
 
-// join puts newly added senders on the heap, due at once (a sender's first
-// resume only starts it).
+// join puts newly added senders on the heap, their first packet due on
+// the grid.
 func (s *clockShard) join(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.added {
-		p.due = now
+		p.due = onGrid(now)
 		heap.Push(&s.due, p)
 	}
 	clear(s.added)
 	s.added = s.added[:0]
 }
 
-// sendDue resumes every sender due by now (within clockSlack) and drops
+// sendDue gives every sender due by now (within clockSlack) and drops
 // those that have ended.
 func (s *clockShard) sendDue(now time.Time) {
 	for len(s.due) > 0 && s.due[0].due.Sub(now) <= clockSlack {
@@ -168,47 +164,35 @@ func (h *pacerHeap) Pop() any {
 
 // pacer is one sender on the clock.
 type pacer struct {
-	ctx     context.Context
-	period  func() time.Duration
-	next    func() (struct{}, bool)
-	stop    func()
-	due     time.Time // when the next packet is due
-	started bool      // the coroutine has run up to its first wait
+	ctx    context.Context
+	period func() time.Duration
+	send   func() bool
+	stop   func()
+	due    time.Time // when the next packet is due
 }
 
 // onGrid returns the first instant after t on the clock's grid.
 func onGrid(t time.Time) time.Time { return t.Truncate(clockGrid).Add(clockGrid) }
 
-// step resumes the sender if its packet is due at now and reports whether
-// it is still running.
+// step gives the sender its turn if its packet is due at now and reports
+// whether it is still on the clock.
 func (p *pacer) step(now time.Time) bool {
 	if p.ctx.Err() != nil {
 		p.stop()
 		return false
 	}
-	if !p.started {
-		// The first resume starts the sender; its first packet is due on
-		// the clock's grid.
-		p.started = true
-		if _, ok := p.next(); !ok {
-			p.stop()
-			return false
-		}
-		p.due = onGrid(now)
-		return true
-	}
 	// A packet due within clockSlack is sent now; a sender that fell behind
 	// (a busy machine wakes the clock late) catches up by up to maxCatchUp
 	// packets at once, so the stream keeps its rate.
 	for sent := 0; p.due.Sub(now) <= clockSlack && sent < maxCatchUp; sent++ {
-		if _, ok := p.next(); !ok {
+		if !p.send() {
 			p.stop()
 			return false
 		}
 		p.due = p.due.Add(p.period())
 	}
 	if period := p.period(); now.Sub(p.due) > 3*period {
-		// Far behind (the machine stalled): resume the pace from now
+		// Far behind (the machine stalled): resume the pace on the grid
 		// rather than send a burst.
 		p.due = onGrid(now)
 	}

@@ -2,25 +2,24 @@ package sipua
 
 import (
 	"context"
-	"iter"
 	"testing"
 	"time"
 )
 
-// testPacer is a pacer whose sender counts the packets it is asked for and
-// ends after limit of them (never, if limit is 0).
-func testPacer(ctx context.Context, period time.Duration, limit int) (*pacer, *int, *bool) {
+// testPacer is a pacer as the clock joins it at start, whose sender counts
+// the packets it is asked for and ends after limit of them (never, if limit
+// is 0).
+func testPacer(ctx context.Context, period time.Duration, limit int, start time.Time) (*pacer, *int, *bool) {
 	sent, stopped := new(int), new(bool)
-	next, stop := iter.Pull(func(yield func(struct{}) bool) {
-		for yield(struct{}{}) { // the first resume only starts the sender
-			if limit > 0 && *sent == limit {
-				return
-			}
-			*sent++
+	send := func() bool {
+		if limit > 0 && *sent == limit {
+			return false
 		}
-	})
-	return &pacer{ctx: ctx, period: func() time.Duration { return period }, next: next,
-		stop: func() { *stopped = true; stop() }}, sent, stopped
+		*sent++
+		return true
+	}
+	return &pacer{ctx: ctx, period: func() time.Duration { return period }, send: send,
+		stop: func() { *stopped = true }, due: onGrid(start)}, sent, stopped
 }
 
 func TestPacerStep(t *testing.T) {
@@ -41,7 +40,7 @@ func TestPacerStep(t *testing.T) {
 		{"a stall is not sent as a burst", 20 * time.Millisecond, []int{0, 1000, 1010, 1020}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, sent, _ := testPacer(context.Background(), tc.period, 0)
+			p, sent, _ := testPacer(context.Background(), tc.period, 0, ms(tc.ticks[0]))
 			for _, at := range tc.ticks {
 				if !p.step(ms(at)) {
 					t.Fatalf("step at %d ms: pacer ended", at)
@@ -57,14 +56,14 @@ func TestPacerStep(t *testing.T) {
 func TestPacerEnds(t *testing.T) {
 	t0 := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
-	p, _, stopped := testPacer(ctx, 20*time.Millisecond, 0)
+	p, _, stopped := testPacer(ctx, 20*time.Millisecond, 0, t0)
 	p.step(t0)
 	cancel()
 	if p.step(t0.Add(20*time.Millisecond)) || !*stopped {
 		t.Error("a cancelled sender stays on the clock")
 	}
 
-	p, sent, stopped := testPacer(context.Background(), 20*time.Millisecond, 2)
+	p, sent, stopped := testPacer(context.Background(), 20*time.Millisecond, 2, t0)
 	for i := range 5 {
 		if !p.step(t0.Add(time.Duration(i) * 20 * time.Millisecond)) {
 			break

@@ -81,7 +81,10 @@ var (
 // BenchmarkPacketToEvent measures the receive path end to end: an RFC 4733
 // start packet sent to a call's RTP port until the call's listener has the
 // DTMF event (socket, diago's RTP reader, the DTMF detector, the event).
-// One op is one packet in and one event out.
+// One op is one packet in and one event out. The media clock drains a
+// call's socket once per packet time, so an op takes up to 20 ms, nearly
+// all of it waiting: the figure is the latency bound, its allocations the
+// per-packet cost (the CPU cost is bench/run.sh's).
 func BenchmarkPacketToEvent(b *testing.B) {
 	events := make(chan Event, 1)
 	call := establishedPair(b, func(_ *Call, ev Event) {

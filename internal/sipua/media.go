@@ -57,11 +57,15 @@ type mediaLoop struct {
 	mu sync.Mutex
 	rx rxStats
 
-	// Owned by the call's coroutine (send and drain).
-	codecs codecCache
-	rxBuf  []byte
-	rxPCM  []byte
-	det    dtmfDetector
+	// Owned by the media clock's goroutine (sendPacket and what it calls).
+	codecs    codecCache
+	dtmf      dtmfSend
+	sentAudio bool // the first audio packet (marker bit) has gone
+	pcmBuf    []byte
+	encBuf    []byte
+	rxBuf     []byte
+	rxPCM     []byte
+	det       dtmfDetector
 }
 
 func (m *mediaLoop) period() time.Duration { return time.Duration(m.ptime.Load()) }
@@ -131,14 +135,14 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	m := &mediaLoop{c: c, med: med, jobs: make(chan dtmfJob, 16), cancel: cancel}
 	m.setPtime(c.remoteSDP())
 	c.media = m
-	c.u.clock.add(ctx, m.period, m.send)
+	c.u.clock.add(ctx, m.period, m.sendPacket, m.stopSending)
 }
 
 // stop takes the call's RTP off the media clock.
 func (m *mediaLoop) stop() { m.cancel() }
 
 // sessionCodecs returns the negotiated audio codec and telephone-event
-// codec. It runs for every packet, on the call's coroutine: the answer is
+// codec. It runs for every packet, on the media clock: the answer is
 // kept until diago's session or its codec list changes (an offer/answer).
 func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
 	sess := m.med.MediaSession()
@@ -184,107 +188,143 @@ func isTelephoneEvent(c media.Codec) bool {
 	return len(c.Name) >= len(name) && strings.EqualFold(c.Name[:len(name)], name)
 }
 
-// send makes outgoing RTP, one packet each time wait returns (the media
-// clock calls it once per packet time): audio frames from the media source,
-// or RFC 4733 events while digits are being sent.
-func (m *mediaLoop) send(wait func() bool) {
-	pcmBuf := make([]byte, samplesIn(maxPtime)*2)
-	encBuf := make([]byte, samplesIn(maxPtime))
+// sendPacket is the call's turn on the media clock, once per packet time:
+// it takes the RTP that arrived since (drain), then sends one packet, an
+// audio frame from the media source or, while digits are being sent, the
+// next step of their RFC 4733 events. It runs on the clock's goroutine,
+// which owns the sender's state.
+func (m *mediaLoop) sendPacket() bool {
+	m.drain()
 	period := m.period()
-	w := m.med.RTPPacketWriter
-	first := true
-	tick := func() bool {
-		if !wait() {
-			return false
-		}
-		m.drain()
-		period = m.period()
-		return true
-	}
-	sendAudio := func() {
-		codec, _, ok := m.sessionCodecs()
-		if !ok {
-			return
-		}
-		samples := samplesIn(period)
-		pcm, enc := pcmBuf[:samples*2], encBuf[:samples]
-		m.c.u.cfg.Media.ReadFrame(m.c.sipCallID, pcm)
-		_, remoteHeld := m.c.Held()
-		if remoteHeld {
-			return // the far end does not want our audio (recvonly/inactive)
-		}
-		if err := encodeFrame(codec, enc, pcm); err != nil {
-			return
-		}
-		w.WriteSamples(enc, uint32(samples), first, codec.PayloadType)
-		first = false
-	}
-	for tick() {
+	if m.dtmf.job == nil {
 		select {
 		case job := <-m.jobs:
-			job.done <- m.sendDigits(job, func() time.Duration { return period }, tick, sendAudio)
+			m.dtmf = dtmfSend{job: &job, plan: planDigits(job, period)}
 		default:
-			sendAudio()
 		}
+	}
+	if m.dtmf.job != nil {
+		m.sendDTMFStep(period)
+		return true
+	}
+	m.sendAudio(period)
+	return true
+}
+
+// stopSending ends the sender when it leaves the clock (the call ended).
+func (m *mediaLoop) stopSending() {
+	if m.dtmf.job != nil {
+		m.dtmf.job.done <- errors.New("call ended")
+		m.dtmf = dtmfSend{}
 	}
 }
 
-// sendDigits sends job's digits as RFC 4733 events, each dtmfLength long
-// (one packet per packet time), its end packet sent three times, digits
-// dtmfGap apart, ',' a pause.
-func (m *mediaLoop) sendDigits(job dtmfJob, period func() time.Duration, tick func() bool, sendAudio func()) error {
-	w := m.med.RTPPacketWriter
+// sendAudio sends one frame of the media source, unless the far end holds
+// the call.
+func (m *mediaLoop) sendAudio(period time.Duration) {
+	codec, _, ok := m.sessionCodecs()
+	if !ok {
+		return
+	}
+	if m.pcmBuf == nil {
+		m.pcmBuf = make([]byte, samplesIn(maxPtime)*2)
+		m.encBuf = make([]byte, samplesIn(maxPtime))
+	}
+	samples := samplesIn(period)
+	pcm, enc := m.pcmBuf[:samples*2], m.encBuf[:samples]
+	m.c.u.cfg.Media.ReadFrame(m.c.sipCallID, pcm)
+	if _, remoteHeld := m.c.Held(); remoteHeld {
+		return // the far end does not want our audio (recvonly/inactive)
+	}
+	if err := encodeFrame(codec, enc, pcm); err != nil {
+		return
+	}
+	m.med.RTPPacketWriter.WriteSamples(enc, uint32(samples), !m.sentAudio, codec.PayloadType)
+	m.sentAudio = true
+}
+
+// dtmfSend is a DTMF job being sent: the steps left, one per packet time.
+type dtmfSend struct {
+	job  *dtmfJob
+	plan []dtmfStep
+	te   media.Codec // the telephone-event codec of the digit being sent
+}
+
+// dtmfStep is what one packet time of a DTMF job sends: an audio frame (a
+// gap or a ',' pause) or one RFC 4733 packet of a digit.
+type dtmfStep struct {
+	audio   bool
+	start   bool    // the digit's first packet (marker bit)
+	payload [4]byte // event, E|volume, duration
+	advance uint32  // how far the RTP clock moves after the packet
+}
+
+// planDigits lays out digits as RFC 4733 events for packet time period:
+// each digit dtmfLength long (one packet per packet time, the duration
+// growing), its end packet sent three times, digits dtmfGap apart, ',' a
+// pause (RFC 4733 §2.5).
+func planDigits(job dtmfJob, period time.Duration) []dtmfStep {
+	var plan []dtmfStep
+	audio := func(d time.Duration) {
+		for range packetsIn(d, period) {
+			plan = append(plan, dtmfStep{audio: true})
+		}
+	}
+	step := samplesIn(period)
+	packets := packetsIn(dtmfLength, period)
 	for i, r := range job.digits {
 		if r == ',' {
-			for n := 0; n < packetsIn(job.pause, period()); n++ {
-				if !tick() {
-					return errors.New("call ended")
-				}
-				sendAudio()
-			}
+			audio(job.pause)
 			continue
 		}
 		if i > 0 {
-			for n := 0; n < packetsIn(dtmfGap, period()); n++ {
-				if !tick() {
-					return errors.New("call ended")
-				}
-				sendAudio()
-			}
+			audio(dtmfGap)
 		}
-		_, te, ok := m.sessionCodecs()
-		if !ok || te.SampleRate == 0 {
-			return errors.New("the far end does not accept RFC 4733 telephone-events")
-		}
-		event, err := dtmfEvent(r)
-		if err != nil {
-			return err
-		}
-		payload := make([]byte, 4)
-		step := samplesIn(period())
-		packets := packetsIn(dtmfLength, period())
+		event, _ := dtmfEvent(r) // SendDTMF checked the digits
 		for p := 1; p <= packets+dtmfEndCopies; p++ {
-			end := p > packets
 			dur := uint16(min(p, packets) * step)
-			payload[0] = event
-			payload[1] = 10 // volume -10 dBm0
-			if end {
-				payload[1] |= 0x80
+			s := dtmfStep{start: p == 1, payload: [4]byte{event, 10, byte(dur >> 8), byte(dur)}} // volume -10 dBm0
+			if p > packets {
+				s.payload[1] |= 0x80 // E: the end
 			}
-			payload[2], payload[3] = byte(dur>>8), byte(dur)
-			var advance uint32
 			if p == packets+dtmfEndCopies {
-				advance = uint32(p * step) // the audio clock moves on past the event
+				s.advance = uint32(p * step) // the audio clock moves on past the event
 			}
-			if p > 1 && !tick() {
-				return errors.New("call ended")
-			}
-			if _, err := w.WriteSamples(payload, advance, p == 1, te.PayloadType); err != nil {
-				return fmt.Errorf("sending DTMF: %w", err)
-			}
+			plan = append(plan, s)
 		}
 	}
-	return nil
+	return plan
+}
+
+// sendDTMFStep sends the next step of the DTMF job and answers the job
+// when it is done or fails.
+func (m *mediaLoop) sendDTMFStep(period time.Duration) {
+	d := &m.dtmf
+	s := d.plan[0]
+	d.plan = d.plan[1:]
+	var err error
+	switch {
+	case s.audio:
+		m.sendAudio(period)
+	case s.start && !m.checkTelephoneEvent():
+		err = errors.New("the far end does not accept RFC 4733 telephone-events")
+	default:
+		if _, werr := m.med.RTPPacketWriter.WriteSamples(s.payload[:], s.advance, s.start, d.te.PayloadType); werr != nil {
+			err = fmt.Errorf("sending DTMF: %w", werr)
+		}
+	}
+	if err != nil || len(d.plan) == 0 {
+		d.job.done <- err
+		*d = dtmfSend{}
+	}
+}
+
+// checkTelephoneEvent looks up the negotiated telephone-event codec for
+// the digit about to be sent.
+func (m *mediaLoop) checkTelephoneEvent() bool {
+	_, te, ok := m.sessionCodecs()
+	m.dtmf.te = te
+	return ok && te.SampleRate != 0
 }
 
 // drain takes every RTP packet waiting on the call's socket (which never
