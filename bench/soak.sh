@@ -3,7 +3,8 @@
 # gophone daemon, then floods (malformed datagrams, 60 KB datagrams,
 # REGISTER and INVITE floods). Compares `gophone debug` after each phase with
 # the post-warm-up level:
-#   soak:   goroutines and heapInUse within 10 %, RSS within 20 %  -> PASS/FAIL
+#   soak:   goroutines, open file descriptors and heapInUse within 10 %,
+#           RSS within 20 %  -> PASS/FAIL
 #   floods: the whole flood sequence ROUNDS times (default 3); the daemon
 #           stays alive, its goroutines return to the post-warm-up level,
 #           and after the last round heapInUse and RSS are within 10 % /
@@ -46,10 +47,18 @@ calls() { # calls NAME N
 	read -r wall st ut peak rss0 rc <"$out.res"
 	log "$1: $ok/$2 calls ok, $fail failed, ${wall}s, gophone CPU $(awk -v t="$ut" -v h="$CLK_TCK" 'BEGIN{printf "%.1f", t/h}') s, sipp CPU $(awk -v t="$st" -v h="$CLK_TCK" -v w="$wall" 'BEGIN{printf "%.0f", 100*t/h/w}')%"
 }
+# debug_json: `gophone debug` plus the daemon's open file descriptors (a
+# leaked RTP socket would show there, not in the heap).
+debug_json() {
+	gophone_debug | python3 -c 'import json, os, sys
+d = json.load(sys.stdin)
+d["fds"] = len(os.listdir("/proc/%s/fd" % sys.argv[1]))
+print(json.dumps(d))' "$G_PID"
+}
 settle_debug() { # settle_debug NAME -> prints the debug JSON, saves it
 	log "waiting ${SETTLE}s before measuring ($1)"
 	sleep "$SETTLE"
-	gophone_debug >"$WORK/$1.json"
+	debug_json >"$WORK/$1.json"
 	cat "$WORK/$1.json" >&2
 	echo >&2
 }
@@ -57,7 +66,7 @@ compare() { # compare BASE NOW GOR_TOL HEAP_TOL RSS_TOL
 	python3 - "$WORK/$1.json" "$WORK/$2.json" "$3" "$4" "$5" <<'EOF'
 import json, sys
 a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-tol = {"goroutines": float(sys.argv[3]), "heapInUse": float(sys.argv[4]), "rss": float(sys.argv[5])}
+tol = {"goroutines": float(sys.argv[3]), "fds": float(sys.argv[3]), "heapInUse": float(sys.argv[4]), "rss": float(sys.argv[5])}
 ok = True
 for k, t in tol.items():
     r = b[k] / a[k] if a[k] else float("inf")
@@ -152,7 +161,7 @@ flood() {
 	# The flood's calls are over; their transactions linger 64*T1 more.
 	sleep "$SETTLE"
 	waited=$((waited + SETTLE))
-	gophone_debug >"$WORK/after_flood$1.json"
+	debug_json >"$WORK/after_flood$1.json"
 	cat "$WORK/after_flood$1.json" >&2
 	echo >&2
 	echo "flood round $1: daemon alive; measured ${waited}s after it"
