@@ -1,3 +1,8 @@
+//go:build !386
+
+// linux/386 has no sendto system call of its own (it goes through
+// socketcall): it uses rtpsock_other.go.
+
 package sipua
 
 import (
@@ -44,11 +49,11 @@ type rtpSocket struct {
 	toRawLen uint32
 }
 
-// mmsghdr is the kernel's struct mmsghdr.
+// mmsghdr is the kernel's struct mmsghdr (Go pads it to the alignment of
+// Msghdr, as C does, on 32- and 64-bit platforms alike).
 type mmsghdr struct {
 	hdr syscall.Msghdr
 	len uint32
-	_   [4]byte
 }
 
 // listenRTPSocket opens a UDP socket on ip:port (port 0: any).

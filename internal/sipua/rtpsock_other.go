@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux || 386
 
 package sipua
 
@@ -8,15 +8,16 @@ import (
 )
 
 // rtpSocket is a call's RTP socket whose reads never block, as the media
-// clock drains it once per packet time. Outside Linux it is a net.UDPConn
-// read by a goroutine into a queue (on Linux, a socket outside Go's poller).
+// clock drains it once per packet time. Here (not Linux, or linux/386) it
+// is a net.UDPConn read by a goroutine into a queue; on Linux it is a
+// socket outside Go's poller (rtpsock_linux.go).
 type rtpSocket struct {
 	*net.UDPConn
-	queue chan rtpPacket
+	queue chan queuedPacket
 	done  chan struct{}
 }
 
-type rtpPacket struct {
+type queuedPacket struct {
 	b    []byte
 	from net.Addr
 }
@@ -30,7 +31,7 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &rtpSocket{UDPConn: c, queue: make(chan rtpPacket, rtpQueueLen), done: make(chan struct{})}
+	s := &rtpSocket{UDPConn: c, queue: make(chan queuedPacket, rtpQueueLen), done: make(chan struct{})}
 	go s.read()
 	return s, nil
 }
@@ -44,7 +45,7 @@ func (s *rtpSocket) read() {
 			return
 		}
 		select {
-		case s.queue <- rtpPacket{b[:n], from}:
+		case s.queue <- queuedPacket{b[:n], from}:
 		default:
 		}
 	}
