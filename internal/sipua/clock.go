@@ -10,7 +10,7 @@ import (
 )
 
 // clockSlack is how early a packet may leave: senders due within it are
-// resumed together, which saves timer wake-ups without moving a packet
+// served together, which saves timer wake-ups without moving a packet
 // noticeably.
 const clockSlack = time.Millisecond
 
