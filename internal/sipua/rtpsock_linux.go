@@ -49,6 +49,19 @@ type rtpSocket struct {
 	toRawLen uint32
 }
 
+// netPort reads a port field of a kernel sockaddr, which holds it in
+// network byte order whatever the host's.
+func netPort(p *uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return int(b[0])<<8 | int(b[1])
+}
+
+// setNetPort writes port into a kernel sockaddr's port field.
+func setNetPort(p *uint16, port int) {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
 // mmsghdr is the kernel's struct mmsghdr (Go pads it to the alignment of
 // Msghdr, as C does, on 32- and 64-bit platforms alike).
 type mmsghdr struct {
@@ -164,10 +177,10 @@ func (s *rtpSocket) peer(raw *syscall.RawSockaddrAny) *net.UDPAddr {
 	switch raw.Addr.Family {
 	case syscall.AF_INET:
 		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(raw))
-		s.from = &net.UDPAddr{IP: net.IP(a.Addr[:]).To16(), Port: int(a.Port>>8 | a.Port<<8)}
+		s.from = &net.UDPAddr{IP: net.IP(a.Addr[:]).To16(), Port: netPort(&a.Port)}
 	case syscall.AF_INET6:
 		a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(raw))
-		s.from = &net.UDPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: int(a.Port>>8 | a.Port<<8)}
+		s.from = &net.UDPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: netPort(&a.Port)}
 	default:
 		s.from = &net.UDPAddr{}
 	}
@@ -214,11 +227,10 @@ func (s *rtpSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
 func (s *rtpSocket) setTo(to *net.UDPAddr) error {
 	s.to = net.UDPAddr{IP: append(net.IP(nil), to.IP...), Port: to.Port}
 	s.toRaw = syscall.RawSockaddrAny{}
-	port := uint16(to.Port)
 	if ip4 := to.IP.To4(); ip4 != nil && s.laddr.IP.To4() != nil {
 		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&s.toRaw))
 		a.Family = syscall.AF_INET
-		a.Port = port>>8 | port<<8
+		setNetPort(&a.Port, to.Port)
 		copy(a.Addr[:], ip4)
 		s.toRawLen = syscall.SizeofSockaddrInet4
 		return nil
@@ -229,7 +241,7 @@ func (s *rtpSocket) setTo(to *net.UDPAddr) error {
 	}
 	a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&s.toRaw))
 	a.Family = syscall.AF_INET6
-	a.Port = port>>8 | port<<8
+	setNetPort(&a.Port, to.Port)
 	copy(a.Addr[:], to.IP.To16())
 	s.toRawLen = syscall.SizeofSockaddrInet6
 	return nil
