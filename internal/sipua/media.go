@@ -132,7 +132,9 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &mediaLoop{c: c, med: med, jobs: make(chan dtmfJob, 16), cancel: cancel}
+	m := &mediaLoop{c: c, med: med, jobs: make(chan dtmfJob, 16), cancel: cancel,
+		pcmBuf: make([]byte, samplesIn(maxPtime)*2), encBuf: make([]byte, samplesIn(maxPtime)),
+		rxBuf: make([]byte, media.RTPBufSize), rxPCM: make([]byte, frameBytes*4)}
 	m.setPtime(c.remoteSDP())
 	c.media = m
 	c.u.clock.add(ctx, m.period, m.sendPacket, m.stopSending)
@@ -225,10 +227,6 @@ func (m *mediaLoop) sendAudio(period time.Duration) {
 	codec, _, ok := m.sessionCodecs()
 	if !ok {
 		return
-	}
-	if m.pcmBuf == nil {
-		m.pcmBuf = make([]byte, samplesIn(maxPtime)*2)
-		m.encBuf = make([]byte, samplesIn(maxPtime))
 	}
 	samples := samplesIn(period)
 	pcm, enc := m.pcmBuf[:samples*2], m.encBuf[:samples]
@@ -333,10 +331,6 @@ func (m *mediaLoop) checkTelephoneEvent() bool {
 // The sender runs it once per packet time, so receiving costs no goroutine
 // of its own and no wake-up per packet.
 func (m *mediaLoop) drain() {
-	if m.rxBuf == nil {
-		m.rxBuf = make([]byte, media.RTPBufSize)
-		m.rxPCM = make([]byte, frameBytes*4)
-	}
 	buf, pcm := m.rxBuf, m.rxPCM
 	r := m.med.RTPPacketReader
 	for range maxDrain {
