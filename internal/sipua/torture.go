@@ -208,7 +208,7 @@ func rewriteParamLWS(data []byte, end int) []byte {
 }
 
 // hasParamLWS reports, without allocating, whether normalizeParamLWS may
-// have work in the header section head: a paramHeader field with a space or
+// have work in the header section head: an isParamHeader field with a space or
 // tab next to ';', '=' or ',', or continued on a folded line. Nearly no
 // message has, so the common case costs one scan.
 func hasParamLWS(head []byte) bool {
