@@ -53,8 +53,8 @@ func (p *rtpPorts) listen(ip net.IP) (rtp, rtcp net.PacketConn, err error) {
 		if err != nil {
 			continue
 		}
-		var c *net.UDPConn
-		c, err = net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: s.LocalAddr().(*net.UDPAddr).Port + 1})
+		var c net.PacketConn
+		c, err = listenRTCPSocket(s, ip, s.LocalAddr().(*net.UDPAddr).Port+1)
 		if err != nil {
 			s.Close()
 			continue

@@ -40,6 +40,9 @@ type rtpSocket struct {
 	pending int  // bytes waiting in spare, or -1
 	drained bool // the last recvmmsg emptied the socket
 
+	rtcp    *rtpSocket // the RTCP socket this one drains, if any
+	empties int        // reads that found the socket empty since rtcp's last drain
+
 	// The last peer seen or written to: steady RTP comes from and goes to
 	// one address, so it is converted once, not per packet.
 	from     *net.UDPAddr
@@ -69,23 +72,31 @@ type mmsghdr struct {
 	len uint32
 }
 
-// listenRTPSocket opens a UDP socket on ip:port (port 0: any).
+// listenRTPSocket opens a UDP socket on ip:port (port 0: any). Like every
+// system call on the socket, its socket, bind, getsockname and close are
+// raw: none of them blocks on a UDP socket, and one the runtime is told of
+// would wake its monitor thread (see sipSocket).
 func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
-	family, sa, err := sockaddr(ip, port)
+	ipv4 := ip.To4() != nil
+	sa, saLen, err := rawSockaddrOf(&net.UDPAddr{IP: ip, Port: port}, ipv4)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("RTP socket: %w", err)
+	}
+	family := syscall.AF_INET6
+	if ipv4 {
+		family = syscall.AF_INET
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_UDP)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	if err := syscall.Bind(fd, sa); err != nil {
-		syscall.Close(fd)
-		return nil, os.NewSyscallError("bind", err)
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(saLen)); errno != 0 {
+		rawClose(fd)
+		return nil, os.NewSyscallError("bind", errno)
 	}
 	local, err := syscall.Getsockname(fd)
 	if err != nil {
-		syscall.Close(fd)
+		rawClose(fd)
 		return nil, os.NewSyscallError("getsockname", err)
 	}
 	s := &rtpSocket{fd: fd, pending: -1}
@@ -98,18 +109,41 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 	return s, nil
 }
 
-func sockaddr(ip net.IP, port int) (family int, sa syscall.Sockaddr, err error) {
-	if ip4 := ip.To4(); ip4 != nil {
-		a := &syscall.SockaddrInet4{Port: port}
-		copy(a.Addr[:], ip4)
-		return syscall.AF_INET, a, nil
+// listenRTCPSocket opens the RTCP socket of rtp on ip:port. It is a socket
+// of the same kind, emptied by rtp's reads every rtcpDrainEvery drains: the
+// reports it receives are discarded (gophone keeps its own receive
+// statistics), so diago's RTCP reader, which stops at the first read that
+// finds nothing, costs no goroutine for the length of the call. diago still
+// sends its reports through it.
+func listenRTCPSocket(rtp *rtpSocket, ip net.IP, port int) (net.PacketConn, error) {
+	s, err := listenRTPSocket(ip, port)
+	if err != nil {
+		return nil, err
 	}
-	if ip16 := ip.To16(); ip16 != nil {
-		a := &syscall.SockaddrInet6{Port: port}
-		copy(a.Addr[:], ip16)
-		return syscall.AF_INET6, a, nil
+	rtp.rtcp = s
+	return s, nil
+}
+
+// rtcpDrainEvery is how many times an RTP socket is found empty (about once
+// per packet time) between two drains of its RTCP socket: 5 s at 20 ms.
+const rtcpDrainEvery = 250
+
+// discard drops every packet waiting on s.
+func (s *rtpSocket) discard() {
+	var b [1500]byte
+	for range maxDrain {
+		if _, _, err := s.ReadFrom(b[:]); err != nil {
+			return
+		}
 	}
-	return 0, nil, fmt.Errorf("RTP socket: bad IP address %v", ip)
+}
+
+func rawClose(fd int) error {
+	_, _, errno := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
+	if errno != 0 {
+		return os.NewSyscallError("close", errno)
+	}
+	return nil
 }
 
 // ReadFrom returns the next waiting packet, or errNoPacket at once if there
@@ -127,6 +161,7 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 	if s.drained {
 		s.drained = false
+		s.emptied()
 		return 0, nil, errNoPacket
 	}
 	if len(b) == 0 {
@@ -153,6 +188,7 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			s.emptied()
 			return 0, nil, errNoPacket
 		default:
 			return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvmmsg", errno)}
@@ -168,23 +204,39 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 }
 
+// emptied counts a read that found s empty and drains the RTCP socket every
+// rtcpDrainEvery of them.
+func (s *rtpSocket) emptied() {
+	if s.rtcp == nil {
+		return
+	}
+	if s.empties++; s.empties >= rtcpDrainEvery {
+		s.empties = 0
+		s.rtcp.discard()
+	}
+}
+
 // peer returns the address a packet came from.
 func (s *rtpSocket) peer(raw *syscall.RawSockaddrAny) *net.UDPAddr {
 	if s.from != nil && *raw == s.fromRaw {
 		return s.from
 	}
 	s.fromRaw = *raw
+	s.from = udpAddrOf(raw)
+	return s.from
+}
+
+// udpAddrOf converts a kernel socket address to a new *net.UDPAddr.
+func udpAddrOf(raw *syscall.RawSockaddrAny) *net.UDPAddr {
 	switch raw.Addr.Family {
 	case syscall.AF_INET:
 		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(raw))
-		s.from = &net.UDPAddr{IP: net.IP(a.Addr[:]).To16(), Port: netPort(&a.Port)}
+		return &net.UDPAddr{IP: net.IP(a.Addr[:]).To16(), Port: netPort(&a.Port)}
 	case syscall.AF_INET6:
 		a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(raw))
-		s.from = &net.UDPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: netPort(&a.Port)}
-	default:
-		s.from = &net.UDPAddr{}
+		return &net.UDPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: netPort(&a.Port)}
 	}
-	return s.from
+	return &net.UDPAddr{}
 }
 
 // WriteTo sends b to addr (a *net.UDPAddr) without blocking; a packet the
@@ -222,29 +274,36 @@ func (s *rtpSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 }
 
-// setTo converts the destination to the kernel's form; the socket's family
-// decides between IPv4 and IPv6 (an IPv4 peer of an IPv6 socket is mapped).
+// setTo converts the destination to the kernel's form.
 func (s *rtpSocket) setTo(to *net.UDPAddr) error {
 	s.to = net.UDPAddr{IP: append(net.IP(nil), to.IP...), Port: to.Port}
-	s.toRaw = syscall.RawSockaddrAny{}
-	if ip4 := to.IP.To4(); ip4 != nil && s.laddr.IP.To4() != nil {
-		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&s.toRaw))
+	var err error
+	s.toRaw, s.toRawLen, err = rawSockaddrOf(to, s.laddr.IP.To4() != nil)
+	return err
+}
+
+// rawSockaddrOf converts to to the kernel's form for a socket of the family
+// ipv4 says (an IPv4 peer of an IPv6 socket is mapped).
+func rawSockaddrOf(to *net.UDPAddr, ipv4 bool) (syscall.RawSockaddrAny, uint32, error) {
+	var raw syscall.RawSockaddrAny
+	if ip4 := to.IP.To4(); ip4 != nil && ipv4 {
+		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&raw))
 		a.Family = syscall.AF_INET
 		setNetPort(&a.Port, to.Port)
 		copy(a.Addr[:], ip4)
-		s.toRawLen = syscall.SizeofSockaddrInet4
-		return nil
+		return raw, syscall.SizeofSockaddrInet4, nil
 	}
-	if s.laddr.IP.To4() != nil {
-		s.toRawLen = 0
-		return fmt.Errorf("RTP socket: IPv4 socket cannot send to %v", to)
+	if ipv4 {
+		return raw, 0, fmt.Errorf("IPv4 socket cannot send to %v", to)
 	}
-	a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&s.toRaw))
+	if to.IP.To16() == nil {
+		return raw, 0, fmt.Errorf("bad destination address %v", to)
+	}
+	a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&raw))
 	a.Family = syscall.AF_INET6
 	setNetPort(&a.Port, to.Port)
 	copy(a.Addr[:], to.IP.To16())
-	s.toRawLen = syscall.SizeofSockaddrInet6
-	return nil
+	return raw, syscall.SizeofSockaddrInet6, nil
 }
 
 // Close closes the socket; later reads and writes fail with net.ErrClosed.
@@ -254,9 +313,9 @@ func (s *rtpSocket) Close() error {
 	if s.fd < 0 {
 		return net.ErrClosed
 	}
-	err := syscall.Close(s.fd)
+	err := rawClose(s.fd)
 	s.fd = -1
-	return os.NewSyscallError("close", err)
+	return err
 }
 
 // LocalAddr returns the address the socket is bound to.

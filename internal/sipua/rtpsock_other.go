@@ -36,6 +36,12 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 	return s, nil
 }
 
+// listenRTCPSocket opens the RTCP socket of rtp on ip:port, an ordinary
+// one here (diago reads it).
+func listenRTCPSocket(_ *rtpSocket, ip net.IP, port int) (net.PacketConn, error) {
+	return net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+}
+
 func (s *rtpSocket) read() {
 	defer close(s.done)
 	for {

@@ -144,9 +144,10 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	}
 	for _, network := range []string{"udp", "tcp"} {
 		opts = append(opts, diago.WithTransport(diago.Transport{
-			Transport: network,
-			BindHost:  host,
-			BindPort:  port,
+			Transport:    network,
+			BindHost:     host,
+			BindPort:     port,
+			ListenPacket: listenSIPSocket,
 		}))
 	}
 	u.dg = diago.NewDiago(ua, opts...)

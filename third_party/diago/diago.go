@@ -79,6 +79,10 @@ type Transport struct {
 
 	RewriteContact bool
 
+	// ListenPacket, if set, opens the socket of a udp transport instead of
+	// net.ListenUDP; serving ends by closing it.
+	ListenPacket func(network, addr string) (net.PacketConn, error)
+
 	client *sipgo.Client
 }
 
@@ -514,12 +518,33 @@ func (dg *Diago) serve(ctx context.Context, f ServeDialogFunc, readyCh func()) e
 				errCh <- server.ListenAndServeTLS(ctx, tran.network, hostport, tran.TLSConf)
 				return
 			}
+			if tran.ListenPacket != nil && strings.HasPrefix(tran.network, "udp") {
+				errCh <- servePacket(ctx, server, tran, hostport)
+				return
+			}
 			errCh <- server.ListenAndServe(ctx, tran.network, hostport)
 		}(i, tran)
 	}
 
 	// Returns first error
 	return <-errCh
+}
+
+// servePacket serves a udp transport on the socket tran.ListenPacket opens,
+// as sipgo's ListenAndServe does on its own.
+func servePacket(ctx context.Context, server *sipgo.Server, tran Transport, hostport string) error {
+	conn, err := tran.ListenPacket(tran.network, hostport)
+	if err != nil {
+		return fmt.Errorf("listen udp error. err=%w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		conn.Close()
+	}()
+	if ready, ok := ctx.Value(sipgo.ListenReadyCtxKey).(sipgo.ListenReadyFuncCtxValue); ok {
+		ready(tran.network, conn.LocalAddr().String())
+	}
+	return server.ServeUDP(conn)
 }
 
 // ServeBackground starts serving in background, but waits server listener to be started before returning

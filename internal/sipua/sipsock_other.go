@@ -1,0 +1,11 @@
+//go:build !linux || 386
+
+package sipua
+
+import "net"
+
+// listenSIPSocket opens the SIP UDP socket on addr: an ordinary one here
+// (sipsock_linux.go's raw system calls are for Linux).
+func listenSIPSocket(network, addr string) (net.PacketConn, error) {
+	return net.ListenPacket(network, addr)
+}
