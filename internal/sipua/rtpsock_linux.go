@@ -279,11 +279,15 @@ func (s *rtpSocket) setTo(to *net.UDPAddr) error {
 	s.to = net.UDPAddr{IP: append(net.IP(nil), to.IP...), Port: to.Port}
 	var err error
 	s.toRaw, s.toRawLen, err = rawSockaddrOf(to, s.laddr.IP.To4() != nil)
-	return err
+	if err != nil {
+		return fmt.Errorf("RTP socket: %w", err)
+	}
+	return nil
 }
 
-// rawSockaddrOf converts to to the kernel's form for a socket of the family
-// ipv4 says (an IPv4 peer of an IPv6 socket is mapped).
+// rawSockaddrOf converts to, a peer or the address to bind, to the kernel's
+// form for a socket of the family ipv4 says (an IPv4 address on an IPv6
+// socket is mapped).
 func rawSockaddrOf(to *net.UDPAddr, ipv4 bool) (syscall.RawSockaddrAny, uint32, error) {
 	var raw syscall.RawSockaddrAny
 	if ip4 := to.IP.To4(); ip4 != nil && ipv4 {
@@ -297,7 +301,7 @@ func rawSockaddrOf(to *net.UDPAddr, ipv4 bool) (syscall.RawSockaddrAny, uint32, 
 		return raw, 0, fmt.Errorf("IPv4 socket cannot send to %v", to)
 	}
 	if to.IP.To16() == nil {
-		return raw, 0, fmt.Errorf("bad destination address %v", to)
+		return raw, 0, fmt.Errorf("bad address %v", to)
 	}
 	a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&raw))
 	a.Family = syscall.AF_INET6

@@ -14,22 +14,27 @@ import (
 // stops quietly on that error only).
 func TestSIPSocket(t *testing.T) {
 	for _, tc := range []struct {
-		name, network, addr string
+		name, addr string
+		peer       string // the peer's address, and the host it reaches the socket on
 	}{
-		{"IPv4", "udp", "127.0.0.1:0"},
-		{"IPv6", "udp", "[::1]:0"},
+		{"IPv4", "127.0.0.1:0", "127.0.0.1"},
+		{"IPv6", "[::1]:0", "::1"},
+		// A wildcard address gets a dual-stack IPv6 socket, which reaches
+		// IPv4 peers through mapped addresses.
+		{"wildcard, IPv4 peer", "0.0.0.0:0", "127.0.0.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := listenSIPSocket(tc.network, tc.addr)
+			s, err := listenSIPSocket("udp", tc.addr)
 			if err != nil {
-				t.Skipf("no %s loopback here: %v", tc.name, err)
+				t.Skipf("no %s here: %v", tc.name, err)
 			}
 			defer s.Close()
-			peer, err := net.ListenPacket(tc.network, tc.addr)
+			peer, err := net.ListenPacket("udp", net.JoinHostPort(tc.peer, "0"))
 			if err != nil {
-				t.Fatal(err)
+				t.Skipf("no %s loopback here: %v", tc.peer, err)
 			}
 			defer peer.Close()
+			target := &net.UDPAddr{IP: net.ParseIP(tc.peer), Port: s.LocalAddr().(*net.UDPAddr).Port}
 
 			type read struct {
 				b    []byte
@@ -45,7 +50,7 @@ func TestSIPSocket(t *testing.T) {
 			go readOne() // waits: nothing has been sent yet
 			big := bytes.Repeat([]byte("v"), 60000)
 			for _, msg := range [][]byte{[]byte("OPTIONS sip:a@b SIP/2.0\r\n\r\n"), big} {
-				if _, err := peer.WriteTo(msg, s.LocalAddr()); err != nil {
+				if _, err := peer.WriteTo(msg, target); err != nil {
 					t.Fatal(err)
 				}
 				select {
@@ -65,8 +70,8 @@ func TestSIPSocket(t *testing.T) {
 			buf := make([]byte, 65535)
 			peer.SetReadDeadline(time.Now().Add(5 * time.Second))
 			n, from, err := peer.ReadFrom(buf)
-			if err != nil || !bytes.Equal(buf[:n], big) || from.String() != s.LocalAddr().String() {
-				t.Fatalf("peer read %d bytes from %v (%v), want %d from %v", n, from, err, len(big), s.LocalAddr())
+			if err != nil || !bytes.Equal(buf[:n], big) || from.String() != target.String() {
+				t.Fatalf("peer read %d bytes from %v (%v), want %d from %v", n, from, err, len(big), target)
 			}
 			if _, err := s.WriteTo(big, &net.TCPAddr{IP: net.IPv6loopback, Port: 5060}); err == nil {
 				t.Error("WriteTo a TCP address: no error")
