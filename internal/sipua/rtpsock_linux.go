@@ -94,19 +94,13 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 		rawClose(fd)
 		return nil, os.NewSyscallError("bind", errno)
 	}
-	local, err := syscall.Getsockname(fd)
-	if err != nil {
+	var local syscall.RawSockaddrAny
+	localLen := uint32(unsafe.Sizeof(local))
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&local)), uintptr(unsafe.Pointer(&localLen))); errno != 0 {
 		rawClose(fd)
-		return nil, os.NewSyscallError("getsockname", err)
+		return nil, os.NewSyscallError("getsockname", errno)
 	}
-	s := &rtpSocket{fd: fd, pending: -1}
-	switch a := local.(type) {
-	case *syscall.SockaddrInet4:
-		s.laddr = &net.UDPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-	case *syscall.SockaddrInet6:
-		s.laddr = &net.UDPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	}
-	return s, nil
+	return &rtpSocket{fd: fd, pending: -1, laddr: udpAddrOf(&local)}, nil
 }
 
 // listenRTCPSocket opens the RTCP socket of rtp on ip:port. It is a socket
@@ -128,11 +122,17 @@ func listenRTCPSocket(rtp *rtpSocket, ip net.IP, port int) (net.PacketConn, erro
 // per packet time) between two drains of its RTCP socket: 5 s at 20 ms.
 const rtcpDrainEvery = 250
 
-// discard drops every packet waiting on s.
+// discard drops the packets waiting on s (up to maxDrain) without copying
+// them: a zero-length receive takes a whole datagram off the queue.
 func (s *rtpSocket) discard() {
-	var b [1500]byte
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for range maxDrain {
-		if _, _, err := s.ReadFrom(b[:]); err != nil {
+		if s.fd < 0 {
+			return
+		}
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(s.fd), 0, 0, syscall.MSG_DONTWAIT, 0, 0)
+		if errno != 0 && errno != syscall.EINTR {
 			return
 		}
 	}
@@ -256,20 +256,25 @@ func (s *rtpSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
 			return 0, err
 		}
 	}
+	n, errno := rawSendto(s.fd, b, &s.toRaw, s.toRawLen)
+	if errno != 0 {
+		return 0, &net.OpError{Op: "write", Net: "udp", Addr: to, Err: os.NewSyscallError("sendto", errno)}
+	}
+	return n, nil
+}
+
+// rawSendto sends b to the kernel address raw (rawLen bytes of it) without
+// blocking, retrying when a signal interrupts it.
+func rawSendto(fd int, b []byte, raw *syscall.RawSockaddrAny, rawLen uint32) (int, syscall.Errno) {
 	var p unsafe.Pointer
 	if len(b) > 0 {
 		p = unsafe.Pointer(&b[0])
 	}
 	for {
-		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)),
-			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, uintptr(unsafe.Pointer(&s.toRaw)), uintptr(s.toRawLen))
-		switch errno {
-		case 0:
-			return int(n), nil
-		case syscall.EINTR:
-			continue
-		default:
-			return 0, &net.OpError{Op: "write", Net: "udp", Addr: to, Err: os.NewSyscallError("sendto", errno)}
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(p), uintptr(len(b)),
+			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, uintptr(unsafe.Pointer(raw)), uintptr(rawLen))
+		if errno != syscall.EINTR {
+			return int(n), errno
 		}
 	}
 }

@@ -83,21 +83,12 @@ func (s *sipSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
 		return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: err}
 	}
 	var (
-		p     unsafe.Pointer
-		n     uintptr
+		n     int
 		errno syscall.Errno
 	)
-	if len(b) > 0 {
-		p = unsafe.Pointer(&b[0])
-	}
 	err = s.rc.Write(func(fd uintptr) bool {
-		for {
-			n, _, errno = syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(p), uintptr(len(b)),
-				syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, uintptr(unsafe.Pointer(&raw)), uintptr(rawLen))
-			if errno != syscall.EINTR {
-				return errno != syscall.EAGAIN
-			}
-		}
+		n, errno = rawSendto(int(fd), b, &raw, rawLen)
+		return errno != syscall.EAGAIN
 	})
 	if err == nil && errno != 0 {
 		err = os.NewSyscallError("sendto", errno)
@@ -105,5 +96,5 @@ func (s *sipSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if err != nil {
 		return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: err}
 	}
-	return int(n), nil
+	return n, nil
 }
