@@ -219,11 +219,13 @@ capture_stop() {
 
 # run_sipp UAPID OUTPREFIX SIPP-ARGS...: runs sipp in the background,
 # samples sipp's and the UA's CPU ticks and the UA's RSS every 0.2 s until
-# sipp exits. Writes OUTPREFIX.res: wall_s sipp_ticks ua_ticks ua_peak_rss_kb ua_rss0_kb rc
+# sipp exits. Writes OUTPREFIX.res: wall_s sipp_ticks ua_ticks ua_peak_rss_kb ua_rss0_kb rc,
+# and OUTPREFIX.steal: the machine's CPU time stolen by its host meanwhile.
 run_sipp() {
 	local ua=$1 out=$2
 	shift 2
-	local t0 ua0 rss0 peak=0 st=0 r ut rc
+	local t0 ua0 rss0 peak=0 st=0 r ut rc steal0
+	steal0=$(cpu_steal)
 	ua0=$(ticks "$ua")
 	rss0=$(rss_kb "$ua")
 	t0=$(date +%s.%N)
@@ -242,7 +244,16 @@ run_sipp() {
 	rm -f "$out.pid"
 	ut=$(($(ticks "$ua") - ua0))
 	echo "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{printf "%.3f", a-b}') $st $ut $peak $rss0 $rc" >"$out.res"
+	echo "$steal0 $(cpu_steal)" >"$out.steal"
 }
+
+# cpu_steal: "steal total" jiffies of all CPUs so far (/proc/stat). On a
+# virtual machine the host may run something else on our CPUs; a run with
+# much steal measured a smaller machine.
+cpu_steal() { awk '/^cpu /{t=0; for (i=2; i<=9; i++) t+=$i; print $9, t; exit}' /proc/stat; }
+
+# steal_pct OUTPREFIX.res: percent of the CPU time stolen during that sipp run.
+steal_pct() { awk '{printf "%.0f", ($4-$2 > 0) ? 100*($3-$1)/($4-$2) : 0}' "${1%.res}.steal"; }
 
 sipp_common() {
 	# -i/-mi loopback, echo RTP back to the sender, stats CSV, no screen.

@@ -86,30 +86,46 @@ bench_rate() {
 	stop_pid "$UA_PID"
 }
 
-# ---- 2. INVITE->200 latency at LAT_RATE cps from a capture; CPU per call-second ----
+# ---- 2. CPU per call-second; INVITE->200 latency at LAT_RATE cps from a capture ----
+# Two runs of the same load on one UA: the first, with no capture running,
+# gives the CPU figure (a capture on lo makes every sender on the machine
+# copy each packet to it, which bench/README.md measured as a sizeable part
+# of a UA's CPU); the second is captured and gives the latency.
 bench_latency() {
-	local ua=$1 n cap
+	local ua=$1 n cap call_ms=${LAT_CALL_MS:-1000}
 	start_ua "$ua" 2000
 	n=$((LAT_RATE * LAT_DUR))
+	lat_run() { sipp_uac "$WORK/$1-$ua" "$UA_PID" "$UA_PORT" "$LAT_RATE" "$n" $((LAT_RATE * (call_ms / 1000 + 4))) "$call_ms" $((LAT_DUR + call_ms / 1000 + 15)); }
+	local cr ok fail cnt p50 p99 wall st ut peak rss0 rc
+	lat_run cpu
+	read -r cr ok fail < <(python3 "$BENCH_DIR/analyze.py" sippstat "$WORK/cpu-$ua.csv")
+	read -r wall st ut peak rss0 rc <"$WORK/cpu-$ua.res"
+	# CPU seconds of the UA per call-second of established call (LAT_CALL_MS long calls)
+	local cpu; cpu=$(awk -v t="$ut" -v h="$CLK_TCK" -v c="$ok" -v ms="$call_ms" 'BEGIN{ if (c>0) printf "%.5f", t/h/(c*ms/1000); else print "?" }')
+	log "$ua CPU at $LAT_RATE cps: $cpu s per call-second ($ok/$n ok, sipp $(cpu_pct "$st" "$wall")% CPU, steal $(steal_pct "$WORK/cpu-$ua.res")%)"
+	put cpu_per_cs "$ua" "$cpu"
+	put cpu_note "$ua" "$ok/$n ok, sipp $(cpu_pct "$st" "$wall")% CPU, steal $(steal_pct "$WORK/cpu-$ua.res")%"
 	cap=$WORK/lat-$ua.pcap
 	capture_start "$cap" 2000 "udp port $UA_PORT"
-	local call_ms=${LAT_CALL_MS:-1000}
-	sipp_uac "$WORK/lat-$ua" "$UA_PID" "$UA_PORT" "$LAT_RATE" "$n" $((LAT_RATE * (call_ms / 1000 + 4))) "$call_ms" $((LAT_DUR + call_ms / 1000 + 15))
+	lat_run lat
 	capture_stop "$cap"
-	local cr ok fail cnt p50 p99
 	read -r cr ok fail < <(python3 "$BENCH_DIR/analyze.py" sippstat "$WORK/lat-$ua.csv")
 	read -r cnt p50 p99 < <(python3 "$BENCH_DIR/analyze.py" latency "$cap" "$UA_PORT")
 	read -r wall st ut peak rss0 rc <"$WORK/lat-$ua.res"
 	log "$ua latency at $LAT_RATE cps: $cnt calls, p50 $p50 ms p99 $p99 ms ($ok/$n ok)"
 	put lat_p50 "$ua" "$p50"
 	put lat_p99 "$ua" "$p99"
-	put lat_note "$ua" "$ok/$n ok, sipp $(cpu_pct "$st" "$wall")% CPU"
-	# CPU seconds of the UA per call-second of established call (LAT_CALL_MS long calls)
-	put cpu_per_cs "$ua" "$(awk -v t="$ut" -v h="$CLK_TCK" -v c="$ok" -v ms="$call_ms" 'BEGIN{ if (c>0) printf "%.5f", t/h/(c*ms/1000); else print "?" }')"
+	put lat_note "$ua" "$ok/$n ok, sipp $(cpu_pct "$st" "$wall")% CPU, steal $(steal_pct "$WORK/lat-$ua.res")%; UA CPU with the capture running $(awk -v t="$ut" -v h="$CLK_TCK" -v c="$ok" -v ms="$call_ms" 'BEGIN{ if (c>0) printf "%.5f", t/h/(c*ms/1000); else print "?" }') s per call-second"
 	stop_pid "$UA_PID"
 }
 
 # ---- 3. concurrent established calls with RTP both ways; RSS per call; jitter ----
+# sample_filter MEDIAPORT: a capture filter for the RTP between SIPp's media
+# port and the UA ports whose bits 1-3 are zero: an eighth of the streams,
+# both directions, whatever the parity of the UA's ports.
+sample_filter() {
+	echo "(udp dst port $1 and (udp[0:2] & 14) = 0) or (udp src port $1 and (udp[2:2] & 14) = 0)"
+}
 bench_conc() {
 	local ua=$1 n best=0 hold ramp_s ramp=$CONC_RAMP
 	# baresip fails calls above about 50 cps: ramp it up slower than that,
@@ -118,28 +134,38 @@ bench_conc() {
 	for n in $CONC_STEPS; do
 		start_ua "$ua" $((n * 2 + 100))
 		ramp_s=$(((n + ramp - 1) / ramp))
-		hold=$(((ramp_s + WINDOW + 4) * 1000))
-		local out=$WORK/conc-$ua-$n cap=$WORK/conc-$ua-$n.pcap
+		hold=$(((ramp_s + WINDOW + 7) * 1000))
+		local out=$WORK/conc-$ua-$n cap=$WORK/conc-$ua-$n.pcap all=$WORK/conc-$ua-$n-all.pcap
 		local mp; mp=$(free_range 2)
 		sipp_uac "$out" "$UA_PID" "$UA_PORT" "$ramp" "$n" "$n" "$hold" $((hold / 1000 + ramp_s + 30)) "$mp" &
 		local bg=$!
-		# capture a window of RTP once every call should be up
+		# Once every call should be up: a WINDOW-second capture of an eighth
+		# of the streams gives their packet rates and jitter, then a 1 s
+		# capture of all of them shows which go both ways. Capturing every
+		# packet for the rates would slow what it measures: at 2000 calls the
+		# kernel's copies to the capture were a tenth of the UA's CPU and
+		# dumpcap took a quarter of a core (bench/README.md).
 		sleep $((ramp_s + 2))
-		capture_start "$cap" 64 "udp port $mp"
+		capture_start "$cap" 64 "$(sample_filter "$mp")"
 		sleep "$WINDOW"
 		capture_stop "$cap"
+		capture_start "$all" 64 "udp port $mp"
+		sleep 1
+		capture_stop "$all"
 		local drops; drops=$(sed -n "s|.*dropped on interface.*': [0-9]*/\([0-9]*\) .*|\1|p" "$cap.log")
 		wait "$bg" || true
-		local cr ok fail streams both j50 j99 jmax jmean pps50 pps1
+		local cr ok fail streams both sampled j50 j99 jmax jmean pps50 pps1 x
 		read -r cr ok fail < <(python3 "$BENCH_DIR/analyze.py" sippstat "$out.csv")
-		read -r streams both j50 j99 jmax jmean pps50 pps1 < <(python3 "$BENCH_DIR/analyze.py" jitter "$cap" "$mp" 0)
+		read -r sampled x j50 j99 jmax jmean pps50 pps1 < <(python3 "$BENCH_DIR/analyze.py" jitter "$cap" "$mp" 0)
+		read -r streams both x < <(python3 "$BENCH_DIR/analyze.py" jitter "$all" "$mp" 0)
 		read -r wall st ut peak rss0 rc <"$out.res"
 		local perc; perc=$(awk -v p="$peak" -v r="$rss0" -v n="$n" 'BEGIN{printf "%.1f", (p-r)/n}')
-		log "$ua $n concurrent: $ok/$n calls ok, RTP streams seen $streams, both ways $both; peak RSS ${peak} kB (idle ${rss0} kB) -> ${perc} kB/call; jitter p50 $j50 p99 $j99 max $jmax ms; packets/s per stream p50 $pps50, 1st percentile $pps1 (dumpcap dropped ${drops:-?}); UA CPU $(cpu_pct "$ut" "$wall")%, sipp CPU $(cpu_pct "$st" "$wall")%"
-		put "conc_step_$n" "$ua" "$ok/$n ok, RTP both ways $both, pkt/s per stream p50 $pps50 p1 $pps1, UA $(cpu_pct "$ut" "$wall")%, sipp $(cpu_pct "$st" "$wall")%"
+		local steal; steal=$(steal_pct "$out.res")
+		log "$ua $n concurrent: $ok/$n calls ok, RTP streams seen $streams, both ways $both; peak RSS ${peak} kB (idle ${rss0} kB) -> ${perc} kB/call; over $sampled sampled streams: jitter p50 $j50 p99 $j99 max $jmax ms, packets/s per stream p50 $pps50, 1st percentile $pps1 (dumpcap dropped ${drops:-?}); UA CPU $(cpu_pct "$ut" "$wall")%, sipp CPU $(cpu_pct "$st" "$wall")%, steal ${steal}%"
+		put "conc_step_$n" "$ua" "$ok/$n ok, RTP both ways $both, pkt/s per stream ($sampled sampled) p50 $pps50 p1 $pps1, UA $(cpu_pct "$ut" "$wall")%, sipp $(cpu_pct "$st" "$wall")%, steal ${steal}%"
 		if [[ $n == "$JITTER_N" ]]; then
 			put jit_p50 "$ua" "$j50"; put jit_p99 "$ua" "$j99"; put jit_max "$ua" "$jmax"
-			put jit_note "$ua" "$streams streams, dumpcap dropped ${drops:-?}"
+			put jit_note "$ua" "$sampled of $n streams sampled, dumpcap dropped ${drops:-?}"
 		fi
 		stop_pid "$UA_PID"
 		# A step passes when every call is up with RTP both ways and even the

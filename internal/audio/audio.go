@@ -112,6 +112,10 @@ func (d Device) CanInput() bool { return d.scheme != schemeNone }
 // CanOutput reports whether the device can be opened as an output.
 func (d Device) CanOutput() bool { return d.scheme == schemeNull || d.scheme == schemeFile }
 
+// Discards reports whether the device, as an output, throws audio away
+// (null), so that nothing need be decoded for it.
+func (d Device) Discards() bool { return d.scheme == schemeNull }
+
 // Input is an open input device: a reader of 8 kHz mono 16-bit PCM. Unless
 // it fails, Read fills p with whole samples (len(p) rounded down to even)
 // at once; it never waits for real time.

@@ -7,66 +7,133 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gophone/gophone/internal/audio"
 	"github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/sipua"
 )
 
 // audioState holds the devices and levels, and moves audio between the
-// devices and calls (it is the SIP layer's Media).
+// devices and calls (it is the SIP layer's Media). The levels and the mute
+// are read for every frame of every call, so they are atomics; a call's
+// microphone is its own (callAudio), and only the output device is shared.
 type audioState struct {
-	mu        sync.Mutex
-	input     string
-	output    string
-	volume    int
-	micVolume int
-	muted     bool
-	inputs    map[string]audio.Input // per live call, by SIP Call-ID; nil until first read
-	out       io.WriteCloser
+	volume    atomic.Int32
+	micVolume atomic.Int32
+	muted     atomic.Bool
+	listening atomic.Bool // the output device is not null
+
+	mu     sync.Mutex // serializes the commands that change the levels, and guards:
+	input  string
+	output string
+	calls  map[string]*callAudio // by SIP Call-ID, from the call's first frame to its end
+	out    io.WriteCloser        // opened on the first frame played
 }
 
 func newAudioState(cfg *config.Config) (*audioState, error) {
-	for _, id := range []string{cfg.AudioInput, cfg.AudioOutput} {
-		if _, err := audio.ParseDevice(id); err != nil {
-			return nil, err
-		}
+	a := &audioState{input: cfg.AudioInput, calls: make(map[string]*callAudio)}
+	if err := a.setOutput(cfg.AudioOutput); err != nil {
+		return nil, err
 	}
-	return &audioState{
-		input:     cfg.AudioInput,
-		output:    cfg.AudioOutput,
-		volume:    cfg.Volume,
-		micVolume: cfg.MicVolume,
-		inputs:    make(map[string]audio.Input),
-	}, nil
+	if _, err := audio.ParseDevice(cfg.AudioInput); err != nil {
+		return nil, err
+	}
+	a.volume.Store(int32(cfg.Volume))
+	a.micVolume.Store(int32(cfg.MicVolume))
+	return a, nil
 }
 
-// ReadFrame fills pcm with the next 20 ms of microphone audio for a call.
-func (a *audioState) ReadFrame(callID string, pcm []byte) {
-	a.mu.Lock()
-	in, live := a.inputs[callID]
-	if live && in == nil {
-		// Opened on first use; a failing device reads as silence.
-		in, _ = audio.OpenInput(a.input)
-		a.inputs[callID] = in
+// setOutput makes id the output device for the next frame played; a.mu is
+// held or a is not shared yet.
+func (a *audioState) setOutput(id string) error {
+	dev, err := audio.ParseDevice(id)
+	if err != nil {
+		return err
 	}
-	muted, level := a.muted, a.micVolume
-	a.mu.Unlock()
-	if in == nil || muted {
+	a.output = id
+	a.listening.Store(!dev.Discards())
+	if a.out != nil {
+		a.out.Close()
+		a.out = nil
+	}
+	return nil
+}
+
+// CallAudio returns the audio of the call with SIP Call-ID callID, from its
+// first frame until callEnded.
+func (a *audioState) CallAudio(callID string) sipua.CallAudio {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.calls[callID]
+	if c == nil {
+		c = &callAudio{a: a}
+		a.calls[callID] = c
+	}
+	return c
+}
+
+// callAudio is one call's audio: its microphone input, opened on the
+// first frame, and the shared output.
+type callAudio struct {
+	a *audioState
+
+	mu    sync.Mutex // taken after a.mu, never before it
+	in    audio.Input
+	ended bool
+}
+
+// ReadFrame fills pcm with the call's next frame of microphone audio.
+func (c *callAudio) ReadFrame(pcm []byte) {
+	c.mu.Lock()
+	in, ended := c.in, c.ended
+	c.mu.Unlock()
+	if in == nil && !ended {
+		in = c.open()
+	}
+	if in == nil || c.a.muted.Load() {
 		clear(pcm)
 		return
 	}
 	if _, err := io.ReadFull(in, pcm); err != nil {
 		clear(pcm)
 	}
-	if level != 100 {
+	if level := int(c.a.micVolume.Load()); level != 100 {
 		audio.ApplyGain(pcm, level)
 	}
 }
 
+// open opens the input device for the call; a device that fails reads as
+// silence (nil).
+func (c *callAudio) open() audio.Input {
+	c.a.mu.Lock()
+	id := c.a.input
+	c.a.mu.Unlock()
+	in, err := audio.OpenInput(id)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended || c.in != nil { // the call ended or the device changed meanwhile
+		in.Close()
+		return c.in
+	}
+	c.in = in
+	return in
+}
+
+// Listening reports whether far-end frames are played (the output is not null).
+func (c *callAudio) Listening() bool { return c.a.listening.Load() }
+
 // WriteFrame plays 20 ms of far-end audio on the output device.
-func (a *audioState) WriteFrame(callID string, pcm []byte) {
+func (c *callAudio) WriteFrame(pcm []byte) {
+	a := c.a
+	if level := int(a.volume.Load()); level != 100 {
+		audio.ApplyGain(pcm, level)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.out == nil {
@@ -76,27 +143,39 @@ func (a *audioState) WriteFrame(callID string, pcm []byte) {
 		}
 		a.out = out
 	}
-	if a.volume != 100 {
-		audio.ApplyGain(pcm, a.volume)
-	}
 	a.out.Write(pcm)
 }
 
-// callStarted makes a call's microphone frames flow (until callEnded).
-func (a *audioState) callStarted(callID string) {
-	a.mu.Lock()
-	a.inputs[callID] = nil
-	a.mu.Unlock()
+// close ends the call's audio: its input is closed, later frames are silence.
+func (c *callAudio) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ended = true
+	if c.in != nil {
+		c.in.Close()
+		c.in = nil
+	}
+}
+
+// reopen closes the call's input, so that its next frame opens the input
+// device anew.
+func (c *callAudio) reopen() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.in != nil {
+		c.in.Close()
+		c.in = nil
+	}
 }
 
 func (a *audioState) callEnded(callID string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if in := a.inputs[callID]; in != nil {
-		in.Close()
+	if c := a.calls[callID]; c != nil {
+		c.close()
+		delete(a.calls, callID)
 	}
-	delete(a.inputs, callID)
-	if len(a.inputs) == 0 && a.out != nil {
+	if len(a.calls) == 0 && a.out != nil {
 		a.out.Close()
 		a.out = nil
 	}
@@ -105,11 +184,9 @@ func (a *audioState) callEnded(callID string) {
 func (a *audioState) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for id, in := range a.inputs {
-		if in != nil {
-			in.Close()
-		}
-		delete(a.inputs, id)
+	for id, c := range a.calls {
+		c.close()
+		delete(a.calls, id)
 	}
 	if a.out != nil {
 		a.out.Close()
@@ -129,18 +206,19 @@ type AudioStatus struct {
 func (a *audioState) status() AudioStatus {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return AudioStatus{Input: a.input, Output: a.output, Volume: a.volume, MicVolume: a.micVolume, Muted: a.muted}
+	return AudioStatus{Input: a.input, Output: a.output, Volume: int(a.volume.Load()),
+		MicVolume: int(a.micVolume.Load()), Muted: a.muted.Load()}
 }
 
 func (a *audioState) mute(state string) (any, error) {
 	a.mu.Lock()
 	switch state {
 	case "on":
-		a.muted = true
+		a.muted.Store(true)
 	case "off":
-		a.muted = false
+		a.muted.Store(false)
 	default:
-		a.muted = !a.muted
+		a.muted.Store(!a.muted.Load())
 	}
 	a.mu.Unlock()
 	return a.status(), nil
@@ -156,14 +234,16 @@ func (a *audioState) setVolume(cmd string, args command.Args, mic bool) (any, er
 	if !ok {
 		steps = 1
 	}
+	v := int(level.Load())
 	switch cmd {
 	case "VolumeUp", "MicUp":
-		*level = min(100, *level+steps*10)
+		v = min(100, v+steps*10)
 	case "VolumeDown", "MicDown":
-		*level = max(0, *level-steps*10)
+		v = max(0, v-steps*10)
 	default:
-		*level, _ = args.Int("level")
+		v, _ = args.Int("level")
 	}
+	level.Store(int32(v))
 	a.mu.Unlock()
 	return a.status(), nil
 }
@@ -181,18 +261,11 @@ func (p *Phone) setDevice(args command.Args) (any, error) {
 	a.mu.Lock()
 	if dir == "input" {
 		a.input = id
-		for callID, in := range a.inputs {
-			if in != nil {
-				in.Close()
-			}
-			a.inputs[callID] = nil // reopened on the next frame
+		for _, c := range a.calls {
+			c.reopen()
 		}
 	} else {
-		a.output = id
-		if a.out != nil {
-			a.out.Close()
-			a.out = nil
-		}
+		a.setOutput(id) // id parsed above
 	}
 	a.mu.Unlock()
 	p.bus.Publish(events.Event{Type: events.AudioDevice, Device: id, Direction: dir})

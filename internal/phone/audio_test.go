@@ -8,16 +8,17 @@ import (
 
 	"github.com/gophone/gophone/internal/audio"
 	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/events"
 )
 
 func newTestAudio(input, output string, volume, micVolume int) *audioState {
-	return &audioState{
-		input:     input,
-		output:    output,
-		volume:    volume,
-		micVolume: micVolume,
-		inputs:    make(map[string]audio.Input),
+	a := &audioState{input: input, calls: make(map[string]*callAudio)}
+	if err := a.setOutput(output); err != nil {
+		panic(err)
 	}
+	a.volume.Store(int32(volume))
+	a.micVolume.Store(int32(micVolume))
+	return a
 }
 
 func TestSetVolume(t *testing.T) {
@@ -80,7 +81,7 @@ func TestMute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		a := newTestAudio("null", "null", 100, 100)
-		a.muted = tt.before
+		a.muted.Store(tt.before)
 		res, err := a.mute(tt.state)
 		if err != nil {
 			t.Fatal(err)
@@ -153,16 +154,15 @@ func TestReadFrame(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newTestAudio(tt.input, "null", 100, tt.micVolume)
-			a.muted = tt.muted
+			a.muted.Store(tt.muted)
 			defer a.close()
-			a.callStarted("call-1")
 			want := ref(t, 3)
 			for f := range want {
 				pcm := make([]byte, frame)
 				for i := range pcm {
 					pcm[i] = 0x55 // stale data must not leak through
 				}
-				a.ReadFrame("call-1", pcm)
+				a.CallAudio("call-1").ReadFrame(pcm)
 				got := pcmSamples(pcm)
 				for i, v := range got {
 					w := int(want[f][i]) * tt.scale / 100
@@ -182,19 +182,18 @@ func TestReadFrame(t *testing.T) {
 func TestReadFrameMuteToggle(t *testing.T) {
 	a := newTestAudio("tone:440", "null", 100, 100)
 	defer a.close()
-	a.callStarted("c")
 	pcm := make([]byte, 320)
-	a.ReadFrame("c", pcm)
+	a.CallAudio("c").ReadFrame(pcm)
 	if peakAbs(pcmSamples(pcm)) == 0 {
 		t.Fatal("unmuted frame is silent")
 	}
 	a.mute("on")
-	a.ReadFrame("c", pcm)
+	a.CallAudio("c").ReadFrame(pcm)
 	if m := peakAbs(pcmSamples(pcm)); m != 0 {
 		t.Fatalf("muted frame peaks at %d, want silence", m)
 	}
 	a.mute("")
-	a.ReadFrame("c", pcm)
+	a.CallAudio("c").ReadFrame(pcm)
 	if peakAbs(pcmSamples(pcm)) == 0 {
 		t.Fatal("frame after unmute is silent")
 	}
@@ -221,7 +220,7 @@ func TestWriteFrame(t *testing.T) {
 				for i, v := range tt.in {
 					binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
 				}
-				a.WriteFrame("call-1", pcm)
+				a.CallAudio("call-1").WriteFrame(pcm)
 			}
 			// The file is a valid WAV while the call is still going.
 			got, rate, err := audio.ReadWAV(path)
@@ -255,7 +254,7 @@ func TestWriteFrameVolumeChange(t *testing.T) {
 	write := func() {
 		pcm := make([]byte, 2)
 		binary.LittleEndian.PutUint16(pcm, uint16(int16(2000)))
-		a.WriteFrame("c", pcm)
+		a.CallAudio("c").WriteFrame(pcm)
 	}
 	write()
 	a.setVolume("VolumeDown", command.Args{"steps": 5}, false)
@@ -283,15 +282,59 @@ func TestWriteFrameVolumeChange(t *testing.T) {
 func TestReadFrameAfterCallEnded(t *testing.T) {
 	a := newTestAudio("tone:440", "null", 100, 100)
 	defer a.close()
-	a.callStarted("c")
+	ca := a.CallAudio("c")
 	pcm := make([]byte, 320)
-	a.ReadFrame("c", pcm)
+	ca.ReadFrame(pcm)
 	a.callEnded("c")
-	a.ReadFrame("c", pcm)
+	ca.ReadFrame(pcm)
 	if peakAbs(pcmSamples(pcm)) != 0 {
 		t.Error("a frame after the call ended is not silent")
 	}
-	if n := len(a.inputs); n != 0 {
-		t.Errorf("%d inputs open after the call ended", n)
+	if n := len(a.calls); n != 0 {
+		t.Errorf("%d calls' audio kept after the call ended", n)
+	}
+}
+
+// Far-end frames are wanted unless the output is null, and SetDevice
+// changes that for calls going on.
+func TestListening(t *testing.T) {
+	p := &Phone{au: newTestAudio("null", "null", 100, 100), bus: events.NewBus(16)}
+	defer p.au.close()
+	ca := p.au.CallAudio("c")
+	if ca.Listening() {
+		t.Error("listening with the null output")
+	}
+	path := filepath.Join(t.TempDir(), "out.wav")
+	if _, err := p.setDevice(command.Args{"direction": "output", "device": "file:" + path}); err != nil {
+		t.Fatal(err)
+	}
+	if !ca.Listening() {
+		t.Error("not listening with a file output")
+	}
+	if _, err := p.setDevice(command.Args{"direction": "output", "device": "null"}); err != nil {
+		t.Fatal(err)
+	}
+	if ca.Listening() {
+		t.Error("still listening after the output became null")
+	}
+}
+
+// SetDevice of the input during a call: the call's next frame comes from
+// the new device.
+func TestSetInputDuringCall(t *testing.T) {
+	p := &Phone{au: newTestAudio("tone:440", "null", 100, 100), bus: events.NewBus(16)}
+	defer p.au.close()
+	ca := p.au.CallAudio("c")
+	pcm := make([]byte, 320)
+	ca.ReadFrame(pcm)
+	if peakAbs(pcmSamples(pcm)) == 0 {
+		t.Fatal("tone frame is silent")
+	}
+	if _, err := p.setDevice(command.Args{"direction": "input", "device": "null"}); err != nil {
+		t.Fatal(err)
+	}
+	ca.ReadFrame(pcm)
+	if m := peakAbs(pcmSamples(pcm)); m != 0 {
+		t.Errorf("frame after switching to the null input peaks at %d, want silence", m)
 	}
 }

@@ -25,13 +25,13 @@ func benchAudio(b *testing.B, volume, micVolume int) *audioState {
 // device at mic level 80 (so the gain is applied).
 func BenchmarkReadFrameTone(b *testing.B) {
 	a := benchAudio(b, 100, 80)
-	a.callStarted("call-1")
+	ca := a.CallAudio("call-1")
 	pcm := make([]byte, 320)
-	a.ReadFrame("call-1", pcm) // opens the device
+	ca.ReadFrame(pcm) // opens the device
 	b.SetBytes(int64(len(pcm)))
 	b.ReportAllocs()
 	for b.Loop() {
-		a.ReadFrame("call-1", pcm)
+		ca.ReadFrame(pcm)
 	}
 	if peak := peakAbs(pcmSamples(pcm)); peak == 0 {
 		b.Fatal("silent frame")
@@ -42,18 +42,18 @@ func BenchmarkReadFrameTone(b *testing.B) {
 // volume 80 (so the gain is applied).
 func BenchmarkWriteFrameNull(b *testing.B) {
 	a := benchAudio(b, 80, 100)
-	a.callStarted("call-1")
 	src := make([]byte, 320)
 	for i := range src {
 		src[i] = byte(i * 7)
 	}
 	pcm := make([]byte, len(src))
 	copy(pcm, src)
-	a.WriteFrame("call-1", pcm) // opens the device
+	ca := a.CallAudio("call-1")
+	ca.WriteFrame(pcm) // opens the device
 	b.SetBytes(int64(len(pcm)))
 	b.ReportAllocs()
 	for b.Loop() {
 		copy(pcm, src)
-		a.WriteFrame("call-1", pcm)
+		ca.WriteFrame(pcm)
 	}
 }

@@ -90,7 +90,6 @@ func (p *Phone) add(sc *sipua.Call, state string) *call {
 	c.id = p.newCallID()
 	p.calls[c.id] = c
 	p.mu.Unlock()
-	p.au.callStarted(sc.SIPCallID())
 	return c
 }
 

@@ -16,8 +16,10 @@ import (
 // nullMedia is a Media with a silent microphone and no speaker.
 type nullMedia struct{}
 
-func (nullMedia) ReadFrame(string, []byte)  {}
-func (nullMedia) WriteFrame(string, []byte) {}
+func (nullMedia) CallAudio(string) CallAudio { return nullMedia{} }
+func (nullMedia) ReadFrame([]byte)           {}
+func (nullMedia) Listening() bool            { return false }
+func (nullMedia) WriteFrame([]byte)          {}
 
 // establishedPair starts two user agents on loopback, calls the second from
 // the first, and returns the caller's call once both sides are

@@ -49,6 +49,7 @@ type dtmfJob struct {
 type mediaLoop struct {
 	c      *Call
 	med    *diago.DialogMedia
+	au     CallAudio
 	jobs   chan dtmfJob
 	cancel context.CancelFunc
 
@@ -132,7 +133,7 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &mediaLoop{c: c, med: med, jobs: make(chan dtmfJob, 16), cancel: cancel,
+	m := &mediaLoop{c: c, med: med, au: c.u.cfg.Media.CallAudio(c.sipCallID), jobs: make(chan dtmfJob, 16), cancel: cancel,
 		pcmBuf: make([]byte, samplesIn(maxPtime)*2), encBuf: make([]byte, samplesIn(maxPtime)),
 		rxBuf: make([]byte, media.RTPBufSize), rxPCM: make([]byte, frameBytes*4)}
 	m.setPtime(c.remoteSDP())
@@ -230,7 +231,7 @@ func (m *mediaLoop) sendAudio(period time.Duration) {
 	}
 	samples := samplesIn(period)
 	pcm, enc := m.pcmBuf[:samples*2], m.encBuf[:samples]
-	m.c.u.cfg.Media.ReadFrame(m.c.sipCallID, pcm)
+	m.au.ReadFrame(pcm)
 	if _, remoteHeld := m.c.Held(); remoteHeld {
 		return // the far end does not want our audio (recvonly/inactive)
 	}
@@ -326,7 +327,7 @@ func (m *mediaLoop) checkTelephoneEvent() bool {
 }
 
 // drain takes every RTP packet waiting on the call's socket (which never
-// blocks, see rtpSocket): audio goes to the media sink, RFC 4733 events
+// blocks, see rtpSocket): audio goes to the media sink if it listens, RFC 4733 events
 // become DTMF events, each digit once (duplicates share the RTP timestamp).
 // The sender runs it once per packet time, so receiving costs no goroutine
 // of its own and no wake-up per packet.
@@ -356,6 +357,9 @@ func (m *mediaLoop) drain() {
 		m.mu.Lock()
 		m.rx.update(hdr.SequenceNumber, hdr.Timestamp, time.Now())
 		m.mu.Unlock()
+		if !m.au.Listening() {
+			continue
+		}
 		if n > len(pcm)/2 {
 			n = len(pcm) / 2
 		}
@@ -363,7 +367,7 @@ func (m *mediaLoop) drain() {
 		if err := decodeFrame(codec, out, buf[:n]); err != nil {
 			continue
 		}
-		m.c.u.cfg.Media.WriteFrame(m.c.sipCallID, out)
+		m.au.WriteFrame(out)
 	}
 }
 

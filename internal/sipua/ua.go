@@ -21,13 +21,25 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Media is the audio side of calls as seen by the user agent: it reads
-// microphone frames for a call and takes decoded far-end frames. Frames are
+// Media is the audio side of calls as seen by the user agent. Frames are
 // 8 kHz mono signed 16-bit little-endian PCM, one packet time long (20 ms,
 // 320 bytes, unless the far end asks for another ptime).
 type Media interface {
-	ReadFrame(call string, pcm []byte)
-	WriteFrame(call string, pcm []byte)
+	// CallAudio returns the audio of the call with SIP Call-ID call; it is
+	// asked once, when the call's media starts.
+	CallAudio(call string) CallAudio
+}
+
+// CallAudio is one call's audio. Its methods are called once per packet
+// time from the media clock's goroutine, so they must not block.
+type CallAudio interface {
+	// ReadFrame fills pcm with the next frame of microphone audio.
+	ReadFrame(pcm []byte)
+	// Listening reports whether far-end frames are wanted; while it is
+	// false they are neither decoded nor written.
+	Listening() bool
+	// WriteFrame takes a decoded far-end frame.
+	WriteFrame(pcm []byte)
 }
 
 // Config configures a user agent.
