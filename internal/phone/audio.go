@@ -24,7 +24,8 @@ type audioState struct {
 	volume    atomic.Int32
 	micVolume atomic.Int32
 	muted     atomic.Bool
-	listening atomic.Bool // the output device is not null
+	listening atomic.Bool   // the output device is not null
+	inputGen  atomic.Uint64 // counts input device changes
 
 	mu     sync.Mutex // serializes the commands that change the levels, and guards:
 	input  string
@@ -109,7 +110,7 @@ func (c *callAudio) ReadFrame(pcm []byte) {
 // silence (nil).
 func (c *callAudio) open() audio.Input {
 	c.a.mu.Lock()
-	id := c.a.input
+	id, gen := c.a.input, c.a.inputGen.Load()
 	c.a.mu.Unlock()
 	in, err := audio.OpenInput(id)
 	if err != nil {
@@ -117,9 +118,11 @@ func (c *callAudio) open() audio.Input {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended || c.in != nil { // the call ended or the device changed meanwhile
+	if c.ended || c.in != nil || c.a.inputGen.Load() != gen {
+		// The call ended, or the device changed while it was being opened:
+		// this frame is silence, the next opens the new device.
 		in.Close()
-		return c.in
+		return nil
 	}
 	c.in = in
 	return in
@@ -261,6 +264,7 @@ func (p *Phone) setDevice(args command.Args) (any, error) {
 	a.mu.Lock()
 	if dir == "input" {
 		a.input = id
+		a.inputGen.Add(1)
 		for _, c := range a.calls {
 			c.reopen()
 		}
