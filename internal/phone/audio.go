@@ -152,16 +152,13 @@ func (c *callAudio) WriteFrame(pcm []byte) {
 // close ends the call's audio: its input is closed, later frames are silence.
 func (c *callAudio) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.ended = true
-	if c.in != nil {
-		c.in.Close()
-		c.in = nil
-	}
+	c.mu.Unlock()
+	c.reopen()
 }
 
 // reopen closes the call's input, so that its next frame opens the input
-// device anew.
+// device anew (unless the call has ended).
 func (c *callAudio) reopen() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

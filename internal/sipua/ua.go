@@ -31,7 +31,8 @@ type Media interface {
 }
 
 // CallAudio is one call's audio. Its methods are called once per packet
-// time from the media clock's goroutine, so they must not block.
+// time from the media clock's goroutine, which every call shares, so they
+// must return at once (never wait for real time).
 type CallAudio interface {
 	// ReadFrame fills pcm with the next frame of microphone audio.
 	ReadFrame(pcm []byte)
