@@ -16,6 +16,13 @@ import (
 	"unsafe"
 )
 
+// rtpReadBatch is how many packets one recvmmsg reads at most, and
+// spareSlot the room for each beyond the first (an Ethernet MTU).
+const (
+	rtpReadBatch = 3
+	spareSlot    = 1500
+)
+
 // rtpSocket is a call's RTP socket, outside Go's network poller: reads
 // never block (the media clock drains the socket once per packet time), so a
 // received packet costs part of one recvmmsg and wakes no thread or
@@ -28,17 +35,21 @@ type rtpSocket struct {
 	fd    int        // -1 once closed
 	laddr *net.UDPAddr
 
-	// One recvmmsg reads up to two packets: the first into the caller's
-	// buffer, a second into spare, kept for the next ReadFrom. Fewer than
-	// two means the socket was empty, so the next ReadFrom answers
-	// errNoPacket without asking the kernel again: at 50 packets a second a
-	// drain costs one syscall, not a read and a failing read.
-	msgs    [2]mmsghdr
-	iov     [2]syscall.Iovec
-	names   [2]syscall.RawSockaddrAny
-	spare   []byte
-	pending int  // bytes waiting in spare, or -1
-	drained bool // the last recvmmsg emptied the socket
+	// One recvmmsg reads up to rtpReadBatch packets: the first into the
+	// caller's buffer, the others into spare, kept for the next ReadFroms.
+	// Fewer than rtpReadBatch means the socket was empty, so the ReadFrom
+	// after the last of them answers errNoPacket without asking the kernel
+	// again: at 50 packets a second a drain costs one syscall, not a read and
+	// a failing read, and so does a drain of two packets (a peer catching up
+	// after a late packet sends them back to back).
+	msgs    [rtpReadBatch]mmsghdr
+	iov     [rtpReadBatch]syscall.Iovec
+	names   [rtpReadBatch]syscall.RawSockaddrAny
+	spare   []byte                // rtpReadBatch-1 slots of spareSlot bytes
+	spared  [rtpReadBatch - 1]int // bytes in each slot of spare
+	queued  int                   // slots of spare holding packets
+	next    int                   // the slot ReadFrom hands out next
+	drained bool                  // the last recvmmsg emptied the socket
 
 	rtcp    *rtpSocket // the RTCP socket this one drains, if any
 	empties int        // reads that found the socket empty since rtcp's last drain
@@ -100,7 +111,7 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 		rawClose(fd)
 		return nil, os.NewSyscallError("getsockname", errno)
 	}
-	return &rtpSocket{fd: fd, pending: -1, laddr: udpAddrOf(&local)}, nil
+	return &rtpSocket{fd: fd, laddr: udpAddrOf(&local)}, nil
 }
 
 // listenRTCPSocket opens the RTCP socket of rtp on ip:port. It is a socket
@@ -154,11 +165,13 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	if s.fd < 0 {
 		return 0, nil, net.ErrClosed
 	}
-	if s.pending >= 0 {
-		n := copy(b, s.spare[:s.pending])
-		s.pending = -1
-		return n, s.peer(&s.names[1]), nil
+	if s.next < s.queued {
+		i := s.next
+		s.next++
+		n := copy(b, s.spare[i*spareSlot:i*spareSlot+s.spared[i]])
+		return n, s.peer(&s.names[i+1]), nil
 	}
+	s.next, s.queued = 0, 0
 	if s.drained {
 		s.drained = false
 		s.emptied()
@@ -168,9 +181,13 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 		return 0, nil, io.ErrShortBuffer
 	}
 	if s.spare == nil {
-		s.spare = make([]byte, 1500)
+		s.spare = make([]byte, (rtpReadBatch-1)*spareSlot)
 	}
-	for i, buf := range [2][]byte{b, s.spare} {
+	for i := range rtpReadBatch {
+		buf := b
+		if i > 0 {
+			buf = s.spare[(i-1)*spareSlot : i*spareSlot]
+		}
 		s.iov[i] = syscall.Iovec{Base: &buf[0]}
 		s.iov[i].SetLen(len(buf))
 		s.msgs[i] = mmsghdr{hdr: syscall.Msghdr{
@@ -181,25 +198,30 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 		}}
 	}
 	for {
-		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0])), 2,
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0])), rtpReadBatch,
 			syscall.MSG_DONTWAIT, 0, 0)
 		switch errno {
 		case 0:
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			s.emptied()
-			return 0, nil, errNoPacket
+			n = 0
 		default:
 			return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvmmsg", errno)}
 		}
-		if n == 2 {
-			s.pending = int(s.msgs[1].len)
-		} else {
-			s.drained = true
+		if n == 0 {
+			s.emptied()
+			return 0, nil, errNoPacket
 		}
-		s.iov = [2]syscall.Iovec{} // do not keep the caller's buffer
-		s.msgs[0].hdr.Iov, s.msgs[1].hdr.Iov = nil, nil
+		s.drained = n < rtpReadBatch
+		s.queued = int(n) - 1
+		for i := range s.queued {
+			s.spared[i] = int(s.msgs[i+1].len)
+		}
+		s.iov = [rtpReadBatch]syscall.Iovec{} // do not keep the caller's buffer
+		for i := range s.msgs {
+			s.msgs[i].hdr.Iov = nil
+		}
 		return int(s.msgs[0].len), s.peer(&s.names[0]), nil
 	}
 }

@@ -42,14 +42,16 @@ func TestRTPSocket(t *testing.T) {
 				t.Fatal("errNoPacket is not a net.Error timeout")
 			}
 
-			// peer → socket, twice from the same address, then drained.
+			// peer → socket, more packets from one address than one
+			// kernel read takes, then drained: all of them, in order.
 			to := s.LocalAddr().(*net.UDPAddr)
-			for _, msg := range []string{"first", "second"} {
+			msgs := []string{"first", "second", "2b", "2c", "2d"}
+			for _, msg := range msgs {
 				if _, err := peer.WriteTo([]byte(msg), to); err != nil {
 					t.Fatal(err)
 				}
 			}
-			for _, want := range []string{"first", "second"} {
+			for _, want := range msgs {
 				n, from := readSoon(t, s, buf)
 				if got := string(buf[:n]); got != want {
 					t.Errorf("read %q, want %q", got, want)
