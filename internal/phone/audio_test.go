@@ -8,16 +8,18 @@ import (
 
 	"github.com/gophone/gophone/internal/audio"
 	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/events"
 )
 
 func newTestAudio(input, output string, volume, micVolume int) *audioState {
-	a := &audioState{input: input, calls: make(map[string]*callAudio)}
-	if err := a.setOutput(output); err != nil {
+	cfg := config.Default()
+	cfg.AudioInput, cfg.AudioOutput = input, output
+	cfg.Volume, cfg.MicVolume = volume, micVolume
+	a, err := newAudioState(cfg)
+	if err != nil {
 		panic(err)
 	}
-	a.volume.Store(int32(volume))
-	a.micVolume.Store(int32(micVolume))
 	return a
 }
 
