@@ -20,6 +20,7 @@ import (
 	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/phone"
+	"github.com/gophone/gophone/internal/procscale"
 )
 
 // busCapacity is how many events a client can fall behind and still resume.
@@ -49,6 +50,13 @@ func Run(ctx context.Context, flagPath string, stderr io.Writer) error {
 	defer closeLog()
 	for _, w := range warnings {
 		log.Warn("config: " + w.String())
+	}
+	if procscale.Enabled(os.Getenv) {
+		// GOMAXPROCS is the whole process's: set here, not in Serve, which
+		// tests run several times in one process.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go new(procscale.Scaler).Run(ctx)
 	}
 	return Serve(ctx, cfg, log)
 }

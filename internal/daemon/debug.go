@@ -16,6 +16,7 @@ type RuntimeStats struct {
 	HeapObjects uint64 `json:"heapObjects"` // live objects after that GC
 	RSS         uint64 `json:"rss"`         // resident set size in bytes after that GC (Linux), else 0
 	NumGC       uint32 `json:"numGC"`
+	Procs       int    `json:"procs"` // GOMAXPROCS now (internal/procscale)
 }
 
 // runtimeStats forces a garbage collection that also hands free memory
@@ -31,6 +32,7 @@ func runtimeStats() RuntimeStats {
 		HeapObjects: ms.HeapObjects,
 		RSS:         rss(),
 		NumGC:       ms.NumGC,
+		Procs:       runtime.GOMAXPROCS(0),
 	}
 }
 

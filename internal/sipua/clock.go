@@ -41,7 +41,9 @@ const shardFill = 256
 // newMediaClock starts a clock that runs until ctx ends; then every sender
 // on it is stopped.
 func newMediaClock(ctx context.Context) *mediaClock {
-	c := &mediaClock{shards: make([]*clockShard, runtime.GOMAXPROCS(0))}
+	// One shard per CPU, not per GOMAXPROCS, which internal/procscale
+	// lowers to 1 while the load is light.
+	c := &mediaClock{shards: make([]*clockShard, runtime.NumCPU())}
 	for i := range c.shards {
 		s := &clockShard{wake: make(chan struct{}, 1)}
 		c.shards[i] = s
