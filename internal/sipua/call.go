@@ -65,6 +65,7 @@ type Call struct {
 	cli         *diago.DialogClientSession
 	med         *diago.DialogMedia
 	answered    bool
+	rejected    chan struct{} // incoming: closed once diago is done with our final response
 	ended       bool
 	localHold   bool
 	remoteHold  bool

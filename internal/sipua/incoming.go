@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
@@ -51,6 +52,7 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 	}
 	// Wait for a BYE or our own hangup before letting diago clean up.
 	<-c.done
+	c.awaitRejected()
 }
 
 // Ring sends 180 Ringing for an incoming call.
@@ -67,7 +69,7 @@ func (c *Call) Answer(ctx context.Context) error {
 		return errors.New("not an incoming call")
 	}
 	c.mu.Lock()
-	if c.ended {
+	if c.ended || c.rejected != nil {
 		c.mu.Unlock()
 		return errors.New("call has ended")
 	}
@@ -103,21 +105,56 @@ func (c *Call) Answer(ctx context.Context) error {
 }
 
 // Reject ends an unanswered incoming call with code (486, 603, 302 …).
+// It returns once the response is on its way: diago's Respond returns only
+// when the caller ACKs it, or after 64·T1 (32 s) when no ACK comes, and
+// that wait is the transaction's business, not the caller of Reject's.
 func (c *Call) Reject(code int, reason string, headers ...string) error {
 	if c.srv == nil {
 		return errors.New("not an incoming call")
 	}
 	c.mu.Lock()
-	answered := c.answered
-	c.mu.Unlock()
-	if answered {
+	switch {
+	case c.answered:
+		c.mu.Unlock()
 		return errors.New("call already answered")
+	case c.ended || c.rejected != nil:
+		c.mu.Unlock()
+		return errors.New("call has ended")
 	}
+	rejected := make(chan struct{})
+	c.rejected = rejected
+	c.mu.Unlock()
 	var hdrs []sip.Header
 	for i := 0; i+1 < len(headers); i += 2 {
 		hdrs = append(hdrs, sip.NewHeader(headers[i], headers[i+1]))
 	}
-	err := c.srv.Respond(code, reason, nil, hdrs...)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(rejected)
+		errc <- c.srv.Respond(code, reason, nil, hdrs...)
+	}()
+	// A caller ACKs within a round trip; one that has not after T1 got the
+	// response all the same (its transaction retransmits it until the ACK).
+	timer := time.NewTimer(sip.T1)
+	defer timer.Stop()
+	var err error
+	select {
+	case err = <-errc:
+	case <-timer.C:
+	}
 	c.finish(code, reason)
 	return err
+}
+
+// awaitRejected waits until diago is done with the final response Reject
+// sent, if any: a dialog handed back to diago before that would be
+// answered a second time (480), and the transaction would retransmit that
+// instead of ours.
+func (c *Call) awaitRejected() {
+	c.mu.Lock()
+	rejected := c.rejected
+	c.mu.Unlock()
+	if rejected != nil {
+		<-rejected
+	}
 }
