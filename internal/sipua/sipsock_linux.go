@@ -34,6 +34,7 @@ func listenSIPSocket(network, addr string) (net.PacketConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	growReadBuffer(c)
 	rc, err := c.SyscallConn()
 	if err != nil {
 		c.Close()
