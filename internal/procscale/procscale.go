@@ -18,10 +18,10 @@ import (
 
 // Defaults for the Scaler's zero fields.
 const (
-	DefaultInterval = 500 * time.Millisecond
+	DefaultInterval = 200 * time.Millisecond
 	DefaultUp       = 0.4
 	DefaultDown     = 0.2
-	DefaultHold     = 8
+	DefaultHold     = 20
 )
 
 // Scaler sets GOMAXPROCS from the process's CPU load: 1 while the load

@@ -10,7 +10,7 @@ import (
 )
 
 func TestNext(t *testing.T) {
-	s := &Scaler{Max: 4}
+	s := &Scaler{Max: 4, Hold: 8}
 	s.defaults()
 	tests := []struct {
 		name               string
