@@ -3,11 +3,12 @@
 //
 // With several processors, each goroutine a lightly loaded daemon readies
 // wakes a second thread that finds nothing to do and goes back to sleep.
-// Those thread switches are pure overhead, and on a virtual machine they
-// cost more than the work itself: at 50 calls a second, gophone used 10 to
-// 20 % less CPU on one processor than on two (bench/README.md). Under load,
-// the extra processors are worth their switches, so the Scaler gives them
-// back as soon as the process keeps more than Up of a CPU busy.
+// Those thread switches are pure overhead, and a dear one on a virtual
+// machine: at 50 calls a second, the switches and the scheduler's search
+// for work were a third of gophone's CPU on two processors, and on one it
+// used about a fifth less CPU (bench/README.md). Under load the extra
+// processors are worth their switches, so the Scaler gives them back as
+// soon as the process keeps Up of a CPU busy.
 package procscale
 
 import (
