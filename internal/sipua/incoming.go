@@ -107,7 +107,7 @@ func (c *Call) Answer(ctx context.Context) error {
 // Reject ends an unanswered incoming call with code (486, 603, 302 …).
 // It returns once the response is on its way: diago's Respond returns only
 // when the caller ACKs it, or after 64·T1 (32 s) when no ACK comes, and
-// that wait is the transaction's business, not the caller of Reject's.
+// that wait belongs to the transaction, not to whoever rejects the call.
 func (c *Call) Reject(code int, reason string, headers ...string) error {
 	if c.srv == nil {
 		return errors.New("not an incoming call")
@@ -133,8 +133,9 @@ func (c *Call) Reject(code int, reason string, headers ...string) error {
 		defer close(rejected)
 		errc <- c.srv.Respond(code, reason, nil, hdrs...)
 	}()
-	// A caller ACKs within a round trip; one that has not after T1 got the
-	// response all the same (its transaction retransmits it until the ACK).
+	// A caller ACKs within a round trip. Without an ACK after T1 the
+	// response has still been sent, and our transaction retransmits it
+	// until the ACK comes or it gives up.
 	timer := time.NewTimer(sip.T1)
 	defer timer.Stop()
 	var err error
