@@ -4,11 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo/sip"
 )
 
 var directions = []string{"sendrecv", "sendonly", "recvonly", "inactive"}
@@ -191,6 +196,65 @@ func FuzzDTMFDetector(f *testing.F) {
 				t.Fatalf("feed(%d, %x) = %q after a digit at timestamp %d", ts, payload, digit, lastTS)
 			}
 			emitted, lastTS = true, ts
+		}
+	})
+}
+
+// FuzzSIPDatagram feeds arbitrary UDP datagrams to what the UA does before
+// sipgo's transactions see them: readFilter's judgement (parameter LWS
+// rewrite, parse, checks of requests nobody routes) and the stateless
+// answer to what it rejects. None panics; what is handed on parses, or is
+// a broken response (sipgo drops those); a rejection is 400, 416, 501 or
+// 505; the answer is one status line and header lines, each ended by CRLF
+// (nothing from the request can start a header of its own), goes back to
+// the source's address, and has the status given. (The headers it copies
+// verbatim need not parse: a CSeq past 2^32 is answered 400 with itself.)
+func FuzzSIPDatagram(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join(tortureDir, "*.dat"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no RFC 4475 messages in %s: %v", tortureDir, err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;rport\nX: y\r\n\r\n"))
+	src := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5070}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u := &UA{parser: sip.NewParser()}
+		out, code, reason, _ := u.judge(data)
+		if code == 0 {
+			if _, err := u.parser.ParseSIP(out); err != nil && !bytes.HasPrefix(out, []byte("SIP/")) {
+				t.Fatalf("handed on a datagram sipgo cannot parse: %v", err)
+			}
+			return
+		}
+		switch code {
+		case 400, 416, 501, 505:
+		default:
+			t.Fatalf("rejected with %d %s", code, reason)
+		}
+		res, dst := statelessResponse(out, code, reason, src)
+		if res == nil {
+			return
+		}
+		if !dst.IP.Equal(src.IP) || dst.Port <= 0 || dst.Port > 65535 {
+			t.Fatalf("answer to %v from %v", dst, src)
+		}
+		head, ok := bytes.CutSuffix(res, []byte("\r\n\r\n"))
+		if !ok {
+			t.Fatalf("answer does not end its header with CRLF CRLF: %q", res)
+		}
+		for _, line := range bytes.Split(head, []byte("\r\n")) {
+			if bytes.ContainsAny(line, "\r\n") {
+				t.Fatalf("answer line with a bare CR or LF: %q", line)
+			}
+		}
+		if want := fmt.Sprintf("SIP/2.0 %d %s", code, reason); firstLine(res) != want {
+			t.Fatalf("answer %q, want %q", firstLine(res), want)
 		}
 	})
 }

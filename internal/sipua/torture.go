@@ -129,25 +129,9 @@ func (u *UA) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error
 	if !strings.EqualFold(info.Transport, "udp") || len(bytes.TrimSpace(data)) == 0 {
 		return data, nil
 	}
-	if n := normalizeParamLWS(data); n != nil {
-		data = n
-	}
-	var code int
-	var reason, why string
-	msg, err := u.parser.ParseSIP(data)
-	switch req, ok := msg.(*sip.Request); {
-	case err == nil && (!ok || knownMethod(string(req.Method))):
+	data, code, reason, why := u.judge(data)
+	if code == 0 {
 		return data, nil
-	case err == nil:
-		// A method diago routes nowhere: sipgo would answer 405 without
-		// the request passing the middleware.
-		code, reason = checkRequest(req)
-		why = reason
-	case bytes.HasPrefix(data, []byte("SIP/")):
-		return data, nil // a broken response: sipgo discards it
-	default:
-		code, reason = u.unparsableStatus(data, err)
-		why = err.Error()
 	}
 	res, dst := statelessResponse(data, code, reason, info.RemoteAddr)
 	if res == nil {
@@ -159,6 +143,29 @@ func (u *UA) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error
 		u.log.Info("answering an invalid SIP request", "error", err)
 	}
 	return nil, nil
+}
+
+// judge is readFilter's decision on a UDP datagram: the datagram as sipgo
+// is to see it (its parameter LWS removed), and either code 0, to hand it
+// on, or the status to answer it with instead (why says what is wrong).
+func (u *UA) judge(data []byte) (out []byte, code int, reason, why string) {
+	if n := normalizeParamLWS(data); n != nil {
+		data = n
+	}
+	msg, err := u.parser.ParseSIP(data)
+	switch req, ok := msg.(*sip.Request); {
+	case err == nil && (!ok || knownMethod(string(req.Method))):
+		return data, 0, "", ""
+	case err == nil:
+		// A method diago routes nowhere: sipgo would answer 405 without
+		// the request passing the middleware.
+		code, reason = checkRequest(req)
+		return data, code, reason, reason
+	case bytes.HasPrefix(data, []byte("SIP/")):
+		return data, 0, "", "" // a broken response: sipgo discards it
+	}
+	code, reason = u.unparsableStatus(data, err)
+	return data, code, reason, err.Error()
 }
 
 // normalizeParamLWS rewrites the header fields of paramHeader with the LWS
@@ -340,7 +347,9 @@ func (u *UA) unparsableStatus(data []byte, parseErr error) (int, string) {
 // in data, with its Via, From, To, Call-ID and CSeq copied verbatim, and
 // where to send it (RFC 3261 §18.2.2: the source IP, at the top Via's
 // sent-by port, or the source port with rport). It returns nil when no
-// response may or can be sent: an ACK, no Via, or a source that is not UDP.
+// response may or can be sent: an ACK, no Via, a Via with a bare CR or LF,
+// or a source that is not UDP; a From, To, Call-ID or CSeq with one is
+// left out.
 func statelessResponse(data []byte, code int, reason string, src net.Addr) ([]byte, *net.UDPAddr) {
 	from, ok := src.(*net.UDPAddr)
 	if !ok {
@@ -368,11 +377,17 @@ func statelessResponse(data []byte, code int, reason string, src net.Addr) ([]by
 			continue
 		}
 		value = strings.TrimSpace(value)
+		// A bare CR or LF copied into the answer would start a header
+		// line of the sender's choosing there.
+		broken := strings.ContainsAny(value, "\r\n")
 		switch canon := canonicalHeader(name); canon {
 		case "Via":
+			if broken {
+				return nil, nil
+			}
 			vias = append(vias, value)
 		case "From", "To", "Call-ID", "CSeq":
-			if _, seen := copied[canon]; !seen {
+			if _, seen := copied[canon]; !seen && !broken {
 				copied[canon] = value
 			}
 		}

@@ -14,29 +14,23 @@ import (
 // tortureDir is the project's copy of the RFC 4475 messages.
 var tortureDir = filepath.Join("..", "..", "test", "integration", "testdata", "rfc4475")
 
-// verdict runs a datagram through what the UA does before its handlers: the
-// read filter's normalising and parse, the stateless status for what does
-// not parse, and checkRequest for what does. It returns the status the UA
-// answers with itself (0: handed on to diago), and -1 for a response.
+// verdict runs a datagram through what the UA does before its handlers:
+// readFilter's judgement, then checkRequest for the requests it hands on
+// (the middleware's). It returns the status the UA answers with itself (0:
+// handed on to diago), and -1 for a response.
 func verdict(t *testing.T, data []byte) int {
 	t.Helper()
-	if n := normalizeParamLWS(data); n != nil {
-		data = n
-	}
 	u := &UA{parser: sip.NewParser()}
-	msg, err := u.parser.ParseSIP(data)
-	if err != nil {
-		if bytes.HasPrefix(data, []byte("SIP/")) {
-			return -1
-		}
-		code, _ := u.unparsableStatus(data, err)
+	data, code, _, _ := u.judge(data)
+	if code != 0 {
 		return code
 	}
+	msg, err := u.parser.ParseSIP(data)
 	req, ok := msg.(*sip.Request)
-	if !ok {
+	if err != nil || !ok {
 		return -1
 	}
-	code, _ := checkRequest(req)
+	code, _ = checkRequest(req)
 	return code
 }
 
@@ -179,6 +173,17 @@ func TestStatelessResponse(t *testing.T) {
 	}
 	if res, _ := statelessResponse([]byte("OPTIONS sip:a@b SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n"), 400, "Bad Request", src); res != nil {
 		t.Errorf("answered a request without Via:\n%s", res)
+	}
+
+	// A bare CR or LF in a copied header must not start a header line of
+	// the sender's in the answer: no answer for such a Via, and such a
+	// From, To, Call-ID or CSeq is left out.
+	if res, _ := statelessResponse([]byte("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\nContact: <sip:evil>\r\n\r\n"), 400, "Bad Request", src); res != nil {
+		t.Errorf("answered a request whose Via has a bare LF:\n%s", res)
+	}
+	res, _ = statelessResponse([]byte("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nCall-ID: x\rContact: <sip:evil>\r\nCSeq: 1 OPTIONS\r\n\r\n"), 400, "Bad Request", src)
+	if bytes.Contains(res, []byte("evil")) || headerLine(res, "CSeq") != "1 OPTIONS" {
+		t.Errorf("a Call-ID with a bare CR is copied, or the rest is lost:\n%q", res)
 	}
 }
 
