@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -210,15 +208,7 @@ func FuzzDTMFDetector(f *testing.F) {
 // the source's address, and has the status given. (The headers it copies
 // verbatim need not parse: a CSeq past 2^32 is answered 400 with itself.)
 func FuzzSIPDatagram(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join(tortureDir, "*.dat"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no RFC 4475 messages in %s: %v", tortureDir, err)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range tortureMessages(f) {
 		f.Add(b)
 	}
 	f.Add([]byte("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;rport\nX: y\r\n\r\n"))

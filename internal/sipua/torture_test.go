@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"bytes"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,24 @@ import (
 
 // tortureDir is the project's copy of the RFC 4475 messages.
 var tortureDir = filepath.Join("..", "..", "test", "integration", "testdata", "rfc4475")
+
+// tortureMessages reads the RFC 4475 messages, by file name.
+func tortureMessages(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(tortureDir, "*.dat"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no RFC 4475 messages in %s: %v", tortureDir, err)
+	}
+	msgs := make(map[string][]byte, len(files))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		msgs[filepath.Base(f)] = b
+	}
+	return msgs
+}
 
 // verdict runs a datagram through what the UA does before its handlers:
 // readFilter's judgement, then checkRequest for the requests it hands on
@@ -57,19 +76,11 @@ func TestTortureVerdicts(t *testing.T) {
 		"escruri.dat": 0, "baddate.dat": 0, "regbadct.dat": 0, "badbranch.dat": 0,
 		"unksm2.dat": 0, "sdp01.dat": 0, "inv2543.dat": 0,
 	}
-	files, err := filepath.Glob(filepath.Join(tortureDir, "*.dat"))
-	if err != nil {
-		t.Fatal(err)
+	msgs := tortureMessages(t)
+	if len(msgs) != len(want) {
+		t.Fatalf("%d files, %d verdicts", len(msgs), len(want))
 	}
-	if len(files) != len(want) {
-		t.Fatalf("%d files, %d verdicts", len(files), len(want))
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := filepath.Base(f)
+	for name, b := range msgs {
 		if got := verdict(t, b); got != want[name] {
 			t.Errorf("%s: status %d, want %d", name, got, want[name])
 		}
@@ -217,17 +228,7 @@ func TestHasParamLWS(t *testing.T) {
 		"folded Via":   []byte("BYE sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\n ;branch=z9hG4bK1\r\n\r\n"),
 		"other header": []byte("BYE sip:a@b SIP/2.0\r\nSubject: a ; b = c\r\n\r\n"),
 	}
-	files, err := filepath.Glob(filepath.Join(tortureDir, "*.dat"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no torture messages in %s: %v", tortureDir, err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs[filepath.Base(f)] = b
-	}
+	maps.Copy(msgs, tortureMessages(t))
 	rewritten := 0
 	for name, b := range msgs {
 		end := bytes.Index(b, []byte("\r\n\r\n"))
