@@ -45,11 +45,10 @@ type rtpSocket struct {
 	msgs    [rtpReadBatch]mmsghdr
 	iov     [rtpReadBatch]syscall.Iovec
 	names   [rtpReadBatch]syscall.RawSockaddrAny
-	spare   []byte                // rtpReadBatch-1 slots of spareSlot bytes
-	spared  [rtpReadBatch - 1]int // bytes in each slot of spare
-	queued  int                   // slots of spare holding packets
-	next    int                   // the slot ReadFrom hands out next
-	drained bool                  // the last recvmmsg emptied the socket
+	spare   []byte // rtpReadBatch-1 slots of spareSlot bytes; msgs[i+1] and names[i+1] describe slot i
+	queued  int    // slots of spare holding packets
+	next    int    // the slot ReadFrom hands out next
+	drained bool   // the last recvmmsg emptied the socket
 
 	rtcp    *rtpSocket // the RTCP socket this one drains, if any
 	empties int        // reads that found the socket empty since rtcp's last drain
@@ -168,7 +167,7 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	if s.next < s.queued {
 		i := s.next
 		s.next++
-		n := copy(b, s.spare[i*spareSlot:i*spareSlot+s.spared[i]])
+		n := copy(b, s.spare[i*spareSlot:i*spareSlot+int(s.msgs[i+1].len)])
 		return n, s.peer(&s.names[i+1]), nil
 	}
 	s.next, s.queued = 0, 0
@@ -215,9 +214,6 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 		}
 		s.drained = n < rtpReadBatch
 		s.queued = int(n) - 1
-		for i := range s.queued {
-			s.spared[i] = int(s.msgs[i+1].len)
-		}
 		s.iov = [rtpReadBatch]syscall.Iovec{} // do not keep the caller's buffer
 		for i := range s.msgs {
 			s.msgs[i].hdr.Iov = nil
