@@ -122,13 +122,13 @@ func BenchmarkSDPIsHold(b *testing.B) {
 // two packets of 1000 calls (20 µs), so one op is about one packet.
 func BenchmarkClockPerPacket(b *testing.B) {
 	const calls = 1000
-	var s clockShard
 	now := time.Now()
+	s := clockShard{epoch: now}
 	counts := make([]*int, 0, calls)
 	for i := range calls {
 		p, sent, _ := testPacer(b.Context(), framePeriod, 0, now)
 		p.due = now.Add(time.Duration(i) * framePeriod / calls) // spread, the worst case for the heap
-		heap.Push(&s.due, p)
+		heap.Push(&s.due, s.key(p))
 		counts = append(counts, sent)
 	}
 	step := framePeriod / calls

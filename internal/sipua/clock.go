@@ -45,7 +45,7 @@ func newMediaClock(ctx context.Context) *mediaClock {
 	// lowers to 1 while the load is light.
 	c := &mediaClock{shards: make([]*clockShard, runtime.NumCPU())}
 	for i := range c.shards {
-		s := &clockShard{wake: make(chan struct{}, 1)}
+		s := &clockShard{wake: make(chan struct{}, 1), epoch: time.Now()}
 		c.shards[i] = s
 		go s.run(ctx)
 	}
@@ -93,7 +93,10 @@ type clockShard struct {
 	mu    sync.Mutex
 	added []*pacer // waiting to join the heap
 
-	due pacerHeap // owned by run
+	// Owned by run: the heap, and the time its keys count from.
+	due   pacerHeap
+	epoch time.Time
+	seq   uint64 // the last key's tie-breaker
 }
 
 func (s *clockShard) run(ctx context.Context) {
@@ -101,14 +104,14 @@ func (s *clockShard) run(ctx context.Context) {
 	defer func() {
 		timer.Stop()
 		s.join(time.Now())
-		for _, p := range s.due {
-			p.stop()
+		for _, e := range s.due {
+			e.p.stop()
 		}
 	}()
 	for {
 		var wait <-chan time.Time // nil: nothing to send, sleep until woken
 		if len(s.due) > 0 {
-			timer.Reset(time.Until(s.due[0].due))
+			timer.Reset(time.Until(s.epoch.Add(s.due[0].at)))
 			wait = timer.C
 		}
 		select {
@@ -129,7 +132,7 @@ func (s *clockShard) join(now time.Time) {
 	defer s.mu.Unlock()
 	for _, p := range s.added {
 		p.due = onGrid(now)
-		heap.Push(&s.due, p)
+		heap.Push(&s.due, s.key(p))
 	}
 	clear(s.added)
 	s.added = s.added[:0]
@@ -138,9 +141,11 @@ func (s *clockShard) join(now time.Time) {
 // sendDue gives every sender due by now (within clockSlack) and drops
 // those that have ended.
 func (s *clockShard) sendDue(now time.Time) {
-	for len(s.due) > 0 && s.due[0].due.Sub(now) <= clockSlack {
-		p := s.due[0]
+	at := now.Sub(s.epoch)
+	for len(s.due) > 0 && s.due[0].at-at <= clockSlack {
+		p := s.due[0].p
 		if p.step(now) {
+			s.due[0] = s.key(p)
 			heap.Fix(&s.due, 0)
 		} else {
 			heap.Pop(&s.due)
@@ -149,19 +154,38 @@ func (s *clockShard) sendDue(now time.Time) {
 	}
 }
 
-// pacerHeap orders senders by when their next packet is due.
-type pacerHeap []*pacer
+// key returns p's heap entry for its next packet. Senders due at the same
+// time keep the order in which they were last served, so each keeps its
+// place in the shard's burst and its packets their spacing.
+func (s *clockShard) key(p *pacer) dueKey {
+	s.seq++
+	return dueKey{at: p.due.Sub(s.epoch), seq: s.seq, p: p}
+}
 
-func (h pacerHeap) Len() int           { return len(h) }
-func (h pacerHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h pacerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *pacerHeap) Push(x any)        { *h = append(*h, x.(*pacer)) }
+// dueKey is a sender's place in the heap. The heap compares only keys,
+// which lie side by side in its array: ordering a thousand senders reads no
+// sender, whose memory a packet time later is no longer in the CPU's cache.
+type dueKey struct {
+	at  time.Duration // when the next packet is due, since the shard's epoch
+	seq uint64        // tie-breaker: the order of the last (re)keying
+	p   *pacer
+}
+
+// pacerHeap orders senders by when their next packet is due.
+type pacerHeap []dueKey
+
+func (h pacerHeap) Len() int { return len(h) }
+func (h pacerHeap) Less(i, j int) bool {
+	return h[i].at < h[j].at || h[i].at == h[j].at && h[i].seq < h[j].seq
+}
+func (h pacerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pacerHeap) Push(x any)   { *h = append(*h, x.(dueKey)) }
 func (h *pacerHeap) Pop() any {
 	old := *h
-	p := old[len(old)-1]
-	old[len(old)-1] = nil
+	k := old[len(old)-1]
+	old[len(old)-1] = dueKey{}
 	*h = old[:len(old)-1]
-	return p
+	return k
 }
 
 // pacer is one sender on the clock.

@@ -97,3 +97,35 @@ func TestClockPick(t *testing.T) {
 		}
 	}
 }
+
+// TestShardOrder checks that senders due together are served in the same
+// order every packet time, so each stream keeps its spacing: the heap's
+// tie-breaker, not the heap's arbitrary order among equal keys, decides.
+func TestShardOrder(t *testing.T) {
+	t0 := time.Now()
+	s := &clockShard{epoch: t0}
+	var order []int
+	for i := range 50 {
+		p, _, _ := testPacer(context.Background(), framePeriod, 0, t0)
+		p.send = func() bool { order = append(order, i); return true }
+		s.added = append(s.added, p)
+	}
+	s.join(t0)
+	var first []int
+	for pass := 1; pass <= 5; pass++ {
+		order = order[:0]
+		s.sendDue(onGrid(t0).Add(time.Duration(pass-1) * framePeriod))
+		if len(order) != 50 {
+			t.Fatalf("pass %d served %d senders, want 50", pass, len(order))
+		}
+		if first == nil {
+			first = append([]int(nil), order...)
+			continue
+		}
+		for i := range order {
+			if order[i] != first[i] {
+				t.Fatalf("pass %d served the senders in another order:\n%v\nfirst pass:\n%v", pass, order, first)
+			}
+		}
+	}
+}
