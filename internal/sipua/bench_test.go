@@ -124,9 +124,9 @@ func BenchmarkClockPerPacket(b *testing.B) {
 	const calls = 1000
 	now := time.Now()
 	s := clockShard{epoch: now}
-	counts := make([]*int, 0, calls)
+	counts := make([]*testSender, 0, calls)
 	for i := range calls {
-		p, sent, _ := testPacer(b.Context(), framePeriod, 0, now)
+		p, sent := testPacer(framePeriod, 0, now)
 		p.due = now.Add(time.Duration(i) * framePeriod / calls) // spread, the worst case for the heap
 		heap.Push(&s.due, s.key(p))
 		counts = append(counts, sent)
@@ -138,8 +138,8 @@ func BenchmarkClockPerPacket(b *testing.B) {
 		s.sendDue(now)
 	}
 	packets := 0
-	for _, n := range counts {
-		packets += *n
+	for _, s := range counts {
+		packets += s.sent
 	}
 	b.ReportMetric(float64(packets)/float64(b.N), "packets/op")
 }

@@ -45,19 +45,17 @@ func newMediaClock(ctx context.Context) *mediaClock {
 	// lowers to 1 while the load is light.
 	c := &mediaClock{shards: make([]*clockShard, runtime.NumCPU())}
 	for i := range c.shards {
-		s := &clockShard{wake: make(chan struct{}, 1), epoch: time.Now()}
+		s := &clockShard{wake: make(chan struct{}, 1), epoch: time.Now(), sc: newScratch()}
 		c.shards[i] = s
 		go s.run(ctx)
 	}
 	return c
 }
 
-// add puts a sender on the clock until ctx ends or send returns false.
-// send is called once per packet time (period, read again after each
-// packet), from the clock's goroutine; stop is called once, on the same
-// goroutine, when the sender leaves the clock.
-func (c *mediaClock) add(ctx context.Context, period func() time.Duration, send func() bool, stop func()) {
-	p := &pacer{ctx: ctx, period: period, send: send, stop: stop}
+// add puts p on the clock until its sender's turn reports false. p is
+// the clock's until then; a sender keeps its pacer beside its own state
+// (the clock reads both at every turn).
+func (c *mediaClock) add(p *pacer) {
 	s := c.pick()
 	s.senders.Add(1)
 	s.mu.Lock()
@@ -96,7 +94,8 @@ type clockShard struct {
 	// Owned by run: the heap, and the time its keys count from.
 	due   pacerHeap
 	epoch time.Time
-	seq   uint64 // the last key's tie-breaker
+	seq   uint64   // the last key's tie-breaker
+	sc    *scratch // lent to each sender for its turn
 }
 
 func (s *clockShard) run(ctx context.Context) {
@@ -105,7 +104,7 @@ func (s *clockShard) run(ctx context.Context) {
 		timer.Stop()
 		s.join(time.Now())
 		for _, e := range s.due {
-			e.p.stop()
+			e.p.s.leave()
 		}
 	}()
 	for {
@@ -144,7 +143,7 @@ func (s *clockShard) sendDue(now time.Time) {
 	at := now.Sub(s.epoch)
 	for len(s.due) > 0 && s.due[0].at-at <= clockSlack {
 		p := s.due[0].p
-		if p.step(now) {
+		if p.step(now, s.sc) {
 			s.due[0] = s.key(p)
 			heap.Fix(&s.due, 0)
 		} else {
@@ -188,13 +187,23 @@ func (h *pacerHeap) Pop() any {
 	return k
 }
 
+// A sender is what the clock paces: one call's RTP. Its methods run on
+// the clock's goroutine.
+type sender interface {
+	// turn sends the sender's packet, using sc for scratch memory, and
+	// reports whether the sender stays on the clock.
+	turn(sc *scratch) bool
+	// period is the time between two packets, read again after each.
+	period() time.Duration
+	// leave is called once, when the sender leaves the clock: its turn
+	// reported false, or the clock stopped.
+	leave()
+}
+
 // pacer is one sender on the clock.
 type pacer struct {
-	ctx    context.Context
-	period func() time.Duration
-	send   func() bool
-	stop   func()
-	due    time.Time // when the next packet is due
+	s   sender
+	due time.Time // when the next packet is due
 }
 
 // onGrid returns the first instant after t on the clock's grid.
@@ -202,22 +211,18 @@ func onGrid(t time.Time) time.Time { return t.Truncate(clockGrid).Add(clockGrid)
 
 // step gives the sender its turn if its packet is due at now and reports
 // whether it is still on the clock.
-func (p *pacer) step(now time.Time) bool {
-	if p.ctx.Err() != nil {
-		p.stop()
-		return false
-	}
+func (p *pacer) step(now time.Time, sc *scratch) bool {
 	// A packet due within clockSlack is sent now; a sender that fell behind
 	// (a busy machine wakes the clock late) catches up by up to maxCatchUp
 	// packets at once, so the stream keeps its rate.
 	for sent := 0; p.due.Sub(now) <= clockSlack && sent < maxCatchUp; sent++ {
-		if !p.send() {
-			p.stop()
+		if !p.s.turn(sc) {
+			p.s.leave()
 			return false
 		}
-		p.due = p.due.Add(p.period())
+		p.due = p.due.Add(p.s.period())
 	}
-	if period := p.period(); now.Sub(p.due) > 3*period {
+	if period := p.s.period(); now.Sub(p.due) > 3*period {
 		// Far behind (the machine stalled): resume the pace on the grid
 		// rather than send a burst.
 		p.due = onGrid(now)

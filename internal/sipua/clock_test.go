@@ -1,25 +1,39 @@
 package sipua
 
 import (
-	"context"
 	"testing"
 	"time"
 )
 
-// testPacer is a pacer as the clock joins it at start, whose sender counts
-// the packets it is asked for and ends after limit of them (never, if limit
-// is 0).
-func testPacer(ctx context.Context, period time.Duration, limit int, start time.Time) (*pacer, *int, *bool) {
-	sent, stopped := new(int), new(bool)
-	send := func() bool {
-		if limit > 0 && *sent == limit {
-			return false
-		}
-		*sent++
-		return true
+// testSender counts the turns it is given and ends after limit of them
+// (never, if limit is 0) or once ended is set.
+type testSender struct {
+	every  time.Duration
+	limit  int
+	sent   int
+	ended  bool
+	left   bool
+	onTurn func()
+}
+
+func (s *testSender) turn(*scratch) bool {
+	if s.ended || s.limit > 0 && s.sent == s.limit {
+		return false
 	}
-	return &pacer{ctx: ctx, period: func() time.Duration { return period }, send: send,
-		stop: func() { *stopped = true }, due: onGrid(start)}, sent, stopped
+	s.sent++
+	if s.onTurn != nil {
+		s.onTurn()
+	}
+	return true
+}
+
+func (s *testSender) period() time.Duration { return s.every }
+func (s *testSender) leave()                { s.left = true }
+
+// testPacer is a pacer as the clock joins it at start, with a testSender.
+func testPacer(period time.Duration, limit int, start time.Time) (*pacer, *testSender) {
+	s := &testSender{every: period, limit: limit}
+	return &pacer{s: s, due: onGrid(start)}, s
 }
 
 func TestPacerStep(t *testing.T) {
@@ -40,14 +54,14 @@ func TestPacerStep(t *testing.T) {
 		{"a stall is not sent as a burst", 20 * time.Millisecond, []int{0, 1000, 1010, 1020}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, sent, _ := testPacer(context.Background(), tc.period, 0, ms(tc.ticks[0]))
+			p, s := testPacer(tc.period, 0, ms(tc.ticks[0]))
 			for _, at := range tc.ticks {
-				if !p.step(ms(at)) {
+				if !p.step(ms(at), nil) {
 					t.Fatalf("step at %d ms: pacer ended", at)
 				}
 			}
-			if *sent != tc.want {
-				t.Errorf("sent %d packets, want %d", *sent, tc.want)
+			if s.sent != tc.want {
+				t.Errorf("sent %d packets, want %d", s.sent, tc.want)
 			}
 		})
 	}
@@ -55,22 +69,21 @@ func TestPacerStep(t *testing.T) {
 
 func TestPacerEnds(t *testing.T) {
 	t0 := time.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	p, _, stopped := testPacer(ctx, 20*time.Millisecond, 0, t0)
-	p.step(t0)
-	cancel()
-	if p.step(t0.Add(20*time.Millisecond)) || !*stopped {
-		t.Error("a cancelled sender stays on the clock")
+	p, s := testPacer(20*time.Millisecond, 0, t0)
+	p.step(t0, nil)
+	s.ended = true
+	if p.step(t0.Add(20*time.Millisecond), nil) || !s.left {
+		t.Error("an ended sender stays on the clock")
 	}
 
-	p, sent, stopped := testPacer(context.Background(), 20*time.Millisecond, 2, t0)
+	p, s = testPacer(20*time.Millisecond, 2, t0)
 	for i := range 5 {
-		if !p.step(t0.Add(time.Duration(i) * 20 * time.Millisecond)) {
+		if !p.step(t0.Add(time.Duration(i)*20*time.Millisecond), nil) {
 			break
 		}
 	}
-	if *sent != 2 || !*stopped {
-		t.Errorf("a sender that returned: sent %d, stopped %v; want 2, true", *sent, *stopped)
+	if s.sent != 2 || !s.left {
+		t.Errorf("a sender whose turn reported false: sent %d, left %v; want 2, true", s.sent, s.left)
 	}
 }
 
@@ -103,18 +116,18 @@ func TestClockPick(t *testing.T) {
 // tie-breaker, not the heap's arbitrary order among equal keys, decides.
 func TestShardOrder(t *testing.T) {
 	t0 := time.Now()
-	s := &clockShard{epoch: t0}
+	sh := &clockShard{epoch: t0}
 	var order []int
 	for i := range 50 {
-		p, _, _ := testPacer(context.Background(), framePeriod, 0, t0)
-		p.send = func() bool { order = append(order, i); return true }
-		s.added = append(s.added, p)
+		p, s := testPacer(framePeriod, 0, t0)
+		s.onTurn = func() { order = append(order, i) }
+		sh.added = append(sh.added, p)
 	}
-	s.join(t0)
+	sh.join(t0)
 	var first []int
 	for pass := 1; pass <= 5; pass++ {
 		order = order[:0]
-		s.sendDue(onGrid(t0).Add(time.Duration(pass-1) * framePeriod))
+		sh.sendDue(onGrid(t0).Add(time.Duration(pass-1) * framePeriod))
 		if len(order) != 50 {
 			t.Fatalf("pass %d served %d senders, want 50", pass, len(order))
 		}

@@ -125,6 +125,9 @@ func (c *Call) reInviteSeen(req *sip.Request) {
 	c.mu.Lock()
 	changed := held != c.remoteHold
 	c.remoteHold = held
+	if c.media != nil {
+		c.media.remoteHeld.Store(held)
+	}
 	c.mu.Unlock()
 	if !changed {
 		return

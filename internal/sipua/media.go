@@ -47,26 +47,43 @@ type dtmfJob struct {
 
 // mediaLoop sends and receives a call's RTP.
 type mediaLoop struct {
-	c      *Call
-	med    *diago.DialogMedia
-	au     CallAudio
-	jobs   chan dtmfJob
-	cancel context.CancelFunc
+	c    *Call
+	med  *diago.DialogMedia
+	au   CallAudio
+	jobs chan dtmfJob
 
-	ptime atomic.Int64 // the far end's packet time (a=ptime), as a time.Duration
+	// Read at every turn, kept here rather than read from the Call, whose
+	// memory is out of the CPU's cache by then.
+	pace       pacer        // on the media clock
+	ended      atomic.Bool  // the call ended: leave the clock at the next turn
+	remoteHeld atomic.Bool  // the far end holds the call: send no audio
+	ptime      atomic.Int64 // the far end's packet time (a=ptime), as a time.Duration
 
 	mu sync.Mutex
 	rx rxStats
 
-	// Owned by the media clock's goroutine (sendPacket and what it calls).
+	// Owned by the media clock's goroutine (turn and what it calls).
 	codecs    codecCache
 	dtmf      dtmfSend
 	sentAudio bool // the first audio packet (marker bit) has gone
-	pcmBuf    []byte
-	encBuf    []byte
-	rxBuf     []byte
-	rxPCM     []byte
 	det       dtmfDetector
+}
+
+// scratch is a media clock shard's working memory, lent to each sender
+// for its turn: the buffers a packet passes through, which nothing keeps
+// after the turn. A shard's one set stays in the CPU's cache; a set per
+// call would be out of it again at every turn, a packet time and a
+// thousand calls later.
+type scratch struct {
+	pcm   []byte // a packet time of the media source's audio
+	enc   []byte // the same, encoded
+	rx    []byte // a received packet
+	rxPCM []byte // its audio, decoded
+}
+
+func newScratch() *scratch {
+	return &scratch{pcm: make([]byte, samplesIn(maxPtime)*2), enc: make([]byte, samplesIn(maxPtime)),
+		rx: make([]byte, media.RTPBufSize), rxPCM: make([]byte, frameBytes*4)}
 }
 
 func (m *mediaLoop) period() time.Duration { return time.Duration(m.ptime.Load()) }
@@ -132,17 +149,16 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	if c.media != nil || c.ended {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &mediaLoop{c: c, med: med, au: c.u.cfg.Media.CallAudio(c.sipCallID), jobs: make(chan dtmfJob, 16), cancel: cancel,
-		pcmBuf: make([]byte, samplesIn(maxPtime)*2), encBuf: make([]byte, samplesIn(maxPtime)),
-		rxBuf: make([]byte, media.RTPBufSize), rxPCM: make([]byte, frameBytes*4)}
+	m := &mediaLoop{c: c, med: med, au: c.u.cfg.Media.CallAudio(c.sipCallID), jobs: make(chan dtmfJob, 16)}
+	m.pace.s = m
+	m.remoteHeld.Store(c.remoteHold)
 	m.setPtime(c.remoteSDP())
 	c.media = m
-	c.u.clock.add(ctx, m.period, m.sendPacket, m.stopSending)
+	c.u.clock.add(&m.pace)
 }
 
 // stop takes the call's RTP off the media clock.
-func (m *mediaLoop) stop() { m.cancel() }
+func (m *mediaLoop) stop() { m.ended.Store(true) }
 
 // sessionCodecs returns the negotiated audio codec and telephone-event
 // codec. It runs for every packet, on the media clock: the answer is
@@ -191,13 +207,16 @@ func isTelephoneEvent(c media.Codec) bool {
 	return len(c.Name) >= len(name) && strings.EqualFold(c.Name[:len(name)], name)
 }
 
-// sendPacket is the call's turn on the media clock, once per packet time:
-// it takes the RTP that arrived since (drain), then sends one packet, an
+// turn is the call's turn on the media clock, once per packet time: it
+// takes the RTP that arrived since (drain), then sends one packet, an
 // audio frame from the media source or, while digits are being sent, the
 // next step of their RFC 4733 events. It runs on the clock's goroutine,
 // which owns the sender's state.
-func (m *mediaLoop) sendPacket() bool {
-	m.drain()
+func (m *mediaLoop) turn(sc *scratch) bool {
+	if m.ended.Load() {
+		return false
+	}
+	m.drain(sc)
 	period := m.period()
 	if m.dtmf.job == nil {
 		select {
@@ -207,15 +226,15 @@ func (m *mediaLoop) sendPacket() bool {
 		}
 	}
 	if m.dtmf.job != nil {
-		m.sendDTMFStep(period)
+		m.sendDTMFStep(period, sc)
 		return true
 	}
-	m.sendAudio(period)
+	m.sendAudio(period, sc)
 	return true
 }
 
-// stopSending ends the sender when it leaves the clock (the call ended).
-func (m *mediaLoop) stopSending() {
+// leave ends the sender when it leaves the clock (the call ended).
+func (m *mediaLoop) leave() {
 	if m.dtmf.job != nil {
 		m.dtmf.job.done <- errors.New("call ended")
 		m.dtmf = dtmfSend{}
@@ -224,15 +243,15 @@ func (m *mediaLoop) stopSending() {
 
 // sendAudio sends one frame of the media source, unless the far end holds
 // the call.
-func (m *mediaLoop) sendAudio(period time.Duration) {
+func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch) {
 	codec, _, ok := m.sessionCodecs()
 	if !ok {
 		return
 	}
 	samples := samplesIn(period)
-	pcm, enc := m.pcmBuf[:samples*2], m.encBuf[:samples]
+	pcm, enc := sc.pcm[:samples*2], sc.enc[:samples]
 	m.au.ReadFrame(pcm)
-	if _, remoteHeld := m.c.Held(); remoteHeld {
+	if m.remoteHeld.Load() {
 		return // the far end does not want our audio (recvonly/inactive)
 	}
 	if err := encodeFrame(codec, enc, pcm); err != nil {
@@ -297,14 +316,14 @@ func planDigits(job dtmfJob, period time.Duration) []dtmfStep {
 
 // sendDTMFStep sends the next step of the DTMF job and answers the job
 // when it is done or fails.
-func (m *mediaLoop) sendDTMFStep(period time.Duration) {
+func (m *mediaLoop) sendDTMFStep(period time.Duration, sc *scratch) {
 	d := &m.dtmf
 	s := d.plan[0]
 	d.plan = d.plan[1:]
 	var err error
 	switch {
 	case s.audio:
-		m.sendAudio(period)
+		m.sendAudio(period, sc)
 	case s.start && !m.checkTelephoneEvent():
 		err = errors.New("the far end does not accept RFC 4733 telephone-events")
 	default:
@@ -331,8 +350,8 @@ func (m *mediaLoop) checkTelephoneEvent() bool {
 // become DTMF events, each digit once (duplicates share the RTP timestamp).
 // The sender runs it once per packet time, so receiving costs no goroutine
 // of its own and no wake-up per packet.
-func (m *mediaLoop) drain() {
-	buf, pcm := m.rxBuf, m.rxPCM
+func (m *mediaLoop) drain(sc *scratch) {
+	buf, pcm := sc.rx, sc.rxPCM
 	r := m.med.RTPPacketReader
 	for range maxDrain {
 		n, err := r.Read(buf)

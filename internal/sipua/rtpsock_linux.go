@@ -48,6 +48,7 @@ type rtpSocket struct {
 	spare   []byte // rtpReadBatch-1 slots of spareSlot bytes; msgs[i+1] and names[i+1] describe slot i
 	queued  int    // slots of spare holding packets
 	next    int    // the slot ReadFrom hands out next
+	filled  int    // slots the last recvmmsg filled
 	drained bool   // the last recvmmsg emptied the socket
 
 	rtcp    *rtpSocket // the RTCP socket this one drains, if any
@@ -180,21 +181,15 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 		return 0, nil, io.ErrShortBuffer
 	}
 	if s.spare == nil {
-		s.spare = make([]byte, (rtpReadBatch-1)*spareSlot)
+		s.layOut()
 	}
-	for i := range rtpReadBatch {
-		buf := b
-		if i > 0 {
-			buf = s.spare[(i-1)*spareSlot : i*spareSlot]
-		}
-		s.iov[i] = syscall.Iovec{Base: &buf[0]}
-		s.iov[i].SetLen(len(buf))
-		s.msgs[i] = mmsghdr{hdr: syscall.Msghdr{
-			Name:    (*byte)(unsafe.Pointer(&s.names[i])),
-			Namelen: uint32(unsafe.Sizeof(s.names[i])),
-			Iov:     &s.iov[i],
-			Iovlen:  1,
-		}}
+	// Slot 0 reads into b; the kernel wrote the name length of each slot
+	// the last read filled, which is all it changes.
+	s.iov[0] = syscall.Iovec{Base: &b[0]}
+	s.iov[0].SetLen(len(b))
+	s.msgs[0].hdr.Iov = &s.iov[0]
+	for i := range s.filled {
+		s.msgs[i].hdr.Namelen = uint32(unsafe.Sizeof(s.names[i]))
 	}
 	for {
 		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0])), rtpReadBatch,
@@ -208,17 +203,34 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 		default:
 			return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvmmsg", errno)}
 		}
+		s.iov[0], s.msgs[0].hdr.Iov = syscall.Iovec{}, nil // do not keep the caller's buffer
+		s.filled = int(n)
 		if n == 0 {
 			s.emptied()
 			return 0, nil, errNoPacket
 		}
 		s.drained = n < rtpReadBatch
 		s.queued = int(n) - 1
-		s.iov = [rtpReadBatch]syscall.Iovec{} // do not keep the caller's buffer
-		for i := range s.msgs {
-			s.msgs[i].hdr.Iov = nil
-		}
 		return int(s.msgs[0].len), s.peer(&s.names[0]), nil
+	}
+}
+
+// layOut sets up the read slots once: each reads one packet and its
+// sender's address, slot 0 into the caller's buffer (set per read), the
+// others into spare. Rewriting them all at every read would touch a few
+// hundred bytes of memory that, a packet time and many calls later, is no
+// longer in the CPU's cache.
+func (s *rtpSocket) layOut() {
+	s.spare = make([]byte, (rtpReadBatch-1)*spareSlot)
+	for i := range rtpReadBatch {
+		if i > 0 {
+			s.iov[i] = syscall.Iovec{Base: &s.spare[(i-1)*spareSlot]}
+			s.iov[i].SetLen(spareSlot)
+			s.msgs[i].hdr.Iov = &s.iov[i]
+		}
+		s.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&s.names[i]))
+		s.msgs[i].hdr.Namelen = uint32(unsafe.Sizeof(s.names[i]))
+		s.msgs[i].hdr.Iovlen = 1
 	}
 }
 
