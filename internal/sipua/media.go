@@ -52,11 +52,12 @@ type mediaLoop struct {
 	au   CallAudio
 	jobs chan dtmfJob
 
-	// Read at every turn, kept here rather than read from the Call, whose
-	// memory is out of the CPU's cache by then.
+	// Read at every turn, kept here rather than read from the Call or the
+	// jobs channel, whose memory is out of the CPU's cache by then.
 	pace       pacer        // on the media clock
 	ended      atomic.Bool  // the call ended: leave the clock at the next turn
 	remoteHeld atomic.Bool  // the far end holds the call: send no audio
+	queued     atomic.Int32 // DTMF jobs put on jobs and not yet taken
 	ptime      atomic.Int64 // the far end's packet time (a=ptime), as a time.Duration
 
 	mu sync.Mutex
@@ -218,9 +219,10 @@ func (m *mediaLoop) turn(sc *scratch) bool {
 	}
 	m.drain(sc)
 	period := m.period()
-	if m.dtmf.job == nil {
+	if m.dtmf.job == nil && m.queued.Load() > 0 {
 		select {
 		case job := <-m.jobs:
+			m.queued.Add(-1)
 			m.dtmf = dtmfSend{job: &job, plan: planDigits(job, period)}
 		default:
 		}
@@ -492,6 +494,7 @@ func (c *Call) SendDTMF(ctx context.Context, digits string, pause time.Duration)
 	job := dtmfJob{digits: digits, pause: pause, done: make(chan error, 1)}
 	select {
 	case m.jobs <- job:
+		m.queued.Add(1)
 	case <-c.done:
 		return errors.New("call ended")
 	case <-ctx.Done():
