@@ -29,6 +29,12 @@ const maxCatchUp = 3
 // reads the packets that arrived and sends one. A sender woken late
 // catches up, so every stream keeps its packet rate while the machine can
 // carry it (bench/README.md).
+//
+// The clock keeps its own time, clock time: the time since it started, on
+// Go's monotonic clock, so that a step of the wall clock (NTP, an
+// administrator) does not move it: set back an hour, a clock on the wall
+// clock would hold every call's audio for that hour. Its grid counts from
+// its start, the same for every shard.
 type mediaClock struct {
 	shards []*clockShard
 }
@@ -44,8 +50,9 @@ func newMediaClock(ctx context.Context) *mediaClock {
 	// One shard per CPU, not per GOMAXPROCS, which internal/procscale
 	// lowers to 1 while the load is light.
 	c := &mediaClock{shards: make([]*clockShard, runtime.NumCPU())}
+	epoch := time.Now()
 	for i := range c.shards {
-		s := &clockShard{wake: make(chan struct{}, 1), epoch: time.Now(), sc: newScratch()}
+		s := &clockShard{wake: make(chan struct{}, 1), epoch: epoch, sc: newScratch()}
 		c.shards[i] = s
 		go s.run(ctx)
 	}
@@ -91,18 +98,18 @@ type clockShard struct {
 	mu    sync.Mutex
 	added []*pacer // waiting to join the heap
 
-	// Owned by run: the heap, and the time its keys count from.
+	// Owned by run.
 	due   pacerHeap
-	epoch time.Time
-	seq   uint64   // the last key's tie-breaker
-	sc    *scratch // lent to each sender for its turn
+	epoch time.Time // clock time 0
+	seq   uint64    // the last key's tie-breaker
+	sc    *scratch  // lent to each sender for its turn
 }
 
 func (s *clockShard) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer func() {
 		timer.Stop()
-		s.join(time.Now())
+		s.join(time.Since(s.epoch))
 		for _, e := range s.due {
 			e.p.s.leave()
 		}
@@ -110,14 +117,14 @@ func (s *clockShard) run(ctx context.Context) {
 	for {
 		var wait <-chan time.Time // nil: nothing to send, sleep until woken
 		if len(s.due) > 0 {
-			timer.Reset(time.Until(s.epoch.Add(s.due[0].at)))
+			timer.Reset(s.due[0].at - time.Since(s.epoch))
 			wait = timer.C
 		}
 		select {
 		case <-s.wake:
-			s.join(time.Now())
+			s.join(time.Since(s.epoch))
 		case now := <-wait:
-			s.sendDue(now)
+			s.sendDue(now.Sub(s.epoch))
 		case <-ctx.Done():
 			return
 		}
@@ -125,8 +132,8 @@ func (s *clockShard) run(ctx context.Context) {
 }
 
 // join puts newly added senders on the heap, their first packet due on
-// the grid.
-func (s *clockShard) join(now time.Time) {
+// the grid; now is clock time.
+func (s *clockShard) join(now time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.added {
@@ -137,11 +144,10 @@ func (s *clockShard) join(now time.Time) {
 	s.added = s.added[:0]
 }
 
-// sendDue gives every sender due by now (within clockSlack) and drops
-// those that have ended.
-func (s *clockShard) sendDue(now time.Time) {
-	at := now.Sub(s.epoch)
-	for len(s.due) > 0 && s.due[0].at-at <= clockSlack {
+// sendDue gives every sender due by now (clock time, within clockSlack)
+// and drops those that have ended.
+func (s *clockShard) sendDue(now time.Duration) {
+	for len(s.due) > 0 && s.due[0].at-now <= clockSlack {
 		p := s.due[0].p
 		if p.step(now, s.sc) {
 			s.due[0] = s.key(p)
@@ -158,14 +164,14 @@ func (s *clockShard) sendDue(now time.Time) {
 // place in the shard's burst and its packets their spacing.
 func (s *clockShard) key(p *pacer) dueKey {
 	s.seq++
-	return dueKey{at: p.due.Sub(s.epoch), seq: s.seq, p: p}
+	return dueKey{at: p.due, seq: s.seq, p: p}
 }
 
 // dueKey is a sender's place in the heap. The heap compares only keys,
 // which lie side by side in its array: ordering a thousand senders reads no
 // sender, whose memory a packet time later is no longer in the CPU's cache.
 type dueKey struct {
-	at  time.Duration // when the next packet is due, since the shard's epoch
+	at  time.Duration // p.due
 	seq uint64        // tie-breaker: the order of the last (re)keying
 	p   *pacer
 }
@@ -203,26 +209,26 @@ type sender interface {
 // pacer is one sender on the clock.
 type pacer struct {
 	s   sender
-	due time.Time // when the next packet is due
+	due time.Duration // when the next packet is due, in clock time
 }
 
 // onGrid returns the first instant after t on the clock's grid.
-func onGrid(t time.Time) time.Time { return t.Truncate(clockGrid).Add(clockGrid) }
+func onGrid(t time.Duration) time.Duration { return t.Truncate(clockGrid) + clockGrid }
 
-// step gives the sender its turn if its packet is due at now and reports
-// whether it is still on the clock.
-func (p *pacer) step(now time.Time, sc *scratch) bool {
+// step gives the sender its turn if its packet is due at now (clock time)
+// and reports whether it is still on the clock.
+func (p *pacer) step(now time.Duration, sc *scratch) bool {
 	// A packet due within clockSlack is sent now; a sender that fell behind
 	// (a busy machine wakes the clock late) catches up by up to maxCatchUp
 	// packets at once, so the stream keeps its rate.
-	for sent := 0; p.due.Sub(now) <= clockSlack && sent < maxCatchUp; sent++ {
+	for sent := 0; p.due-now <= clockSlack && sent < maxCatchUp; sent++ {
 		if !p.s.turn(sc) {
 			p.s.leave()
 			return false
 		}
-		p.due = p.due.Add(p.s.period())
+		p.due += p.s.period()
 	}
-	if period := p.s.period(); now.Sub(p.due) > 3*period {
+	if period := p.s.period(); now-p.due > 3*period {
 		// Far behind (the machine stalled): resume the pace on the grid
 		// rather than send a burst.
 		p.due = onGrid(now)
