@@ -191,27 +191,34 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	for i := range s.filled {
 		s.msgs[i].hdr.Namelen = uint32(unsafe.Sizeof(s.names[i]))
 	}
+	n, errno := s.recvmmsg()
+	s.iov[0], s.msgs[0].hdr.Iov = syscall.Iovec{}, nil // do not keep the caller's buffer
+	switch errno {
+	case 0:
+	case syscall.EAGAIN:
+		n = 0
+	default:
+		return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvmmsg", errno)}
+	}
+	s.filled = n
+	if n == 0 {
+		s.emptied()
+		return 0, nil, errNoPacket
+	}
+	s.drained = n < rtpReadBatch
+	s.queued = n - 1
+	return int(s.msgs[0].len), s.peer(&s.names[0]), nil
+}
+
+// recvmmsg reads into the slots without blocking, retrying when a signal
+// interrupts it.
+func (s *rtpSocket) recvmmsg() (int, syscall.Errno) {
 	for {
 		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0])), rtpReadBatch,
 			syscall.MSG_DONTWAIT, 0, 0)
-		switch errno {
-		case 0:
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			n = 0
-		default:
-			return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvmmsg", errno)}
+		if errno != syscall.EINTR {
+			return int(n), errno
 		}
-		s.iov[0], s.msgs[0].hdr.Iov = syscall.Iovec{}, nil // do not keep the caller's buffer
-		s.filled = int(n)
-		if n == 0 {
-			s.emptied()
-			return 0, nil, errNoPacket
-		}
-		s.drained = n < rtpReadBatch
-		s.queued = int(n) - 1
-		return int(s.msgs[0].len), s.peer(&s.names[0]), nil
 	}
 }
 
