@@ -285,6 +285,15 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// serveUsage and eventsUsage are the help of the two commands that are not
+// in the command table, for `gophone help CMD` and `gophone CMD --help`.
+const (
+	serveUsage = "usage: gophone serve [-c FILE] [--cpuprofile FILE]\n\n" +
+		"Run the phone in the foreground. --cpuprofile writes a Go CPU profile of the\n" +
+		"whole run to FILE when serve ends (go tool pprof reads it)."
+	eventsUsage = "usage: gophone events [--since SEQ]\n\nStream events, one JSON object per line."
+)
+
 // serve runs the daemon in the foreground.
 func (r *runner) serve(ctx context.Context, words []string, o opts) int {
 	words, err := commandFlags(words, &o)
@@ -292,9 +301,7 @@ func (r *runner) serve(ctx context.Context, words []string, o opts) int {
 		return r.fail(err)
 	}
 	if o.help {
-		fmt.Fprintln(r.env.Stdout, "usage: gophone serve [-c FILE] [--cpuprofile FILE]\n\n"+
-			"Run the phone in the foreground. --cpuprofile writes a Go CPU profile of the\n"+
-			"whole run to FILE when serve ends (go tool pprof reads it).")
+		fmt.Fprintln(r.env.Stdout, serveUsage)
 		return ExitOK
 	}
 	var profile string
@@ -361,7 +368,7 @@ func (r *runner) events(ctx context.Context, words []string, o opts) int {
 	}
 	spec, _ := command.Lookup("Subscribe")
 	if o.help {
-		fmt.Fprintln(r.env.Stdout, "usage: gophone events [--since SEQ]\n\nStream events, one JSON object per line.")
+		fmt.Fprintln(r.env.Stdout, eventsUsage)
 		return ExitOK
 	}
 	args, cerr := spec.ParseCLI(words)

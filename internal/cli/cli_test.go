@@ -356,8 +356,10 @@ func TestHelp(t *testing.T) {
 		{[]string{"--help", "1001"}, []string{"usage: gophone"}},
 		{[]string{"help", "dial"}, []string{"usage: gophone Dial NUMBER [--account ACCOUNT]", "Place a call"}},
 		{[]string{"hangup", "-h"}, []string{"usage: gophone Hangup [CALL] [--all] [--filter FILTER]", "incoming|outgoing"}},
-		{[]string{"help", "events"}, []string{"usage: gophone events"}},
-		{[]string{"serve", "--help"}, []string{"usage: gophone serve"}},
+		{[]string{"help", "events"}, []string{"usage: gophone events [--since SEQ]"}},
+		{[]string{"events", "--help"}, []string{"usage: gophone events [--since SEQ]"}},
+		{[]string{"serve", "--help"}, []string{"usage: gophone serve [-c FILE] [--cpuprofile FILE]"}},
+		{[]string{"help", "serve"}, []string{"usage: gophone serve [-c FILE] [--cpuprofile FILE]"}},
 	}
 	for _, tt := range tests {
 		d := &fakeDaemon{}

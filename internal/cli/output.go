@@ -328,10 +328,10 @@ func (r *runner) help(words []string) int {
 	}
 	switch strings.ToLower(words[0]) {
 	case "events":
-		fmt.Fprintln(r.env.Stdout, "usage: gophone events [--since SEQ]\n\nStream events, one JSON object per line.")
+		fmt.Fprintln(r.env.Stdout, eventsUsage)
 		return ExitOK
 	case "serve":
-		fmt.Fprintln(r.env.Stdout, "usage: gophone serve [-c FILE]\n\nRun the phone in the foreground.")
+		fmt.Fprintln(r.env.Stdout, serveUsage)
 		return ExitOK
 	}
 	spec, ok := command.Lookup(words[0])
