@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,6 +75,40 @@ func TestDaemonDialsSIPp(t *testing.T) {
 	d.MustRun(t, "hangup", id)
 	ev.WaitType(t, eventWait, "call.ended", id)
 	wantSIPpOK(t, "uas.xml", uas.Wait())
+}
+
+// TestDaemonEarlyMedia: SDP in a 180 Ringing is early media, as in a 183
+// (DESIGN.md §8): the daemon plays what arrives before any answer. SIPp
+// echoes the daemon's tone back and, 3 s later, answers 486.
+func TestDaemonEarlyMedia(t *testing.T) {
+	for _, status := range []string{"180 Ringing", "183 Session Progress"} {
+		t.Run(status[:3], func(t *testing.T) {
+			// uas_early.xml sends a 180; the 183 case is the same scenario
+			// with another status line.
+			xml, err := os.ReadFile(scenario(t, "uas_early.xml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sf := filepath.Join(t.TempDir(), "uas_early.xml")
+			if err := os.WriteFile(sf, bytes.Replace(xml, []byte("SIP/2.0 180 Ringing"), []byte("SIP/2.0 "+status), 1), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rec := filepath.Join(t.TempDir(), "heard.wav")
+			d := startDaemon(t, "[Settings]\naudioInput=tone:440\naudioOutput=file:"+rec+"\n")
+			ev := d.Events(t)
+			uas := testutil.NewSIPp(t, sf)
+			uas.Start("", sippLimit, "-m", "1", "-rtp_echo")
+			uas.WaitReady(t)
+
+			id := dial(t, d, "sip:1001@"+uas.Addr())
+			ev.WaitType(t, eventWait, "call.early", id)
+			wantHearing(t, "gophone, before any answer,", rec, 440)
+			if e := ev.WaitType(t, eventWait, "call.ended", id); e.Code != 486 {
+				t.Errorf("call ended with %d %q, want 486", e.Code, e.Reason)
+			}
+			wantSIPpOK(t, "uas_early.xml with "+status, uas.Wait())
+		})
+	}
 }
 
 // TestDaemonRemoteHangup: the far end's BYE ends the call.

@@ -123,7 +123,7 @@ func (o *InviteClientOptions) WithCaller(displayName string, callerID string, ho
 //
 // Early Media Detect:
 // - EarlyMediaDetect=true must be set as part of options otherwise it ignores early media
-// - It RETURNS ErrClientEarlyMedia if remote answers with 183 Session in Progress
+// - It RETURNS ErrClientEarlyMedia if remote answers with SDP in a provisional response (180, 183, ...)
 // - Media is negotiated and setuped
 // - You need to call WaitAnswer() if you want to proceed with answering call
 //
@@ -325,8 +325,10 @@ func (d *DialogClientSession) waitAnswerEarly(ctx context.Context, med *DialogMe
 			}
 		}
 
-		// handle 183 Session Progress early media
-		if res.StatusCode != sip.StatusSessionInProgress {
+		// Early media: SDP in any provisional response but 100, a 180
+		// Ringing as well as a 183 Session Progress (RFC 3261 §13.2.1: the
+		// answer may be placed in any provisional response; RFC 3960).
+		if res.StatusCode <= 100 || res.StatusCode >= 200 {
 			return nil
 		}
 
