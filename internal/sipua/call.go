@@ -249,6 +249,23 @@ func (c *Call) hangupReason() string {
 	return "remote hangup"
 }
 
+// answerTag returns the To tag of the 2xx that confirmed an outgoing call,
+// and false until one has.
+func (c *Call) answerTag() (string, bool) {
+	c.mu.Lock()
+	d := c.cli
+	c.mu.Unlock()
+	if d == nil || !c.isConfirmed() || d.InviteResponse == nil {
+		return "", false
+	}
+	to := d.InviteResponse.To()
+	if to == nil {
+		return "", false
+	}
+	tag, _ := to.Params.Get("tag")
+	return tag, true
+}
+
 func (c *Call) isConfirmed() bool {
 	select {
 	case <-c.established:

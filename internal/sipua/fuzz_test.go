@@ -215,7 +215,7 @@ func FuzzSIPDatagram(f *testing.F) {
 	src := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5070}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u := &UA{parser: sip.NewParser()}
-		out, code, reason, _ := u.judge(data)
+		out, _, code, reason, _ := u.judge(data)
 		if code == 0 {
 			if _, err := u.parser.ParseSIP(out); err != nil && !bytes.HasPrefix(out, []byte("SIP/")) {
 				t.Fatalf("handed on a datagram sipgo cannot parse: %v", err)

@@ -8,6 +8,29 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
+// forkedAnswer takes a 2xx to one of our INVITEs whose To tag is not that
+// of the call's confirmed dialog: another branch of a forked INVITE
+// answered too. sipgo's INVITE transaction, which for 64·T1 after the first
+// 2xx absorbs its retransmissions (RFC 6026), would take it for one and
+// resend the first dialog's ACK; strayResponse ACKs it and ends it with BYE
+// instead. It reports whether it took res.
+func (u *UA) forkedAnswer(res *sip.Response) bool {
+	cseq, to, callID := res.CSeq(), res.To(), res.CallID()
+	if !res.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || to == nil || callID == nil {
+		return false
+	}
+	c := u.lookup(callID.Value())
+	if c == nil {
+		return false
+	}
+	tag, ok := c.answerTag()
+	if toTag, _ := to.Params.Get("tag"); !ok || toTag == tag {
+		return false // not confirmed yet, or a retransmission of its 2xx
+	}
+	u.strayResponse(res)
+	return true
+}
+
 // strayResponse handles a response no transaction waits for. A 2xx to an
 // INVITE that is not our confirmed dialog — one that crossed our CANCEL, or
 // an extra 2xx of a forked INVITE — is ACKed and then ended with BYE (RFC
@@ -24,11 +47,9 @@ func (u *UA) strayResponse(res *sip.Response) {
 	}
 	toTag, _ := to.Params.Get("tag")
 	ours := false
-	if c := u.lookup(callID.Value()); c != nil && c.isConfirmed() && c.cli != nil && c.cli.InviteResponse != nil {
-		if t := c.cli.InviteResponse.To(); t != nil {
-			tag, _ := t.Params.Get("tag")
-			ours = tag == toTag
-		}
+	if c := u.lookup(callID.Value()); c != nil {
+		tag, ok := c.answerTag()
+		ours = ok && tag == toTag
 	}
 	client, err := sipgo.NewClient(u.ua, sipgo.WithClientHostname(u.host), sipgo.WithClientLogger(u.log))
 	if err != nil {

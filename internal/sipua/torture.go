@@ -129,8 +129,11 @@ func (u *UA) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error
 	if !strings.EqualFold(info.Transport, "udp") || len(bytes.TrimSpace(data)) == 0 {
 		return data, nil
 	}
-	data, code, reason, why := u.judge(data)
+	data, msg, code, reason, why := u.judge(data)
 	if code == 0 {
+		if res, ok := msg.(*sip.Response); ok && u.forkedAnswer(res) {
+			return nil, nil
+		}
 		return data, nil
 	}
 	res, dst := statelessResponse(data, code, reason, info.RemoteAddr)
@@ -148,24 +151,25 @@ func (u *UA) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error
 // judge is readFilter's decision on a UDP datagram: the datagram as sipgo
 // is to see it (its parameter LWS removed), and either code 0, to hand it
 // on, or the status to answer it with instead (why says what is wrong).
-func (u *UA) judge(data []byte) (out []byte, code int, reason, why string) {
+// With code 0, msg is the datagram parsed, or nil if it did not parse.
+func (u *UA) judge(data []byte) (out []byte, msg sip.Message, code int, reason, why string) {
 	if n := normalizeParamLWS(data); n != nil {
 		data = n
 	}
 	msg, err := u.parser.ParseSIP(data)
 	switch req, ok := msg.(*sip.Request); {
 	case err == nil && (!ok || knownMethod(string(req.Method))):
-		return data, 0, "", ""
+		return data, msg, 0, "", ""
 	case err == nil:
 		// A method diago routes nowhere: sipgo would answer 405 without
 		// the request passing the middleware.
 		code, reason = checkRequest(req)
-		return data, code, reason, reason
+		return data, nil, code, reason, reason
 	case bytes.HasPrefix(data, []byte("SIP/")):
-		return data, 0, "", "" // a broken response: sipgo discards it
+		return data, nil, 0, "", "" // a broken response: sipgo discards it
 	}
 	code, reason = u.unparsableStatus(data, err)
-	return data, code, reason, err.Error()
+	return data, nil, code, reason, err.Error()
 }
 
 // normalizeParamLWS rewrites the header fields of paramHeader with the LWS

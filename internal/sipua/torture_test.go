@@ -40,7 +40,7 @@ func tortureMessages(tb testing.TB) map[string][]byte {
 func verdict(t *testing.T, data []byte) int {
 	t.Helper()
 	u := &UA{parser: sip.NewParser()}
-	data, code, _, _ := u.judge(data)
+	data, _, code, _, _ := u.judge(data)
 	if code != 0 {
 		return code
 	}
