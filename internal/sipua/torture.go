@@ -164,7 +164,7 @@ func (u *UA) judge(data []byte) (out []byte, msg sip.Message, code int, reason, 
 		// A method diago routes nowhere: sipgo would answer 405 without
 		// the request passing the middleware.
 		code, reason = checkRequest(req)
-		return data, nil, code, reason, reason
+		return data, msg, code, reason, reason
 	case bytes.HasPrefix(data, []byte("SIP/")):
 		return data, nil, 0, "", "" // a broken response: sipgo discards it
 	}
