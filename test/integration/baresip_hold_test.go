@@ -58,6 +58,9 @@ func TestBaresipSeesDaemonHold(t *testing.T) {
 	if got := sdpDirection(answer.Body()); got != "sendrecv" {
 		t.Errorf("baresip answered the resume %s, want sendrecv:\n%s", got, answer.Text)
 	}
+	// gophone offered three times (the call, hold, resume): its o= keeps
+	// its own session id, not the answerer's, and steps its version.
+	checkOrigins(t, b.SIPTrace(), d.SIPAddr(), b.Addr())
 
 	d.MustRun(t, "hangup", id)
 	b.WaitEventType(t, eventWait, "CALL_CLOSED")
@@ -148,6 +151,9 @@ func TestDaemonHoldWhileRemoteHeld(t *testing.T) {
 	if c, _ := d.Status(t).Call(id); c.Held || c.RemoteHeld {
 		t.Errorf("status after both resumed: %+v", c)
 	}
+	// Four offer/answer rounds after the first, each way: gophone's o= keeps
+	// its own session id and steps its version (RFC 3264 §5, §8).
+	checkOrigins(t, b.SIPTrace(), d.SIPAddr(), b.Addr())
 	d.MustRun(t, "hangup", id)
 	ev.WaitType(t, eventWait, "call.ended", id)
 }
