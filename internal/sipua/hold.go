@@ -109,7 +109,7 @@ func (c *Call) remoteSDP() []byte {
 }
 
 // reInviteSeen follows the far end's hold state and packet time from an
-// in-dialog INVITE.
+// in-dialog INVITE or UPDATE.
 func (c *Call) reInviteSeen(req *sip.Request) {
 	body := req.Body()
 	if len(body) == 0 {

@@ -291,7 +291,7 @@ func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				c.emit(Event{Kind: EventDTMF, Digit: digit})
 				return
 			}
-		case sip.INVITE:
+		case sip.INVITE, sip.UPDATE:
 			if toTag != "" {
 				if c := u.callFor(req); c != nil {
 					next(req, &holdAnswerTx{ServerTransaction: tx, c: c, offer: req.Body()})

@@ -154,28 +154,32 @@ func TestDaemonDelayedOffer(t *testing.T) {
 	wantSIPpOK(t, "uac_delayed_offer.xml", uac.Run(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001"))
 }
 
-// TestDaemonFollowsMediaMove: after a re-INVITE that moves the far end to
-// 127.0.0.2:port+2, the daemon's RTP goes there.
+// TestDaemonFollowsMediaMove: after a re-INVITE or an UPDATE (RFC 3311)
+// that moves the far end to 127.0.0.2:port+2, the daemon's RTP goes there.
 func TestDaemonFollowsMediaMove(t *testing.T) {
-	d := startDaemon(t, "[Settings]\nautoAnswer=all\n")
-	uac := testutil.NewSIPp(t, scenario(t, "uac_media_move.xml"))
-	moved, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.2", strconv.Itoa(uac.MediaPort+2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer moved.Close()
-	uac.Start(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001")
+	for _, sc := range []string{"uac_media_move.xml", "uac_media_update.xml"} {
+		t.Run(sc, func(t *testing.T) {
+			d := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+			uac := testutil.NewSIPp(t, scenario(t, sc))
+			moved, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.2", strconv.Itoa(uac.MediaPort+2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer moved.Close()
+			uac.Start(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001")
 
-	moved.SetReadDeadline(time.Now().Add(eventWait))
-	buf := make([]byte, 2048)
-	n, from, err := moved.ReadFrom(buf)
-	if err != nil {
-		t.Fatalf("no RTP at the moved address: %v", err)
+			moved.SetReadDeadline(time.Now().Add(eventWait))
+			buf := make([]byte, 2048)
+			n, from, err := moved.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no RTP at the moved address: %v", err)
+			}
+			if n < 12 || buf[0]>>6 != 2 {
+				t.Errorf("packet from %v at the moved address is not RTP (%d bytes)", from, n)
+			}
+			wantSIPpOK(t, sc, uac.Wait())
+		})
 	}
-	if n < 12 || buf[0]>>6 != 2 {
-		t.Errorf("packet from %v at the moved address is not RTP (%d bytes)", from, n)
-	}
-	wantSIPpOK(t, "uac_media_move.xml", uac.Wait())
 }
 
 // TestDaemonRetriesAfter491: hold meets 491 and is retried after the

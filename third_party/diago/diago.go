@@ -373,6 +373,19 @@ func NewDiago(ua *sipgo.UserAgent, opts ...DiagoOption) *Diago {
 		return errors.Join(err, sd.Close())
 	}))
 
+	// UPDATE (RFC 3311) in a confirmed dialog: its offer is answered as a
+	// re-INVITE's is (media address, direction, codecs); no ACK follows.
+	server.OnUpdate(errHandler(func(req *sip.Request, tx sip.ServerTransaction) error {
+		sd, cd, err := dg.cache.MatchDialog(req)
+		if err != nil {
+			return handleNoDialog(req, tx, err)
+		}
+		if cd != nil {
+			return cd.handleReInvite(req, tx)
+		}
+		return sd.handleReInvite(req, tx)
+	}))
+
 	server.OnInfo(errHandler(func(req *sip.Request, tx sip.ServerTransaction) error {
 		// Handle DTMF out of band
 		contentType := req.ContentType()
