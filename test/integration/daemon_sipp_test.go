@@ -154,6 +154,19 @@ func TestDaemonDelayedOffer(t *testing.T) {
 	wantSIPpOK(t, "uac_delayed_offer.xml", uac.Run(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001"))
 }
 
+// TestDaemonSeesHoldByUPDATE: an UPDATE offering a=sendonly holds the call
+// as a re-INVITE would: call.remote_held, and the 200 answers a=recvonly
+// (SIPp checks it).
+func TestDaemonSeesHoldByUPDATE(t *testing.T) {
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+	ev := d.Events(t)
+	uac := testutil.NewSIPp(t, scenario(t, "uac_update_hold.xml"))
+	uac.Start(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001")
+	id := ev.WaitType(t, eventWait, "call.remote_held", "").Call
+	ev.WaitType(t, eventWait, "call.ended", id)
+	wantSIPpOK(t, "uac_update_hold.xml", uac.Wait())
+}
+
 // TestDaemonFollowsMediaMove: after a re-INVITE or an UPDATE (RFC 3311)
 // that moves the far end to 127.0.0.2:port+2, the daemon's RTP goes there.
 func TestDaemonFollowsMediaMove(t *testing.T) {
