@@ -17,8 +17,8 @@ import (
 
 // RFC 4475 ("SIP Torture Test Messages") sent to a running daemon.
 //
-// The 49 messages of RFC 4475 Appendix A are in testdata/rfc4475 (a copy of
-// ../shared/testdata/rfc4475, with EXPECTED.md giving each one's verdict).
+// The 49 messages of RFC 4475 Appendix A are in testdata/rfc4475 (the IETF
+// vectors, with EXPECTED.md giving each one's verdict).
 // Each is sent as one UDP datagram from a loopback socket to the daemon's SIP
 // port, and what comes back is judged against its class:
 //
