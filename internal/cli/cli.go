@@ -17,6 +17,7 @@ import (
 
 	"github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/config"
+	"github.com/gophone/gophone/internal/daemon"
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/microsip"
 )
@@ -151,7 +152,7 @@ func (r *runner) main(ctx context.Context, args []string) int {
 	case "events":
 		return r.events(ctx, words, o)
 	}
-	if spec, ok := command.Lookup(name); ok {
+	if spec, ok := daemon.Specs().Lookup(name); ok {
 		words, err := commandFlags(words, &o)
 		if err != nil {
 			return r.fail(err)
@@ -183,7 +184,7 @@ func (r *runner) main(ctx context.Context, args []string) int {
 	}
 	needs := len(reqs) > 0
 	for _, req := range reqs {
-		spec, _ := command.Lookup(req.Command)
+		spec, _ := daemon.Specs().Lookup(req.Command)
 		needs = needs && spec.NeedsDaemon
 	}
 	return r.run(ctx, o, needs, reqs...)
@@ -366,7 +367,7 @@ func (r *runner) events(ctx context.Context, words []string, o opts) int {
 	if err != nil {
 		return r.fail(err)
 	}
-	spec, _ := command.Lookup("Subscribe")
+	spec, _ := daemon.Specs().Lookup("Subscribe")
 	if o.help {
 		fmt.Fprintln(r.env.Stdout, eventsUsage)
 		return ExitOK

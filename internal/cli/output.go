@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/daemon"
 )
 
 // writeResult prints the result of a successful command: with raw set (the
@@ -300,7 +301,7 @@ func (r *runner) usage(w io.Writer) {
 
 Commands (names are case-insensitive):
 `)
-	for _, s := range command.Table() {
+	for _, s := range daemon.Specs() {
 		if s.Stream {
 			continue
 		}
@@ -334,7 +335,7 @@ func (r *runner) help(words []string) int {
 		fmt.Fprintln(r.env.Stdout, serveUsage)
 		return ExitOK
 	}
-	spec, ok := command.Lookup(words[0])
+	spec, ok := daemon.Specs().Lookup(words[0])
 	if !ok {
 		return r.fail(usageError{command.Errorf(command.CodeUnknownCommand, "unknown command %q", words[0])})
 	}

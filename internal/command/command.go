@@ -1,9 +1,12 @@
-// Package command defines gophone's command table: the one list of commands,
-// their parameters and error codes that the CLI, the control socket and the
-// HTTP API all serve.
+// Package command defines what gophone's command table is made of: commands
+// with their parameters, help, HTTP route and handler, the arguments and
+// replies that carry them, and the stable error codes. The table itself is
+// the daemon's (internal/daemon), whose handlers it names; every front end is
+// served from it.
 package command
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -50,6 +53,7 @@ const (
 	CodeSIPError       = "sip_error"
 	CodeNotRunning     = "not_running"
 	CodeUnavailable    = "unavailable"
+	CodeUnsupported    = "unsupported"
 	CodeInternal       = "internal"
 )
 
@@ -90,91 +94,68 @@ type Spec struct {
 	NeedsDaemon bool
 	// Stream marks commands that turn the connection into a stream.
 	Stream bool
+	// Route is the command's own route on the HTTP API, besides
+	// POST /v1/commands/{name}, which serves every command.
+	Route Route
 }
 
-var (
-	callParam    = Param{Name: "call", Kind: String, Positional: true, Help: "call id"}
-	numberParam  = Param{Name: "number", Kind: String, Positional: true, Required: true, Help: "number or URI"}
-	timeoutParam = Param{Name: "timeout", Kind: Duration, Help: "how long to wait for the call to be established (default 30s)"}
-	accountParam = Param{Name: "account", Kind: String, Help: "account id or number"}
-)
-
-// Table returns the command table. The slice is new on every call.
-func Table() []Spec {
-	return []Spec{
-		{Name: "Dial", Help: "place a call; if a call is active, put it on hold first",
-			Params: []Param{numberParam, accountParam}},
-		{Name: "CallTo", Help: "place a call without holding the active one",
-			Params: []Param{numberParam, accountParam}},
-		{Name: "Hangup", Help: "end the active (or named) call", NeedsDaemon: true,
-			Params: []Param{callParam, {Name: "all", Kind: Bool, Help: "end every call"},
-				{Name: "filter", Kind: String, Enum: []string{"incoming", "outgoing"},
-					Help: "with --all: only ringing incoming calls, or only outgoing calls not yet answered"}}},
-		{Name: "Answer", Help: "answer the ringing call", NeedsDaemon: true,
-			Params: []Param{callParam}},
-		{Name: "Reject", Help: "reject the ringing call (486, or 603 with --decline)", NeedsDaemon: true,
-			Params: []Param{callParam, {Name: "decline", Kind: Bool, Help: "send 603 Decline"}}},
-		{Name: "Hold", Help: "toggle hold/resume",
-			Params: []Param{callParam}},
-		{Name: "Transfer", Help: "blind transfer (REFER); reports the NOTIFY outcome",
-			Params: []Param{numberParam, callParam, timeoutParam}},
-		{Name: "SendDTMF", Help: "send RFC 4733 digits; ',' is a pause",
-			Params: []Param{{Name: "digits", Kind: String, Positional: true, Required: true, Help: "0-9 * # A-D and ,"}, callParam, timeoutParam}},
-		{Name: "Mute", Help: "toggle (or set) microphone mute",
-			Params: []Param{{Name: "state", Kind: String, Positional: true, Enum: []string{"on", "off"}, Help: "on or off"}}},
-		{Name: "VolumeUp", Help: "speaker volume + steps x 10",
-			Params: []Param{{Name: "steps", Kind: Int, Positional: true, Min: 1, Max: 10, Help: "1-10 (default 1)"}}},
-		{Name: "VolumeDown", Help: "speaker volume - steps x 10",
-			Params: []Param{{Name: "steps", Kind: Int, Positional: true, Min: 1, Max: 10, Help: "1-10 (default 1)"}}},
-		{Name: "MicUp", Help: "microphone level + steps x 10",
-			Params: []Param{{Name: "steps", Kind: Int, Positional: true, Min: 1, Max: 10, Help: "1-10 (default 1)"}}},
-		{Name: "MicDown", Help: "microphone level - steps x 10",
-			Params: []Param{{Name: "steps", Kind: Int, Positional: true, Min: 1, Max: 10, Help: "1-10 (default 1)"}}},
-		{Name: "SetVolume", Help: "set speaker volume",
-			Params: []Param{{Name: "level", Kind: Int, Positional: true, Required: true, Min: 0, Max: 100, Help: "0-100"}}},
-		{Name: "SetMicVolume", Help: "set microphone level",
-			Params: []Param{{Name: "level", Kind: Int, Positional: true, Required: true, Min: 0, Max: 100, Help: "0-100"}}},
-		{Name: "SetDevice", Help: "switch audio device, also mid-call",
-			Params: []Param{
-				{Name: "direction", Kind: String, Positional: true, Required: true, Enum: []string{"input", "output"}, Help: "input or output"},
-				{Name: "device", Kind: String, Positional: true, Required: true, Help: "device id"}}},
-		{Name: "Devices", Help: "list audio devices with ids"},
-		{Name: "Status", Help: "state of accounts, calls, audio", NeedsDaemon: true,
-			Params: []Param{{Name: "json", Kind: Bool, Help: "print JSON"}}},
-		{Name: "Message", Help: "send a SIP MESSAGE; reports delivery status",
-			Params: []Param{{Name: "to", Kind: String, Positional: true, Required: true, Help: "number or URI"},
-				{Name: "text", Kind: String, Positional: true, Required: true, Help: "message text"}, accountParam}},
-		{Name: "Messages", Help: "list sent and received messages, oldest first"},
-		{Name: "History", Help: "list calls, newest first"},
-		{Name: "Close", Help: "hang up, unregister, exit the daemon", NeedsDaemon: true},
-		{Name: "Accounts", Help: "list accounts"},
-		{Name: "Register", Help: "register an account", Params: []Param{{Name: "account", Kind: String, Positional: true}}},
-		{Name: "Unregister", Help: "unregister an account", Params: []Param{{Name: "account", Kind: String, Positional: true}}},
-		{Name: "Debug", Help: "runtime figures: goroutines, heap in use after GC, RSS"},
-		{Name: "Wait", Help: "block until an event of the given type",
-			Params: []Param{{Name: "event", Kind: String, Positional: true, Required: true, Help: "event type, e.g. call.established"},
-				{Name: "call", Kind: String, Help: "only events of this call"}, timeoutParam}},
-		{Name: "Subscribe", Help: "stream events", Stream: true,
-			Params: []Param{{Name: "since", Kind: Int, Help: "resume after this seq"}}},
-	}
+// Route is where the HTTP API serves a command: a method and a path in
+// net/http's pattern syntax, whose {wildcards} name parameters.
+type Route struct {
+	Method string
+	Path   string
 }
+
+// Command is one entry of a command table: the command (Spec) and the
+// handler that runs it on T, the daemon's side. Run gets args that passed
+// Validate and Normalize.
+type Command[T any] struct {
+	Spec
+	Run func(t T, ctx context.Context, args Args) (any, error)
+}
+
+// Table is a command table: every front end (CLI, control socket, HTTP,
+// MQTT) is served from one.
+type Table[T any] []Command[T]
 
 // Lookup finds a command by name, case-insensitively.
-func Lookup(name string) (Spec, bool) {
-	for _, s := range Table() {
-		if strings.EqualFold(s.Name, name) {
-			return s, true
+func (t Table[T]) Lookup(name string) (Command[T], bool) {
+	for _, c := range t {
+		if strings.EqualFold(c.Name, name) {
+			return c, true
+		}
+	}
+	return Command[T]{}, false
+}
+
+// Specs returns the table's specs, in table order.
+func (t Table[T]) Specs() Specs {
+	s := make(Specs, len(t))
+	for i, c := range t {
+		s[i] = c.Spec
+	}
+	return s
+}
+
+// Specs is what clients know of a command table: the commands without
+// their handlers.
+type Specs []Spec
+
+// Lookup finds a command by name, case-insensitively.
+func (s Specs) Lookup(name string) (Spec, bool) {
+	for _, sp := range s {
+		if strings.EqualFold(sp.Name, name) {
+			return sp, true
 		}
 	}
 	return Spec{}, false
 }
 
 // Names returns the canonical command names in table order.
-func Names() []string {
-	t := Table()
-	names := make([]string, len(t))
-	for i, s := range t {
-		names[i] = s.Name
+func (s Specs) Names() []string {
+	names := make([]string, len(s))
+	for i, sp := range s {
+		names[i] = sp.Name
 	}
 	return names
 }

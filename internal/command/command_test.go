@@ -1,12 +1,22 @@
-package command
+package command_test
 
 import (
 	"encoding/json"
+	. "github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/daemon"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 )
+
+// The table under test is the daemon's: the one every front end serves.
+// These tests are outside package command (dot-importing it) because the
+// daemon imports it.
+
+// Lookup and Names read the daemon's table.
+func Lookup(name string) (Spec, bool) { return daemon.Specs().Lookup(name) }
+func Names() []string                 { return daemon.Specs().Names() }
 
 func mustLookup(t *testing.T, name string) Spec {
 	t.Helper()

@@ -1,6 +1,8 @@
-package command
+package command_test
 
 import (
+	. "github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/daemon"
 	"reflect"
 	"sort"
 	"strconv"
@@ -58,7 +60,7 @@ func FuzzParseCLI(f *testing.F) {
 	} {
 		f.Add(strings.Join(words, "\x00"))
 	}
-	specs := Table()
+	specs := daemon.Specs()
 	f.Fuzz(func(t *testing.T, in string) {
 		words := cliWords(in)
 		for _, spec := range specs {

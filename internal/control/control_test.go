@@ -77,6 +77,11 @@ type harness struct {
 	stop func() // cancels Serve and waits for it
 }
 
+// testCommands is the part of a command table the server itself reads: its
+// stream command.
+var testCommands = command.Specs{{Name: "Subscribe", Stream: true,
+	Params: []command.Param{{Name: "since", Kind: command.Int}}}}
+
 func start(t *testing.T, busCap int) *harness {
 	t.Helper()
 	h := &harness{path: socketPath(t), exec: &fakeExec{}, bus: events.NewBus(busCap)}
@@ -84,7 +89,7 @@ func start(t *testing.T, busCap int) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Exec: h.exec, Bus: h.bus}
+	srv := &Server{Exec: h.exec, Commands: testCommands, Bus: h.bus}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -631,7 +636,7 @@ func TestSubscribeAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log lockedBuffer
-	srv := &Server{Exec: &fakeExec{}, Bus: events.NewBus(5), Audit: audit.New(&log)}
+	srv := &Server{Exec: &fakeExec{}, Commands: testCommands, Bus: events.NewBus(5), Audit: audit.New(&log)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()

@@ -40,10 +40,14 @@ type Executor interface {
 	Exec(ctx context.Context, channel string, req command.Request) command.Response
 }
 
-// Server serves the control protocol. Exec runs every command except
-// Subscribe, which the server answers itself from Bus.
+// Server serves the control protocol. Exec runs every command except the
+// stream commands of Commands (Subscribe), which the server answers itself
+// from Bus.
 type Server struct {
-	Exec   Executor
+	Exec Executor
+	// Commands is the command table; its Stream commands turn a
+	// connection into the event stream.
+	Commands command.Specs
 	Bus    *events.Bus  // nil: Subscribe fails with "unavailable"
 	Logger *slog.Logger // nil: no logging
 	// Audit, if set, records Subscribe requests, which never reach Exec.
@@ -127,7 +131,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 				if s.reply(w, resp) != nil {
 					return
 				}
-			case strings.EqualFold(req.Command, "Subscribe"):
+			case s.isStream(req.Command):
 				if s.subscribe(ctx, cancel, r, w, req) {
 					return
 				}
@@ -152,6 +156,11 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	}
 }
 
+func (s *Server) isStream(name string) bool {
+	spec, ok := s.Commands.Lookup(name)
+	return ok && spec.Stream
+}
+
 // subscribe answers a Subscribe request and then streams events until the
 // client goes away, the bus closes or ctx ends. It reports whether the
 // connection is done; a refused Subscribe leaves it usable.
@@ -161,7 +170,7 @@ func (s *Server) subscribe(ctx context.Context, cancel context.CancelFunc, r *bu
 		s.record(req, resp)
 		return s.reply(w, resp) != nil
 	}
-	if spec, ok := command.Lookup("Subscribe"); ok {
+	if spec, ok := s.Commands.Lookup(req.Command); ok {
 		if err := spec.Validate(req.Args); err != nil {
 			return fail(err)
 		}

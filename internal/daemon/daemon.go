@@ -34,6 +34,8 @@ type Daemon struct {
 	audit *audit.Log
 	phone *phone.Phone
 	stop  context.CancelFunc
+	// commands is the command table the daemon executes.
+	commands command.Table[*Daemon]
 }
 
 // Run loads the configuration (flagPath as `-c` gave it) and serves until
@@ -100,9 +102,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ln.Close()
 		return fmt.Errorf("starting the phone: %w", err)
 	}
-	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop}
+	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands()}
 	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
-	srv := &control.Server{Exec: d, Bus: bus, Logger: log, Audit: al, Replied: d.replied}
+	srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: bus, Logger: log, Audit: al, Replied: d.replied}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
 	select {
@@ -135,27 +137,19 @@ func (d *Daemon) Exec(ctx context.Context, channel string, req command.Request) 
 }
 
 func (d *Daemon) exec(ctx context.Context, req command.Request) command.Response {
-	spec, ok := command.Lookup(req.Command)
+	c, ok := d.commands.Lookup(req.Command)
 	if !ok {
 		return fail(command.Errorf(command.CodeUnknownCommand, "unknown command %q", req.Command))
 	}
-	if err := spec.Validate(req.Args); err != nil {
+	if err := c.Validate(req.Args); err != nil {
 		return fail(err)
 	}
-	var result any
-	var err error
-	switch spec.Name {
-	case "Wait":
-		result, err = d.wait(ctx, req.Args)
-	case "Debug":
-		result = runtimeStats()
-	case "Close":
-		d.log.Info("closing on request")
-		// The daemon stops once the reply is out (see replied).
-		result = map[string]bool{"closing": true}
-	default:
-		result, err = d.phone.Do(ctx, spec.Name, req.Args)
+	args := req.Args
+	if args == nil {
+		args = command.Args{}
 	}
+	c.Normalize(args)
+	result, err := c.Run(d, ctx, args)
 	if err != nil {
 		var ce *command.Error
 		if !errors.As(err, &ce) {
@@ -166,9 +160,15 @@ func (d *Daemon) exec(ctx context.Context, req command.Request) command.Response
 	return command.Response{OK: true, Result: result}
 }
 
+// close answers Close; the daemon stops once the reply is out (replied).
+func (d *Daemon) close(context.Context, command.Args) (any, error) {
+	d.log.Info("closing on request")
+	return map[string]bool{"closing": true}, nil
+}
+
 // replied runs after a reply was sent: a successful Close stops the daemon.
 func (d *Daemon) replied(req command.Request, resp command.Response) {
-	if spec, ok := command.Lookup(req.Command); ok && spec.Name == "Close" && resp.OK {
+	if c, ok := d.commands.Lookup(req.Command); ok && c.Name == "Close" && resp.OK {
 		d.stop()
 	}
 }

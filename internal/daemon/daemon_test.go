@@ -36,7 +36,8 @@ func (s *syncBuffer) String() string {
 }
 
 // newTestDaemon is a daemon without a phone: only the commands the daemon
-// answers itself (and the validation in front of the phone) work.
+// answers itself (and the validation in front of the phone) work, until a
+// test gives it one (newTestPhone).
 func newTestDaemon(t *testing.T) (*Daemon, *syncBuffer) {
 	t.Helper()
 	var buf syncBuffer
@@ -45,10 +46,11 @@ func newTestDaemon(t *testing.T) (*Daemon, *syncBuffer) {
 	bus := events.NewBus(100)
 	t.Cleanup(bus.Close)
 	d := &Daemon{
-		log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		bus:   bus,
-		audit: audit.New(&buf),
-		stop:  stop,
+		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		bus:      bus,
+		audit:    audit.New(&buf),
+		stop:     stop,
+		commands: commands(),
 	}
 	return d, &buf
 }

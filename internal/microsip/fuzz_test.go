@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/daemon"
 )
 
 // FuzzParse feeds arbitrary command lines (words separated by NUL bytes,
@@ -83,7 +83,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q): %d requests from %d words", words, len(reqs), len(words))
 		}
 		for i, r := range reqs {
-			spec, found := command.Lookup(r.Command)
+			spec, found := daemon.Specs().Lookup(r.Command)
 			if !found {
 				t.Fatalf("Parse(%q): request %d: command %q not in the table", words, i, r.Command)
 			}

@@ -38,6 +38,7 @@ import (
 	"strings"
 
 	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/daemon"
 )
 
 // Parse maps MicroSIP command-line arguments (without the program name) to
@@ -101,7 +102,7 @@ func Parse(args []string) (reqs []command.Request, ok bool, err error) {
 // validate checks a request against the command table, so a change of the
 // table cannot silently break the mapping.
 func validate(r command.Request) error {
-	spec, ok := command.Lookup(r.Command)
+	spec, ok := daemon.Specs().Lookup(r.Command)
 	if !ok {
 		return fmt.Errorf("MicroSIP: command %s is not in the command table", r.Command)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/daemon"
 )
 
 func req(cmd string, args command.Args) command.Request {
@@ -151,7 +152,7 @@ func TestParseValidAgainstTable(t *testing.T) {
 			t.Fatalf("Parse(%q): %v", args, err)
 		}
 		for _, r := range reqs {
-			spec, ok := command.Lookup(r.Command)
+			spec, ok := daemon.Specs().Lookup(r.Command)
 			if !ok {
 				t.Fatalf("%s not in table", r.Command)
 			}

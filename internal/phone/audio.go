@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -210,9 +211,11 @@ func (a *audioState) status() AudioStatus {
 		MicVolume: int(a.micVolume.Load()), Muted: a.muted.Load()}
 }
 
-func (a *audioState) mute(state string) (any, error) {
+// Mute sets the microphone mute to args' state, or toggles it.
+func (p *Phone) Mute(_ context.Context, args command.Args) (any, error) {
+	a := p.au
 	a.mu.Lock()
-	switch state {
+	switch args.String("state") {
 	case "on":
 		a.muted.Store(true)
 	case "off":
@@ -224,31 +227,37 @@ func (a *audioState) mute(state string) (any, error) {
 	return a.status(), nil
 }
 
-func (a *audioState) setVolume(cmd string, args command.Args, mic bool) (any, error) {
+// StepVolume moves the speaker level, or with mic the microphone level, by
+// sign × args' steps (default 1) × 10, within 0–100.
+func (p *Phone) StepVolume(args command.Args, mic bool, sign int) (any, error) {
+	steps, ok := args.Int("steps")
+	if !ok {
+		steps = 1
+	}
+	return p.au.setLevel(mic, func(v int) int { return min(100, max(0, v+sign*steps*10)) }), nil
+}
+
+// SetVolume sets the speaker level, or with mic the microphone level, to
+// args' level.
+func (p *Phone) SetVolume(args command.Args, mic bool) (any, error) {
+	level, _ := args.Int("level")
+	return p.au.setLevel(mic, func(int) int { return level }), nil
+}
+
+// setLevel replaces the speaker or microphone level v by f(v).
+func (a *audioState) setLevel(mic bool, f func(v int) int) AudioStatus {
 	a.mu.Lock()
 	level := &a.volume
 	if mic {
 		level = &a.micVolume
 	}
-	steps, ok := args.Int("steps")
-	if !ok {
-		steps = 1
-	}
-	v := int(level.Load())
-	switch cmd {
-	case "VolumeUp", "MicUp":
-		v = min(100, v+steps*10)
-	case "VolumeDown", "MicDown":
-		v = max(0, v-steps*10)
-	default:
-		v, _ = args.Int("level")
-	}
-	level.Store(int32(v))
+	level.Store(int32(f(int(level.Load()))))
 	a.mu.Unlock()
-	return a.status(), nil
+	return a.status()
 }
 
-func (p *Phone) setDevice(args command.Args) (any, error) {
+// SetDevice switches the input or output device, also mid-call.
+func (p *Phone) SetDevice(_ context.Context, args command.Args) (any, error) {
 	dir, id := args.String("direction"), args.String("device")
 	dev, err := audio.ParseDevice(id)
 	if err == nil {
@@ -273,7 +282,8 @@ func (p *Phone) setDevice(args command.Args) (any, error) {
 	return a.status(), nil
 }
 
-func devices() []audio.DeviceInfo { return audio.Devices() }
+// Devices lists the audio devices.
+func (p *Phone) Devices(context.Context, command.Args) (any, error) { return audio.Devices(), nil }
 
 // usable checks that a device can be opened in direction dir now, without
 // touching an output file: an input opens (a WAV file exists and parses),

@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"path/filepath"
@@ -50,7 +51,17 @@ func TestSetVolume(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newTestAudio("null", "null", tt.volume, tt.micV)
-			res, err := a.setVolume(tt.cmd, tt.args, tt.mic)
+			p := &Phone{au: a}
+			var res any
+			var err error
+			switch tt.cmd {
+			case "VolumeUp", "MicUp":
+				res, err = p.StepVolume(tt.args, tt.mic, +1)
+			case "VolumeDown", "MicDown":
+				res, err = p.StepVolume(tt.args, tt.mic, -1)
+			default:
+				res, err = p.SetVolume(tt.args, tt.mic)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,7 +95,7 @@ func TestMute(t *testing.T) {
 	for _, tt := range tests {
 		a := newTestAudio("null", "null", 100, 100)
 		a.muted.Store(tt.before)
-		res, err := a.mute(tt.state)
+		res, err := (&Phone{au: a}).Mute(context.Background(), command.Args{"state": tt.state})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,12 +200,12 @@ func TestReadFrameMuteToggle(t *testing.T) {
 	if peakAbs(pcmSamples(pcm)) == 0 {
 		t.Fatal("unmuted frame is silent")
 	}
-	a.mute("on")
+	(&Phone{au: a}).Mute(context.Background(), command.Args{"state": "on"})
 	a.CallAudio("c").ReadFrame(pcm)
 	if m := peakAbs(pcmSamples(pcm)); m != 0 {
 		t.Fatalf("muted frame peaks at %d, want silence", m)
 	}
-	a.mute("")
+	(&Phone{au: a}).Mute(context.Background(), nil)
 	a.CallAudio("c").ReadFrame(pcm)
 	if peakAbs(pcmSamples(pcm)) == 0 {
 		t.Fatal("frame after unmute is silent")
@@ -259,9 +270,10 @@ func TestWriteFrameVolumeChange(t *testing.T) {
 		a.CallAudio("c").WriteFrame(pcm)
 	}
 	write()
-	a.setVolume("VolumeDown", command.Args{"steps": 5}, false)
+	p := &Phone{au: a}
+	p.StepVolume(command.Args{"steps": 5}, false, -1)
 	write()
-	a.setVolume("SetVolume", command.Args{"level": 0}, false)
+	p.SetVolume(command.Args{"level": 0}, false)
 	write()
 	got, _, err := audio.ReadWAV(path)
 	if err != nil {
@@ -307,13 +319,13 @@ func TestListening(t *testing.T) {
 		t.Error("listening with the null output")
 	}
 	path := filepath.Join(t.TempDir(), "out.wav")
-	if _, err := p.setDevice(command.Args{"direction": "output", "device": "file:" + path}); err != nil {
+	if _, err := p.SetDevice(context.Background(), command.Args{"direction": "output", "device": "file:" + path}); err != nil {
 		t.Fatal(err)
 	}
 	if !ca.Listening() {
 		t.Error("not listening with a file output")
 	}
-	if _, err := p.setDevice(command.Args{"direction": "output", "device": "null"}); err != nil {
+	if _, err := p.SetDevice(context.Background(), command.Args{"direction": "output", "device": "null"}); err != nil {
 		t.Fatal(err)
 	}
 	if ca.Listening() {
@@ -332,7 +344,7 @@ func TestSetInputDuringCall(t *testing.T) {
 	if peakAbs(pcmSamples(pcm)) == 0 {
 		t.Fatal("tone frame is silent")
 	}
-	if _, err := p.setDevice(command.Args{"direction": "input", "device": "null"}); err != nil {
+	if _, err := p.SetDevice(context.Background(), command.Args{"direction": "input", "device": "null"}); err != nil {
 		t.Fatal(err)
 	}
 	ca.ReadFrame(pcm)

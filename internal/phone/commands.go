@@ -40,7 +40,9 @@ func (p *Phone) account(args command.Args) (int, *command.Error) {
 	return 0, command.Errorf(command.CodeNoSuchAccount, "no account %q", id)
 }
 
-func (p *Phone) dial(ctx context.Context, args command.Args, holdActive bool) (any, error) {
+// Dial places a call to args' number on args' account. With holdActive, the
+// active call is held first (Dial); without, it is left as it is (CallTo).
+func (p *Phone) Dial(ctx context.Context, args command.Args, holdActive bool) (any, error) {
 	ai, cerr := p.account(args)
 	if cerr != nil {
 		return nil, cerr
@@ -79,7 +81,9 @@ func (p *Phone) dial(ctx context.Context, args command.Args, holdActive bool) (a
 	return DialResult{Call: c.id, SIPCallID: sc.SIPCallID(), URI: target}, nil
 }
 
-func (p *Phone) hangup(ctx context.Context, args command.Args) (any, error) {
+// Hangup ends the named call, else the active one, else the newest; with
+// --all every call (or those --filter names).
+func (p *Phone) Hangup(ctx context.Context, args command.Args) (any, error) {
 	if args.Bool("all") {
 		filter := args.String("filter")
 		n := 0
@@ -120,7 +124,9 @@ func (p *Phone) hangup(ctx context.Context, args command.Args) (any, error) {
 	return map[string]string{"call": c.id}, nil
 }
 
-func (p *Phone) answer(ctx context.Context, args command.Args) (any, error) {
+// Answer answers the named ringing call, else the oldest one, holding the
+// active call first.
+func (p *Phone) Answer(ctx context.Context, args command.Args) (any, error) {
 	c, cerr := p.findCall(args, oldestRinging, "ringing")
 	if cerr != nil {
 		return nil, cerr
@@ -145,7 +151,9 @@ func (p *Phone) answer(ctx context.Context, args command.Args) (any, error) {
 	return map[string]string{"call": c.id}, nil
 }
 
-func (p *Phone) reject(args command.Args) (any, error) {
+// Reject turns the named ringing call, else the oldest one, away with 486
+// (603 with --decline).
+func (p *Phone) Reject(_ context.Context, args command.Args) (any, error) {
 	c, cerr := p.findCall(args, oldestRinging, "ringing")
 	if cerr != nil {
 		return nil, cerr
@@ -165,7 +173,9 @@ func (p *Phone) reject(args command.Args) (any, error) {
 	return map[string]any{"call": c.id, "code": code}, nil
 }
 
-func (p *Phone) hold(ctx context.Context, args command.Args) (any, error) {
+// Hold toggles hold on the named call, else the active one (or resumes the
+// newest held call when none is active).
+func (p *Phone) Hold(ctx context.Context, args command.Args) (any, error) {
 	c, cerr := p.findCall(args, func(calls []*call) *call {
 		if c := activeCall(calls); c != nil {
 			return c
@@ -217,7 +227,9 @@ func (p *Phone) establishedCall(ctx context.Context, args command.Args) (*call, 
 	return c, nil
 }
 
-func (p *Phone) transfer(ctx context.Context, args command.Args) (any, error) {
+// Transfer blind-transfers the call (REFER) and replies with the outcome
+// of the final NOTIFY.
+func (p *Phone) Transfer(ctx context.Context, args command.Args) (any, error) {
 	c, cerr := p.establishedCall(ctx, args)
 	if cerr != nil {
 		return nil, cerr
@@ -262,7 +274,8 @@ func sipOutcome(code int) string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func (p *Phone) sendDTMF(ctx context.Context, args command.Args) (any, error) {
+// SendDTMF sends digits on the call once it is established.
+func (p *Phone) SendDTMF(ctx context.Context, args command.Args) (any, error) {
 	digits := args.String("digits")
 	if err := sipua.ValidDTMF(digits); err != nil {
 		return nil, command.Errorf(command.CodeBadArgs, "SendDTMF: %v", err)

@@ -94,53 +94,6 @@ func (p *Phone) Close() error {
 	return err
 }
 
-// Do executes one command of the command table. Errors are *command.Error.
-func (p *Phone) Do(ctx context.Context, name string, args command.Args) (any, error) {
-	spec, ok := command.Lookup(name)
-	if !ok {
-		return nil, command.Errorf(command.CodeUnknownCommand, "unknown command %q", name)
-	}
-	if err := spec.Validate(args); err != nil {
-		return nil, err
-	}
-	spec.Normalize(args)
-	switch spec.Name {
-	case "Dial":
-		return p.dial(ctx, args, true)
-	case "CallTo":
-		return p.dial(ctx, args, false)
-	case "Hangup":
-		return p.hangup(ctx, args)
-	case "Answer":
-		return p.answer(ctx, args)
-	case "Reject":
-		return p.reject(args)
-	case "Hold":
-		return p.hold(ctx, args)
-	case "Transfer":
-		return p.transfer(ctx, args)
-	case "SendDTMF":
-		return p.sendDTMF(ctx, args)
-	case "Mute":
-		return p.au.mute(args.String("state"))
-	case "VolumeUp", "VolumeDown", "SetVolume":
-		return p.au.setVolume(spec.Name, args, false)
-	case "MicUp", "MicDown", "SetMicVolume":
-		return p.au.setVolume(spec.Name, args, true)
-	case "SetDevice":
-		return p.setDevice(args)
-	case "Devices":
-		return devices(), nil
-	case "Status":
-		return p.Status(), nil
-	case "Accounts":
-		return p.Status().Accounts, nil
-	case "Register", "Unregister":
-		return nil, command.Errorf(command.CodeUnavailable, "%s: accounts with a server are not supported yet", spec.Name)
-	}
-	return nil, command.Errorf(command.CodeUnknownCommand, "%s is not handled by the phone", spec.Name)
-}
-
 // publish sends a call event on the bus with the call's identity fields.
 func (p *Phone) publish(c *call, typ string, f func(e *events.Event)) {
 	e := events.Event{
@@ -163,18 +116,31 @@ func (p *Phone) newCallID() string {
 	return strconv.Itoa(p.nextID)
 }
 
-// errf wraps a failure of the SIP layer as a command error.
+// errf wraps a failure of the SIP layer as a command error. With code "",
+// the code follows from err: a SIP error response is sip_error, a call in
+// the wrong state for the command is wrong_state, a cancelled or expired
+// wait is timeout; only what nobody can act on is internal.
 func errf(code string, err error, format string, a ...any) *command.Error {
 	msg := fmt.Sprintf(format, a...)
 	if err != nil {
 		msg += ": " + err.Error()
 	}
-	var re *sipua.ResponseError
-	if errors.As(err, &re) && code == "" {
-		code = command.CodeSIPError
-	}
 	if code == "" {
-		code = command.CodeInternal
+		code = errCode(err)
 	}
 	return &command.Error{Code: code, Message: msg}
+}
+
+func errCode(err error) string {
+	var re *sipua.ResponseError
+	switch {
+	case errors.As(err, &re):
+		return command.CodeSIPError
+	case errors.Is(err, sipua.ErrNotEstablished), errors.Is(err, sipua.ErrCallEnded),
+		errors.Is(err, sipua.ErrAnswered), errors.Is(err, sipua.ErrNotIncoming):
+		return command.CodeWrongState
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return command.CodeTimeout
+	}
+	return command.CodeInternal
 }

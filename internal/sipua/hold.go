@@ -16,7 +16,7 @@ import (
 // 491 is retried after the RFC 3261 §14.1 delay.
 func (c *Call) Hold(ctx context.Context, on bool) error {
 	if !c.isConfirmed() {
-		return errors.New("call is not established")
+		return ErrNotEstablished
 	}
 	c.reinvite.Lock()
 	defer c.reinvite.Unlock()
@@ -39,7 +39,7 @@ func (c *Call) Hold(ctx context.Context, on bool) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-c.done:
-			return errors.New("call ended")
+			return ErrCallEnded
 		}
 	}
 	if err != nil {

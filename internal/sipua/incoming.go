@@ -2,7 +2,6 @@ package sipua
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -58,7 +57,7 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 // Ring sends 180 Ringing for an incoming call.
 func (c *Call) Ring() error {
 	if c.srv == nil {
-		return errors.New("not an incoming call")
+		return ErrNotIncoming
 	}
 	return c.srv.Ringing()
 }
@@ -66,16 +65,16 @@ func (c *Call) Ring() error {
 // Answer answers an incoming call and returns once the ACK arrived.
 func (c *Call) Answer(ctx context.Context) error {
 	if c.srv == nil {
-		return errors.New("not an incoming call")
+		return ErrNotIncoming
 	}
 	c.mu.Lock()
 	if c.ended || c.rejected != nil {
 		c.mu.Unlock()
-		return errors.New("call has ended")
+		return ErrCallEnded
 	}
 	if c.answered {
 		c.mu.Unlock()
-		return errors.New("call already answered")
+		return ErrAnswered
 	}
 	c.answered = true
 	c.mu.Unlock()
@@ -110,16 +109,16 @@ func (c *Call) Answer(ctx context.Context) error {
 // that wait belongs to the transaction, not to whoever rejects the call.
 func (c *Call) Reject(code int, reason string, headers ...string) error {
 	if c.srv == nil {
-		return errors.New("not an incoming call")
+		return ErrNotIncoming
 	}
 	c.mu.Lock()
 	switch {
 	case c.answered:
 		c.mu.Unlock()
-		return errors.New("call already answered")
+		return ErrAnswered
 	case c.ended || c.rejected != nil:
 		c.mu.Unlock()
-		return errors.New("call has ended")
+		return ErrCallEnded
 	}
 	rejected := make(chan struct{})
 	c.rejected = rejected

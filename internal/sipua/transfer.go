@@ -2,7 +2,6 @@ package sipua
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/emiago/diago"
@@ -13,7 +12,7 @@ import (
 // NOTIFY. It returns the final sipfrag status code.
 func (c *Call) Transfer(ctx context.Context, target string) (int, error) {
 	if !c.isConfirmed() {
-		return 0, errors.New("call is not established")
+		return 0, ErrNotEstablished
 	}
 	var uri sip.Uri
 	if err := sip.ParseUri(target, &uri); err != nil {
@@ -41,7 +40,7 @@ func (c *Call) Transfer(ctx context.Context, target string) (int, error) {
 	case code := <-final:
 		return code, nil
 	case <-c.done:
-		return 0, errors.New("call ended before the transfer completed")
+		return 0, fmt.Errorf("%w before the transfer completed", ErrCallEnded)
 	case <-ctx.Done():
 		return 0, fmt.Errorf("waiting for the transfer outcome: %w", ctx.Err())
 	}
