@@ -48,8 +48,8 @@ type Server struct {
 	// Commands is the command table; its Stream commands turn a
 	// connection into the event stream.
 	Commands command.Specs
-	Bus    *events.Bus  // nil: Subscribe fails with "unavailable"
-	Logger *slog.Logger // nil: no logging
+	Bus      *events.Bus  // nil: Subscribe fails with "unavailable"
+	Logger   *slog.Logger // nil: no logging
 	// Audit, if set, records Subscribe requests, which never reach Exec.
 	// Commands given to Exec are Exec's to record.
 	Audit *audit.Log
