@@ -115,7 +115,7 @@ func (u *UA) rejectInvalid(req *sip.Request, tx sip.ServerTransaction) bool {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	res.SipVersion = "SIP/2.0" // NewResponseFromRequest copies the request's (SIP/7.0)
 	if code == sip.StatusNotImplemented {
-		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, MESSAGE"))
+		res.AppendHeader(u.allow())
 	}
 	if err := tx.Respond(res); err != nil {
 		u.log.Info("answering an invalid SIP request", "error", err)
@@ -136,7 +136,11 @@ func (u *UA) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error
 		}
 		return data, nil
 	}
-	res, dst := statelessResponse(data, code, reason, info.RemoteAddr)
+	var extra []sip.Header
+	if code == sip.StatusNotImplemented {
+		extra = append(extra, u.allow())
+	}
+	res, dst := statelessResponse(data, code, reason, info.RemoteAddr, extra...)
 	if res == nil {
 		u.log.Info("dropping an invalid SIP datagram", "source", addrString(info.RemoteAddr), "error", why)
 		return nil, nil
@@ -353,8 +357,8 @@ func (u *UA) unparsableStatus(data []byte, parseErr error) (int, string) {
 // sent-by port, or the source port with rport). It returns nil when no
 // response may or can be sent: an ACK, no Via, a Via with a bare CR or LF,
 // or a source that is not UDP; a From, To, Call-ID or CSeq with one is
-// left out.
-func statelessResponse(data []byte, code int, reason string, src net.Addr) ([]byte, *net.UDPAddr) {
+// left out. The extra headers (Allow on a 501) follow them.
+func statelessResponse(data []byte, code int, reason string, src net.Addr, extra ...sip.Header) ([]byte, *net.UDPAddr) {
 	from, ok := src.(*net.UDPAddr)
 	if !ok {
 		return nil, nil
@@ -417,6 +421,9 @@ func statelessResponse(data []byte, code int, reason string, src net.Addr) ([]by
 			v = withToTag(v)
 		}
 		b.WriteString(name + ": " + v + "\r\n")
+	}
+	for _, h := range extra {
+		b.WriteString(h.String() + "\r\n")
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	return b.Bytes(), dst

@@ -76,6 +76,7 @@ type UA struct {
 	cfg    Config
 	log    *slog.Logger
 	ua     *sipgo.UserAgent
+	srv    *sipgo.Server // diago's, with our no-route handler; read only by allow
 	dg     *diago.Diago
 	host   string
 	port   int
@@ -150,7 +151,15 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	u.ua = ua
 	u.ctx, u.cancel = context.WithCancel(ctx)
 	u.clock = newMediaClock(u.ctx)
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Logger))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("creating SIP server: %w", err)
+	}
+	srv.OnNoRoute(u.noRoute)
+	u.srv = srv
 	opts := []diago.DiagoOption{
+		diago.WithServer(srv),
 		diago.WithLogger(cfg.Logger),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs, Listen: u.ports.listen}),
 		diago.WithServerRequestMiddleware(u.middleware),
