@@ -53,6 +53,16 @@ step "go vet ./..."
 go vet ./...
 echo "ok"
 
+# The default build is pure Go; sound cards (malgo, cgo) are behind a tag
+# and must keep compiling and working (through ALSA's null device, which
+# libasound2, a dependency of baresip-core, always has).
+step "builds: CGO_ENABLED=0 default, -tags malgo"
+CGO_ENABLED=0 go build -o /dev/null ./cmd/gophone
+go vet -tags malgo ./internal/audio
+go build -tags malgo -o /dev/null ./cmd/gophone
+go test -race -count=1 -tags malgo -run 'Card|PCMRing' ./internal/audio
+echo "ok"
+
 # 4. Tests, race detector on, nothing cached.
 step "go test -race -count=1 -timeout 15m ./..."
 log=$(mktemp)

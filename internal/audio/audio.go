@@ -11,6 +11,8 @@
 //	tone:HZ        input only: a sine of HZ hertz (1..3999) at -10 dBFS peak
 //	file:PATH.wav  input: play a WAV file, then silence;
 //	               output: record 8 kHz mono 16-bit WAV
+//	card:NAME      a sound card by the name Devices lists, or card:default;
+//	               only in a build with the malgo tag (cgo), see card.go
 package audio
 
 import (
@@ -45,13 +47,14 @@ type DeviceInfo struct {
 	Description string `json:"description"` // one line for people
 }
 
-// Devices lists the devices and device templates this build supports.
+// Devices lists the devices and device templates this build supports, and
+// the sound cards it finds.
 func Devices() []DeviceInfo {
-	return []DeviceInfo{
+	return append([]DeviceInfo{
 		{ID: "null", Kind: KindBoth, Description: "silence in, discard out"},
 		{ID: "tone:HZ", Kind: KindInput, Description: "sine tone of HZ hertz (1-3999) at -10 dBFS, e.g. tone:440"},
 		{ID: "file:PATH.wav", Kind: KindBoth, Description: "in: play a WAV file (any rate and channels), then silence; out: record 8 kHz mono 16-bit WAV"},
-	}
+	}, cards()...)
 }
 
 type scheme int
@@ -61,13 +64,14 @@ const (
 	schemeNull
 	schemeTone
 	schemeFile
+	schemeCard
 )
 
 // Device is a parsed, valid device id. The zero Device is no device.
 type Device struct {
 	scheme scheme
 	hz     int    // tone
-	path   string // file
+	path   string // file; card: the card's name
 }
 
 // ParseDevice parses and validates a device id. It does not open anything.
@@ -89,8 +93,16 @@ func ParseDevice(id string) (Device, error) {
 			return Device{}, fmt.Errorf("audio device %q: want file:PATH.wav", id)
 		}
 		return Device{scheme: schemeFile, path: arg}, nil
+	case "card":
+		if !cardsBuilt {
+			return Device{}, fmt.Errorf("audio device %q: this gophone is built without sound cards (build it with -tags malgo)", id)
+		}
+		if arg == "" {
+			return Device{}, fmt.Errorf("audio device %q: want card:NAME or card:default", id)
+		}
+		return Device{scheme: schemeCard, path: arg}, nil
 	}
-	return Device{}, fmt.Errorf("unknown audio device %q (want null, tone:HZ or file:PATH.wav)", id)
+	return Device{}, fmt.Errorf("unknown audio device %q (want null, tone:HZ, file:PATH.wav or card:NAME)", id)
 }
 
 // ID returns the device's canonical id.
@@ -102,6 +114,8 @@ func (d Device) ID() string {
 		return "tone:" + strconv.Itoa(d.hz)
 	case schemeFile:
 		return "file:" + d.path
+	case schemeCard:
+		return "card:" + d.path
 	}
 	return ""
 }
@@ -110,7 +124,9 @@ func (d Device) ID() string {
 func (d Device) CanInput() bool { return d.scheme != schemeNone }
 
 // CanOutput reports whether the device can be opened as an output.
-func (d Device) CanOutput() bool { return d.scheme == schemeNull || d.scheme == schemeFile }
+func (d Device) CanOutput() bool {
+	return d.scheme == schemeNull || d.scheme == schemeFile || d.scheme == schemeCard
+}
 
 // Discards reports whether the device, as an output, throws audio away
 // (null), so that nothing need be decoded for it.
@@ -136,6 +152,8 @@ func (d Device) OpenInput() (Input, error) {
 		return newToneInput(d.hz), nil
 	case schemeFile:
 		return openFileInput(d.path)
+	case schemeCard:
+		return openCardInput(d.path)
 	}
 	return nil, fmt.Errorf("audio: open input: no device")
 }
@@ -148,6 +166,8 @@ func (d Device) OpenOutput() (io.WriteCloser, error) {
 		return &nullOutput{}, nil
 	case schemeFile:
 		return CreateWAV(d.path)
+	case schemeCard:
+		return openCardOutput(d.path)
 	case schemeNone:
 		return nil, fmt.Errorf("audio: open output: no device")
 	}
