@@ -102,7 +102,10 @@ func ParseDevice(id string) (Device, error) {
 		}
 		return Device{scheme: schemeCard, path: arg}, nil
 	}
-	return Device{}, fmt.Errorf("unknown audio device %q (want null, tone:HZ, file:PATH.wav or card:NAME)", id)
+	if cardsBuilt {
+		return Device{}, fmt.Errorf("unknown audio device %q (want null, tone:HZ, file:PATH.wav or card:NAME)", id)
+	}
+	return Device{}, fmt.Errorf("unknown audio device %q (want null, tone:HZ or file:PATH.wav)", id)
 }
 
 // ID returns the device's canonical id.
