@@ -390,7 +390,7 @@ func settingFields(ms *microsipSettings) []field[Config] {
 		msInt("sourcePort", &ms.sourcePort),
 		msInt("rtpPortMin", &ms.rtpPortMin),
 		msInt("rtpPortMax", &ms.rtpPortMax),
-		{name: "rtpPorts", aliasOf: "rtpPortMin", set: func(c *Config, v string) (err error) {
+		{name: "rtpPorts", aliasOf: "rtpPortMin/rtpPortMax", set: func(c *Config, v string) (err error) {
 			c.RTPPortMin, c.RTPPortMax, err = parsePortRange(v)
 			return err
 		}, get: func(c *Config) string { return fmt.Sprintf("%d-%d", c.RTPPortMin, c.RTPPortMax) }},
