@@ -58,14 +58,15 @@ func guiSettings() []string {
 func unsupportedSettings() map[string][]string {
 	return map[string][]string{
 		"VAD": nil, "EC": {"1"}, "forceCodec": nil, "opusStereo": nil, "micAmplification": nil,
-		"swLevelAdjustment": nil, "headsetSupport": nil, "disableVideo": {"1"}, "videoCaptureDevice": nil,
-		"videoCodec": nil, "videoH264": nil, "videoH263": nil, "videoVP8": nil, "videoVP9": nil,
-		"videoBitrate": nil, "disableH264": {"1"}, "disableH263": {"1"}, "bitrateH264": nil,
-		"bitrateH263": nil, "rport": {"1"}, "dnsSrv": nil, "dnsSrvNs": nil, "STUN": nil,
+		"swLevelAdjustment": nil, "headsetSupport": nil, "rport": {"1"}, "dnsSrv": nil, "dnsSrvNs": nil, "STUN": nil,
 		"enableSTUN": nil, "usersDirectory": nil, "audioRingDevice": nil, "cmdCallAnswerVideo": nil,
 		"autoAnswerCalls": nil, "FWD": nil, "networkChanges": {"1"},
 		"featureCodeCP": {"**"}, "featureCodeBT": {"##"}, "featureCodeAT": {"*2"},
 		"enableFeatureCodeCP": {"1"}, "enableFeatureCodeBT": nil, "enableFeatureCodeAT": nil,
+		// gophone is audio only: video settings are never worth a word.
+		"disableVideo": {"*"}, "videoCaptureDevice": {"*"}, "videoCodec": {"*"}, "videoH264": {"*"},
+		"videoH263": {"*"}, "videoVP8": {"*"}, "videoVP9": {"*"}, "videoBitrate": {"*"},
+		"disableH264": {"*"}, "disableH263": {"*"}, "bitrateH264": {"*"}, "bitrateH263": {"*"},
 	}
 }
 
@@ -101,7 +102,8 @@ func lookup(keys []string, name string) (string, bool) {
 }
 
 // lookupInert finds name (any case) in m and reports whether v asks for
-// nothing.
+// nothing: "", 0, one of the key's inert values, or any value when they
+// are "*".
 func lookupInert(m map[string][]string, name, v string) (key string, found, inert bool) {
 	for k, inertValues := range m {
 		if !strings.EqualFold(k, name) {
@@ -111,7 +113,8 @@ func lookupInert(m map[string][]string, name, v string) (key string, found, iner
 			return k, true, true
 		}
 		_, inert = lookup(inertValues, v)
-		return k, true, inert
+		_, any := lookup(inertValues, "*")
+		return k, true, inert || any
 	}
 	return "", false, false
 }

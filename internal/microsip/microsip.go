@@ -261,7 +261,7 @@ func targetRequest(arg string) (command.Request, error) {
 		return command.Request{}, fmt.Errorf("unknown MicroSIP command %s", arg)
 	}
 	// user@host:port and the like: a colon that is not a URI scheme.
-	if n, ok := number(arg); ok {
+	if n, ok := dialNumber(arg); ok {
 		return dial(n), nil
 	}
 	return command.Request{}, fmt.Errorf("MicroSIP: %q is not a number or URI", arg)
@@ -285,7 +285,7 @@ func dialNumber(s string) (string, bool) {
 		return number(s)
 	}
 	n, ok := number(s[:i])
-	if !ok || strings.Contains(n, "@") {
+	if !ok {
 		return "", false
 	}
 	for _, r := range s[i:] {
