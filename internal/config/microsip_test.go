@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gophone/gophone/internal/testutil"
 )
 
 // TestMicroSIPValues reads MicroSIP's keys in the forms its versions
@@ -185,5 +187,17 @@ func TestReportClasses(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rep.Keys, want) {
 		t.Errorf("keys\n%+v\nwant\n%+v", rep.Keys, want)
+	}
+}
+
+// TestWindowsFileErrors: a file saved as UTF-16 LE with CRLF reports the
+// same FILE:LINE errors as its UTF-8 form.
+func TestWindowsFileErrors(t *testing.T) {
+	src := "[Settings]\r\nvolumeOutput=50\r\n\r\nDTMFMethod=9\r\n"
+	for _, b := range [][]byte{[]byte(src), testutil.WindowsINI(src)} {
+		_, _, err := parse("/cfg/t.ini", "/cfg", b, testEnv)
+		if err == nil || err.Error() != `/cfg/t.ini:4: DTMFMethod: "9" is not one of auto, rfc4733, info, inband` {
+			t.Errorf("error %v", err)
+		}
 	}
 }

@@ -203,32 +203,41 @@ func TestMicroSIPAutoAnswerForms(t *testing.T) {
 	}
 }
 
-// TestMicroSIPPostDialDigits: `gophone NUMBER,1,,2` calls NUMBER and, once
-// answered, sends 1 and 2 with a dtmfPause per comma between them, as a
-// second daemon receives them (dtmf.received).
+// TestMicroSIPPostDialDigits: `gophone NUMBER,1,,2` and `gophone dial
+// NUMBER,1,,2` call NUMBER and, once answered, send 1 and 2 with a
+// dtmfPause per comma between them, as a second daemon receives them
+// (dtmf.received).
 func TestMicroSIPPostDialDigits(t *testing.T) {
 	const pause = 700 * time.Millisecond
-	b := startDaemon(t, "[Settings]\nautoAnswer=1\n")
-	evB := b.Events(t)
-	a := startDaemon(t, "[Settings]\ndtmfPause="+strconv.Itoa(int(pause/time.Millisecond))+"\n")
-	res := a.RunCLI("1001@" + b.SIPAddr() + ",1,,2")
-	if res.Exit != 0 || strings.TrimSpace(res.Stdout) == "" {
-		t.Fatalf("gophone NUMBER,1,,2: %s", res)
-	}
-	est := evB.WaitType(t, eventWait, "call.established", "")
-	one := evB.WaitType(t, eventWait, "dtmf.received", est.Call)
-	two := evB.WaitFor(t, eventWait, func(e testutil.Event) bool {
-		return e.Type == "dtmf.received" && e.Seq > one.Seq
-	})
-	if one.Digit != "1" || two.Digit != "2" {
-		t.Fatalf("digits %q %q, want 1 and 2", one.Digit, two.Digit)
-	}
-	// ",1,,2": a pause before 1, two between 1 and 2.
-	if gap := one.Time.Sub(est.Time); gap < pause-100*time.Millisecond {
-		t.Errorf("1 came %v after the answer, want a pause of %v first", gap, pause)
-	}
-	if gap := two.Time.Sub(one.Time); gap < 2*pause-100*time.Millisecond {
-		t.Errorf("2 came %v after 1, want two pauses of %v", gap, pause)
+	for _, form := range []string{"microsip", "dial"} {
+		t.Run(form, func(t *testing.T) {
+			b := startDaemon(t, "[Settings]\nautoAnswer=1\n")
+			evB := b.Events(t)
+			a := startDaemon(t, "[Settings]\ndtmfPause="+strconv.Itoa(int(pause/time.Millisecond))+"\n")
+			args := []string{"1001@" + b.SIPAddr() + ",1,,2"}
+			if form == "dial" {
+				args = []string{"dial", "sip:1001@" + b.SIPAddr() + ",1,,2"}
+			}
+			res := a.RunCLI(args...)
+			if res.Exit != 0 || strings.TrimSpace(res.Stdout) == "" {
+				t.Fatalf("gophone %v: %s", args, res)
+			}
+			est := evB.WaitType(t, eventWait, "call.established", "")
+			one := evB.WaitType(t, eventWait, "dtmf.received", est.Call)
+			two := evB.WaitFor(t, eventWait, func(e testutil.Event) bool {
+				return e.Type == "dtmf.received" && e.Seq > one.Seq
+			})
+			if one.Digit != "1" || two.Digit != "2" {
+				t.Fatalf("digits %q %q, want 1 and 2", one.Digit, two.Digit)
+			}
+			// ",1,,2": a pause before 1, two between 1 and 2.
+			if gap := one.Time.Sub(est.Time); gap < pause-100*time.Millisecond {
+				t.Errorf("1 came %v after the answer, want a pause of %v first", gap, pause)
+			}
+			if gap := two.Time.Sub(one.Time); gap < 2*pause-100*time.Millisecond {
+				t.Errorf("2 came %v after 1, want two pauses of %v", gap, pause)
+			}
+		})
 	}
 }
 
