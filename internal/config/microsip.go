@@ -136,15 +136,24 @@ func dtmfMethods() map[string]string {
 }
 
 // encryptedPassword reports whether v has the form of a password MicroSIP
-// saved encrypted: lower-case hex of whole 8-byte blocks. A plain password
+// saved encrypted: lower-case hex of whole 8-byte blocks (Bin2String), or,
+// from versions before 3.x (with passwordSize), upper-case hex of whole
+// blocks and a checksum byte (WritePrivateProfileStruct). A plain password
 // of that form is taken for one too; passwordFile or the environment give
 // it then.
 func encryptedPassword(v string) bool {
-	if len(v) < 16 || len(v)%16 != 0 {
-		return false
+	switch {
+	case len(v) >= 16 && len(v)%16 == 0:
+		return hexDigits(v, "0123456789abcdef")
+	case len(v) >= 18 && len(v)%16 == 2:
+		return hexDigits(v, "0123456789ABCDEF")
 	}
+	return false
+}
+
+func hexDigits(v, digits string) bool {
 	for _, r := range v {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+		if !strings.ContainsRune(digits, r) {
 			return false
 		}
 	}

@@ -124,6 +124,7 @@ func TestEncryptedPassword(t *testing.T) {
 		{"plain", "password=hunter2", nil, "hunter2", false, false},
 		{"plain hex, odd length", "password=8f0c3b1e5d2a4c6", nil, "8f0c3b1e5d2a4c6", false, false},
 		{"upper-case hex is plain", "password=" + strings.ToUpper(blob), nil, strings.ToUpper(blob), false, false},
+		{"pre-3.x struct with checksum", "password=" + strings.ToUpper(blob) + "7E\npasswordSize=16", nil, "", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
