@@ -28,9 +28,9 @@ func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line,
 // Warning is something in a configuration file that gophone ignores, such as
 // an unknown key or section.
 type Warning struct {
-	File string
-	Line int
-	Msg  string
+	File string `json:"file"`
+	Line int    `json:"line"` // 0: about the whole file
+	Msg  string `json:"message"`
 }
 
 // String returns "FILE:LINE: MSG", or "FILE: MSG" for the whole file.
