@@ -237,6 +237,13 @@ func TestMicroSIPPostDialDigits(t *testing.T) {
 			if gap := two.Time.Sub(one.Time); gap < 2*pause-100*time.Millisecond {
 				t.Errorf("2 came %v after 1, want two pauses of %v", gap, pause)
 			}
+			if form == "dial" {
+				// Digits that are no DTMF are refused before anything is sent.
+				bad := a.RunCLI("dial", "sip:1001@"+b.SIPAddr()+",1x")
+				if bad.Exit != 2 || !strings.Contains(bad.Stderr, "digits after the number") {
+					t.Errorf("dial NUMBER,1x: %s", bad)
+				}
+			}
 		})
 	}
 }
