@@ -165,7 +165,6 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, *
 		}
 		sections[lower] = s.line
 		var u []string
-		_, isMicroSIP := lookup(microsipSections(), s.name)
 		switch n := accountNumber(s.name); {
 		case lower == "settings":
 			settings, u, err = apply(rep, s, settingFields(&ms), guiSettings(), unsupportedSettings(), c)
@@ -173,17 +172,8 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, *
 			na := numbered{n: n, acct: defaultAccount(strconv.Itoa(n))}
 			na.given, u, err = apply(rep, s, accountFields(), guiAccount(), unsupportedAccount(), &na.acct)
 			accts = append(accts, na)
-		case isMicroSIP:
-			rep.add(Key{Line: s.line, Section: s.name, Class: ClassIgnored})
-			for _, k := range s.keys {
-				rep.add(Key{Line: k.line, Section: s.name, Name: k.name, Class: ClassIgnored})
-			}
 		default:
-			rep.add(Key{Line: s.line, Section: s.name, Class: ClassUnknown})
-			for _, k := range s.keys {
-				rep.add(Key{Line: k.line, Section: s.name, Name: k.name, Class: ClassUnknown})
-			}
-			rep.warn(s.line, "unknown section [%s]", s.name)
+			otherSection(rep, s)
 		}
 		if err != nil {
 			return nil, nil, err
@@ -200,6 +190,21 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, *
 		return nil, nil, err
 	}
 	return c, rep, nil
+}
+
+// otherSection reports a section that is neither [Settings] nor
+// [AccountN]: one of MicroSIP's, ignored, or an unknown one.
+func otherSection(rep *Report, s iniSection) {
+	class := ClassUnknown
+	if _, ok := lookup(microsipSections(), s.name); ok {
+		class = ClassIgnored
+	} else {
+		rep.warn(s.line, "unknown section [%s]", s.name)
+	}
+	rep.add(Key{Line: s.line, Section: s.name, Class: class})
+	for _, k := range s.keys {
+		rep.add(Key{Line: k.line, Section: s.name, Name: k.name, Class: class})
+	}
 }
 
 // numbered is an [AccountN] section as read.
