@@ -379,9 +379,9 @@ func absPath(p, dir, home string) string {
 // take effect together with others are read into ms.
 func settingFields(ms *microsipSettings) []field[Config] {
 	const maxInt = math.MaxInt32
-	msInt := func(name string, p *int) field[Config] {
+	msInt := func(name string, p *int, hi int) field[Config] {
 		return field[Config]{name: name, set: func(_ *Config, v string) (err error) {
-			*p, err = parseInt(v, 0, 65535)
+			*p, err = parseInt(v, 0, hi)
 			return err
 		}, get: func(*Config) string { return strconv.Itoa(*p) }}
 	}
@@ -392,9 +392,9 @@ func settingFields(ms *microsipSettings) []field[Config] {
 	fs := []field[Config]{
 		addrField("listen", func(c *Config) *string { return &c.Listen }, false),
 		addrField("tlsListen", func(c *Config) *string { return &c.TLSListen }, true),
-		msInt("sourcePort", &ms.sourcePort),
-		msInt("rtpPortMin", &ms.rtpPortMin),
-		msInt("rtpPortMax", &ms.rtpPortMax),
+		msInt("sourcePort", &ms.sourcePort, 65535),
+		msInt("rtpPortMin", &ms.rtpPortMin, 65534), // room for RTP and RTCP
+		msInt("rtpPortMax", &ms.rtpPortMax, 65535),
 		{name: "rtpPorts", aliasOf: "rtpPortMin/rtpPortMax", set: func(c *Config, v string) (err error) {
 			c.RTPPortMin, c.RTPPortMax, err = parsePortRange(v)
 			return err
