@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gophone/gophone/internal/buildinfo"
 	"github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/daemon"
@@ -124,9 +125,10 @@ var errNotRunning = errors.New("gophone is not running")
 
 // opts are the flags that are not command arguments.
 type opts struct {
-	config string // -c FILE
-	json   bool   // --json: print the raw result
-	help   bool   // -h, --help
+	config  string // -c FILE
+	json    bool   // --json: print the raw result
+	help    bool   // -h, --help
+	version bool   // --version
 }
 
 func (r *runner) main(ctx context.Context, args []string) int {
@@ -134,6 +136,10 @@ func (r *runner) main(ctx context.Context, args []string) int {
 	rest, err := globalFlags(args, &o)
 	if err != nil {
 		return r.fail(err)
+	}
+	if o.version {
+		fmt.Fprintln(r.env.Stdout, buildinfo.Read())
+		return ExitOK
 	}
 	if len(rest) == 0 {
 		if o.help {
@@ -151,6 +157,13 @@ func (r *runner) main(ctx context.Context, args []string) int {
 		return r.serve(ctx, words, o)
 	case "events":
 		return r.events(ctx, words, o)
+	case "config":
+		return r.config(words, o)
+	case "version":
+		if len(words) > 0 && words[0] != "--json" {
+			return r.fail(usagef("version: unexpected argument %q", words[0]))
+		}
+		return r.printVersion(len(words) > 0 || o.json)
 	}
 	if spec, ok := daemon.Specs().Lookup(name); ok {
 		words, err := commandFlags(words, &o)
@@ -254,6 +267,9 @@ func optionFlag(words []string, i int, o *opts, goStyle bool) (int, error) {
 	case w == "-h" || w == "--help" || goStyle && w == "-help":
 		o.help = true
 		return 1, nil
+	case w == "--version" && goStyle:
+		o.version = true
+		return 1, nil
 	}
 	return 0, nil
 }
@@ -294,6 +310,19 @@ const (
 		"whole run to FILE when serve ends (go tool pprof reads it)."
 	eventsUsage = "usage: gophone events [--since SEQ]\n\nStream events, one JSON object per line."
 )
+
+// printVersion prints the build's version, revision and Go version.
+func (r *runner) printVersion(asJSON bool) int {
+	info := buildinfo.Read()
+	if asJSON {
+		if err := writeJSONLine(r.env.Stdout, info); err != nil {
+			return r.fail(err)
+		}
+		return ExitOK
+	}
+	fmt.Fprintln(r.env.Stdout, info)
+	return ExitOK
+}
 
 // serve runs the daemon in the foreground.
 func (r *runner) serve(ctx context.Context, words []string, o opts) int {

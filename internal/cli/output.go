@@ -309,12 +309,15 @@ Commands (names are case-insensitive):
 	}
 	fmt.Fprintf(&b, "  %-40s %s\n", "events [--since SEQ]", "stream events, one JSON object per line")
 	fmt.Fprintf(&b, "  %-40s %s\n", "serve", "run the phone in the foreground")
+	fmt.Fprintf(&b, "  %-40s %s\n", "config check [FILE]", "say how each line of a (MicroSIP) config file is read")
+	fmt.Fprintf(&b, "  %-40s %s\n", "version", "print the version, VCS revision and Go version")
 	fmt.Fprintf(&b, "  %-40s %s\n", "help [COMMAND]", "show this list, or one command's parameters")
 	b.WriteString(`
 Flags:
   -c, --config FILE   configuration file (default $GOPHONE_CONFIG, else
                       $XDG_CONFIG_HOME/gophone/gophone.ini)
   --json              print the raw result as JSON
+  --version           print the version, VCS revision and Go version
 
 Exit status: 0 success, 1 command failed, 2 bad usage, 3 gophone is not running.
 `)
@@ -333,6 +336,12 @@ func (r *runner) help(words []string) int {
 		return ExitOK
 	case "serve":
 		fmt.Fprintln(r.env.Stdout, serveUsage)
+		return ExitOK
+	case "config":
+		fmt.Fprintln(r.env.Stdout, configUsage)
+		return ExitOK
+	case "version":
+		fmt.Fprintln(r.env.Stdout, "usage: gophone version [--json]\n\nPrint the version, VCS revision and Go version of this build.")
 		return ExitOK
 	}
 	spec, ok := daemon.Specs().Lookup(words[0])

@@ -41,8 +41,11 @@ type Config struct {
 	// LogFile is the log destination; "" logs to standard error.
 	LogFile string
 
-	// AutoAnswer is "", "button", "header" or "all".
+	// AutoAnswer is "", "button", "header" or "all" (autoAnswer; MicroSIP's
+	// legacy 0, 1 and 2 are "", "all" and "header").
 	AutoAnswer string
+	// AA is the state of the auto-answer button of autoAnswer=button.
+	AA bool
 	// AutoAnswerDelay is how long an incoming call rings before it is
 	// auto-answered (autoAnswerDelay, in seconds).
 	AutoAnswerDelay time.Duration
@@ -83,6 +86,14 @@ type Config struct {
 	// DTMFPause is the pause a "," makes in SendDTMF (dtmfPause, in
 	// milliseconds).
 	DTMFPause time.Duration
+	// DTMFMethod is how digits are sent: "auto" (RFC 4733 when the far end
+	// offers telephone-event, else SIP INFO), "rfc4733", "info" or "inband"
+	// (DTMFMethod; MicroSIP's 0-3 are auto, inband, rfc4733 and info).
+	DTMFMethod string
+	// EnableLog logs at debug level (enableLog).
+	EnableLog bool
+	// Codecs is the codec list of accounts that set none (audioCodecs).
+	Codecs []string
 
 	// Hooks maps a hook key (cmdCallStart, …; see HookNames) to its
 	// command line. Hooks that are not set are absent.
@@ -110,6 +121,9 @@ type Account struct {
 	// Password is the digest password. It never appears in String,
 	// GoString, LogValue or MarshalJSON output.
 	Password string
+	// PasswordFile is a file whose first line is the password
+	// (passwordFile); it overrides Password.
+	PasswordFile string
 	// AuthID is the digest user name; "" means Username.
 	AuthID string
 	// DisplayName is put in From.
@@ -128,8 +142,13 @@ type Account struct {
 	// system store.
 	TLSCAFile string
 	// Codecs lists the audio codecs in preference order, by their
-	// canonical names: PCMU, PCMA, G722, opus, telephone-event.
+	// canonical names: PCMU, PCMA, telephone-event.
 	Codecs []string
+	// NeedsPassword reports that the file holds MicroSIP's encrypted
+	// password, which gophone cannot read, and no password was given
+	// otherwise (passwordFile, $GOPHONE_ACCOUNTn_PASSWORD). Password is ""
+	// then.
+	NeedsPassword bool
 }
 
 // Local reports whether the account is serverless (has no Server).
@@ -176,6 +195,7 @@ func (a Account) LogValue() slog.Value {
 		slog.String("srtp", p.SRTP),
 		slog.String("tlsCAFile", p.TLSCAFile),
 		slog.String("codecs", strings.Join(p.Codecs, ",")),
+		slog.Bool("needsPassword", p.NeedsPassword),
 	)
 }
 
@@ -257,6 +277,8 @@ func defaults(getenv func(string) string) *Config {
 		Volume:        100,
 		MicVolume:     100,
 		DTMFPause:     500 * time.Millisecond,
+		DTMFMethod:    "auto",
+		Codecs:        defaultCodecs(),
 		Hooks:         map[string]string{},
 		Accounts:      []Account{defaultAccount("1")},
 	}
@@ -268,7 +290,7 @@ func defaultAccount(id string) Account {
 		ID:              id,
 		Transport:       "udp",
 		RegisterRefresh: 300 * time.Second,
-		Codecs:          []string{"PCMU", "PCMA"},
+		Codecs:          defaultCodecs(),
 	}
 }
 

@@ -50,6 +50,14 @@ func FuzzParse(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("testdata", "microsip.ini")); err == nil {
 		seeds = append(seeds, string(b))
 	}
+	corpus, _ := filepath.Glob(filepath.Join("testdata", "microsip", "*.ini"))
+	for _, name := range corpus {
+		if b, err := os.ReadFile(name); err == nil {
+			seeds = append(seeds, string(b))
+		}
+	}
+	seeds = append(seeds, "[Settings]\nrtpPortMin=65534\nrtpPortMax=1\naudioCodecs=G729\nautoAnswer=2\nDTMFMethod=3\n",
+		"[Account1]\npassword=00112233445566778899aabbccddeeff\n")
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,13 +28,18 @@ func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line,
 // Warning is something in a configuration file that gophone ignores, such as
 // an unknown key or section.
 type Warning struct {
-	File string
-	Line int
-	Msg  string
+	File string `json:"file"`
+	Line int    `json:"line"` // 0: about the whole file
+	Msg  string `json:"message"`
 }
 
-// String returns "FILE:LINE: MSG".
-func (w Warning) String() string { return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Msg) }
+// String returns "FILE:LINE: MSG", or "FILE: MSG" for the whole file.
+func (w Warning) String() string {
+	if w.Line == 0 {
+		return fmt.Sprintf("%s: %s", w.File, w.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Msg)
+}
 
 // Resolve returns the configuration file's path: flagPath (-c FILE) if set,
 // else $GOPHONE_CONFIG, else $XDG_CONFIG_HOME/gophone/gophone.ini, with
@@ -72,11 +78,14 @@ func LoadOrDefault(path string, explicit bool) (*Config, []Warning, error) {
 }
 
 func loadOrDefault(path string, explicit bool, getenv func(string) string) (*Config, []Warning, error) {
-	c, w, err := load(path, getenv)
+	c, rep, err := load(path, getenv)
 	if err != nil && !explicit && errors.Is(err, fs.ErrNotExist) {
 		return defaults(getenv), nil, nil
 	}
-	return c, w, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, rep.Warnings, nil
 }
 
 // Load reads the configuration file at path over the defaults. Relative
@@ -86,9 +95,25 @@ func loadOrDefault(path string, explicit bool, getenv func(string) string) (*Con
 // Unknown keys and sections come back as warnings. A syntax error or a bad
 // value is an *Error; a file that cannot be read is an error wrapping the
 // fs error.
-func Load(path string) (*Config, []Warning, error) { return load(path, os.Getenv) }
+func Load(path string) (*Config, []Warning, error) {
+	c, rep, err := load(path, os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, rep.Warnings, nil
+}
 
-func load(path string, getenv func(string) string) (*Config, []Warning, error) {
+// Check loads the configuration file at path as Load does and reports how
+// each of its keys was taken. getenv (nil means os.Getenv) is used for the
+// defaults and the passwords given in the environment.
+func Check(path string, getenv func(string) string) (*Config, *Report, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return load(path, getenv)
+}
+
+func load(path string, getenv func(string) string) (*Config, *Report, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read config: %w", err)
@@ -104,31 +129,34 @@ func load(path string, getenv func(string) string) (*Config, []Warning, error) {
 // the defaults, as Load does. Relative paths in src are taken relative to
 // file's directory.
 func Parse(file string, src []byte) (*Config, []Warning, error) {
-	return parse(file, filepath.Dir(file), src, os.Getenv)
+	c, rep, err := parse(file, filepath.Dir(file), src, os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, rep.Warnings, nil
 }
 
 // parse is Parse with the directory relative paths start from and the
-// environment given.
-func parse(file, dir string, src []byte, getenv func(string) string) (*Config, []Warning, error) {
+// environment given. The report says how each key was taken.
+func parse(file, dir string, src []byte, getenv func(string) string) (*Config, *Report, error) {
 	f, err := parseINI(file, src)
 	if err != nil {
 		return nil, nil, err
 	}
 	c := defaults(getenv)
 	c.Path = file
-	var warns []Warning
+	rep := &Report{File: file}
 	for _, k := range f.global {
-		warns = append(warns, Warning{file, k.line, fmt.Sprintf("key %s outside any section", k.name)})
+		rep.add(Key{Line: k.line, Name: k.name, Class: ClassUnknown})
+		rep.warn(k.line, "key %s outside any section", k.name)
 	}
 
-	type numbered struct {
-		n    int
-		acct Account
-	}
 	var (
 		accts    []numbered
-		settings map[string]int // keys given in [Settings] → line
+		settings = map[string]int{} // keys given in [Settings] → line
 		sections = map[string]int{}
+		ms       microsipSettings
+		unsup    []string
 	)
 	for _, s := range f.sections {
 		lower := strings.ToLower(s.name)
@@ -136,23 +164,66 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, [
 			return nil, nil, &Error{file, s.line, fmt.Sprintf("duplicate section [%s] (first on line %d)", s.name, first)}
 		}
 		sections[lower] = s.line
-		var w []Warning
-		if lower == "settings" {
-			settings, w, err = apply(file, s, settingFields(), c)
-		} else if n := accountNumber(s.name); n > 0 {
-			a := defaultAccount(strconv.Itoa(n))
-			_, w, err = apply(file, s, accountFields(), &a)
-			accts = append(accts, numbered{n, a})
-		} else {
-			w = []Warning{{file, s.line, fmt.Sprintf("unknown section [%s]", s.name)}}
+		var u []string
+		switch n := accountNumber(s.name); {
+		case lower == "settings":
+			settings, u, err = apply(rep, s, settingFields(&ms), guiSettings(), unsupportedSettings(), c)
+		case n > 0:
+			na := numbered{n: n, acct: defaultAccount(strconv.Itoa(n))}
+			na.given, u, err = apply(rep, s, accountFields(), guiAccount(), unsupportedAccount(), &na.acct)
+			accts = append(accts, na)
+		default:
+			otherSection(rep, s)
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		warns = append(warns, w...)
+		unsup = append(unsup, u...)
 	}
+	if len(unsup) > 0 {
+		rep.warn(0, "MicroSIP settings for features gophone lacks, ignored: %s", strings.Join(unsup, ", "))
+	}
+	if err := finishSettings(c, rep, settings, &ms, dir, getenv); err != nil {
+		return nil, nil, err
+	}
+	if err := finishAccounts(c, rep, accts, ms.accountID, dir, getenv); err != nil {
+		return nil, nil, err
+	}
+	return c, rep, nil
+}
 
-	// Paths and the defaults that derive from dataDir.
+// otherSection reports a section that is neither [Settings] nor
+// [AccountN]: one of MicroSIP's, ignored, or an unknown one.
+func otherSection(rep *Report, s iniSection) {
+	class := ClassUnknown
+	if _, ok := lookup(microsipSections(), s.name); ok {
+		class = ClassIgnored
+	} else {
+		rep.warn(s.line, "unknown section [%s]", s.name)
+	}
+	rep.add(Key{Line: s.line, Section: s.name, Class: class})
+	for _, k := range s.keys {
+		rep.add(Key{Line: k.line, Section: s.name, Name: k.name, Class: class})
+	}
+}
+
+// numbered is an [AccountN] section as read.
+type numbered struct {
+	n     int
+	acct  Account
+	given map[string]int // keys given a value → line
+}
+
+// microsipSettings are MicroSIP [Settings] values that take effect only
+// together with others.
+type microsipSettings struct {
+	rtpPortMin, rtpPortMax int
+	sourcePort             int
+	accountID              int
+}
+
+// finishSettings applies what depends on several [Settings] keys.
+func finishSettings(c *Config, rep *Report, settings map[string]int, ms *microsipSettings, dir string, getenv func(string) string) error {
 	h := home(getenv)
 	if _, ok := settings["dataDir"]; ok {
 		c.DataDir = absPath(c.DataDir, dir, h)
@@ -168,55 +239,104 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, [
 	c.LogFile = absPath(c.LogFile, dir, h)
 
 	if c.Forwarding != "" && c.ForwardingNumber == "" {
-		return nil, nil, &Error{file, settings["forwarding"], fmt.Sprintf("forwarding: %s needs forwardingNumber", c.Forwarding)}
+		return &Error{rep.File, settings["forwarding"], fmt.Sprintf("forwarding: %s needs forwardingNumber", c.Forwarding)}
 	}
-
-	if len(accts) > 0 {
-		sort.Slice(accts, func(i, j int) bool { return accts[i].n < accts[j].n })
-		c.Accounts = make([]Account, len(accts))
-		for i, na := range accts {
-			a := na.acct
-			a.TLSCAFile = absPath(a.TLSCAFile, dir, h)
-			if a.Domain == "" {
-				a.Domain = a.Server
-			}
-			c.Accounts[i] = a
+	// MicroSIP: rtpPortMin > 0 starts the range, and rtpPortMax ends it
+	// when it is above; otherwise the range is open.
+	if ms.rtpPortMin > 0 {
+		c.RTPPortMin, c.RTPPortMax = ms.rtpPortMin, 65535
+		if ms.rtpPortMax > ms.rtpPortMin {
+			c.RTPPortMax = ms.rtpPortMax
 		}
 	}
-	return c, warns, nil
+	if _, ok := settings["listen"]; !ok && ms.sourcePort > 0 {
+		host, _, _ := net.SplitHostPort(c.Listen)
+		c.Listen = net.JoinHostPort(host, strconv.Itoa(ms.sourcePort))
+	}
+	if _, ok := settings["autoAnswer"]; !ok && c.AA {
+		c.AutoAnswer = "button" // MicroSIP's default
+	}
+	return nil
 }
 
-// apply sets t from the keys of section s. It returns the canonical names of
-// the keys given a value, with their lines.
-func apply[T any](file string, s iniSection, fields []field[T], t *T) (map[string]int, []Warning, error) {
+// apply sets t from the keys of section s, and reports each key in rep.
+// It returns the canonical names of the keys given a value, with their
+// lines, and the MicroSIP keys of features gophone lacks that ask for
+// something.
+func apply[T any](rep *Report, s iniSection, fields []field[T], gui []string, unsupported map[string][]string, t *T) (map[string]int, []string, error) {
 	given := map[string]int{}
 	seen := map[string]int{}
-	var warns []Warning
+	var unsup []string
+	rep.add(Key{Line: s.line, Section: s.name, Class: ClassUsed})
 	for _, k := range s.keys {
 		lower := strings.ToLower(k.name)
 		if first, ok := seen[lower]; ok {
-			return nil, nil, &Error{file, k.line, fmt.Sprintf("duplicate key %s in [%s] (first on line %d)", k.name, s.name, first)}
+			return nil, nil, &Error{rep.File, k.line, fmt.Sprintf("duplicate key %s in [%s] (first on line %d)", k.name, s.name, first)}
 		}
 		seen[lower] = k.line
+		key := Key{Line: k.line, Section: s.name, Name: k.name}
 		i := findField(fields, k.name)
 		if i < 0 {
-			warns = append(warns, Warning{file, k.line, fmt.Sprintf("unknown key %s in [%s]", k.name, s.name)})
+			v := unquote(k.value)
+			if name, ok := lookup(gui, k.name); ok {
+				key.Class, key.Canonical = ClassIgnored, name
+			} else if name, ok, inert := lookupInert(unsupported, k.name, v); ok {
+				key.Class, key.Canonical, key.Value = ClassUnsupported, name, v
+				if !inert {
+					unsup = append(unsup, fmt.Sprintf("%s=%s (line %d)", name, v, k.line))
+				}
+			} else {
+				key.Class = ClassUnknown
+				rep.warn(k.line, "unknown key %s in [%s]", k.name, s.name)
+			}
+			rep.add(key)
 			continue
 		}
 		f := fields[i]
-		v := k.value
-		if !f.raw {
-			v = unquote(v)
+		set, err := applyKey(rep, k, f, t, &key)
+		if err != nil {
+			return nil, nil, err
 		}
-		if v == "" && !f.emptySets {
-			continue
+		if set {
+			given[key.Canonical] = k.line
+			given[f.name] = k.line
 		}
-		if err := f.set(t, v); err != nil {
-			return nil, nil, &Error{file, k.line, fmt.Sprintf("%s: %v", f.name, err)}
-		}
-		given[f.name] = k.line
+		rep.add(key)
 	}
-	return given, warns, nil
+	return given, unsup, nil
+}
+
+// applyKey sets t from k, the key of field f, fills in key and reports
+// whether k had a value.
+func applyKey[T any](rep *Report, k iniKey, f field[T], t *T, key *Key) (bool, error) {
+	key.Class, key.Canonical = ClassUsed, f.name
+	if f.aliasOf != "" {
+		key.Class, key.Canonical = ClassAlias, f.aliasOf
+	}
+	v := k.value
+	if !f.raw {
+		v = unquote(v)
+	}
+	if v == "" && !f.emptySets {
+		key.Value = "(default)"
+		return false, nil
+	}
+	err := f.set(t, v)
+	var n notice
+	switch {
+	case errors.As(err, &n):
+		rep.warn(k.line, "%s: %s", k.name, n)
+	case err != nil:
+		return false, &Error{rep.File, k.line, fmt.Sprintf("%s: %v", k.name, err)}
+	}
+	key.Value = v
+	if f.get != nil {
+		key.Value = f.get(t)
+	}
+	if f.secret && key.Value != "" {
+		key.Value = redacted
+	}
+	return true, nil
 }
 
 func findField[T any](fields []field[T], name string) int {
@@ -255,25 +375,42 @@ func absPath(p, dir, home string) string {
 	return filepath.Join(dir, p)
 }
 
-// settingFields returns the keys of [Settings].
-func settingFields() []field[Config] {
+// settingFields returns the keys of [Settings]; the MicroSIP keys that
+// take effect together with others are read into ms.
+func settingFields(ms *microsipSettings) []field[Config] {
 	const maxInt = math.MaxInt32
+	msInt := func(name string, p *int, hi int) field[Config] {
+		return field[Config]{name: name, set: func(_ *Config, v string) (err error) {
+			*p, err = parseInt(v, 0, hi)
+			return err
+		}, get: func(*Config) string { return strconv.Itoa(*p) }}
+	}
+	volume := intField("volumeOutput", func(c *Config) *int { return &c.Volume }, 0, 100)
+	micVolume := intField("volumeInput", func(c *Config) *int { return &c.MicVolume }, 0, 100)
+	input := deviceField("audioInputDevice", func(c *Config) *string { return &c.AudioInput }, true)
+	output := deviceField("audioOutputDevice", func(c *Config) *string { return &c.AudioOutput }, true)
 	fs := []field[Config]{
 		addrField("listen", func(c *Config) *string { return &c.Listen }, false),
 		addrField("tlsListen", func(c *Config) *string { return &c.TLSListen }, true),
-		{name: "rtpPorts", set: func(c *Config, v string) (err error) {
+		msInt("sourcePort", &ms.sourcePort, 65535),
+		msInt("rtpPortMin", &ms.rtpPortMin, 65534), // room for RTP and RTCP
+		msInt("rtpPortMax", &ms.rtpPortMax, 65535),
+		{name: "rtpPorts", aliasOf: "rtpPortMin/rtpPortMax", set: func(c *Config, v string) (err error) {
 			c.RTPPortMin, c.RTPPortMax, err = parsePortRange(v)
 			return err
-		}},
+		}, get: func(c *Config) string { return fmt.Sprintf("%d-%d", c.RTPPortMin, c.RTPPortMax) }},
 		stringField("controlSocket", func(c *Config) *string { return &c.ControlSocket }),
 		addrField("httpListen", func(c *Config) *string { return &c.HTTPListen }, true),
-		stringField("apiToken", func(c *Config) *string { return &c.APIToken }),
+		secretField(stringField("apiToken", func(c *Config) *string { return &c.APIToken })),
 		stringField("dataDir", func(c *Config) *string { return &c.DataDir }),
 		stringField("logFile", func(c *Config) *string { return &c.LogFile }),
-		enumField("autoAnswer", func(c *Config) *string { return &c.AutoAnswer }, "", "button", "header", "all"),
+		boolField("enableLog", func(c *Config) *bool { return &c.EnableLog }),
+		emptySets(mappedEnumField("autoAnswer", func(c *Config) *string { return &c.AutoAnswer }, legacyAutoAnswer(),
+			"", "button", "header", "all")),
+		boolField("AA", func(c *Config) *bool { return &c.AA }),
 		durationField("autoAnswerDelay", func(c *Config) *time.Duration { return &c.AutoAnswerDelay }, time.Second, 0),
 		stringField("autoAnswerNumber", func(c *Config) *string { return &c.AutoAnswerNumber }),
-		enumField("denyIncoming", func(c *Config) *string { return &c.DenyIncoming },
+		mappedEnumField("denyIncoming", func(c *Config) *string { return &c.DenyIncoming }, legacyDenyIncoming(),
 			"", "button", "user", "domain", "userdomain", "remotedomain", "all"),
 		boolField("DND", func(c *Config) *bool { return &c.DND }),
 		enumField("forwarding", func(c *Config) *string { return &c.Forwarding }, "", "button", "all"),
@@ -283,14 +420,27 @@ func settingFields() []field[Config] {
 		boolField("callWaiting", func(c *Config) *bool { return &c.CallWaiting }),
 		durationField("autoHangUpTime", func(c *Config) *time.Duration { return &c.AutoHangUpTime }, time.Second, 0),
 		stringField("recordingPath", func(c *Config) *string { return &c.RecordingPath }),
+		{name: "recordingFormat", set: func(_ *Config, v string) error {
+			if strings.EqualFold(v, "wav") {
+				return nil
+			}
+			return notice(fmt.Sprintf("gophone records WAV only; %q gives WAV files", v))
+		}, get: func(*Config) string { return "wav" }},
 		boolField("autoRecording", func(c *Config) *bool { return &c.AutoRecording }),
 		stringField("userAgent", func(c *Config) *string { return &c.UserAgent }),
 		boolField("disableMessaging", func(c *Config) *bool { return &c.DisableMessaging }),
-		stringField("audioInput", func(c *Config) *string { return &c.AudioInput }),
-		stringField("audioOutput", func(c *Config) *string { return &c.AudioOutput }),
-		intField("volume", func(c *Config) *int { return &c.Volume }, 0, 100),
-		intField("micVolume", func(c *Config) *int { return &c.MicVolume }, 0, 100),
+		input, alias("audioInput", deviceField(input.name, func(c *Config) *string { return &c.AudioInput }, false)),
+		output, alias("audioOutput", deviceField(output.name, func(c *Config) *string { return &c.AudioOutput }, false)),
+		volume, alias("volume", volume),
+		micVolume, alias("micVolume", micVolume),
 		durationField("dtmfPause", func(c *Config) *time.Duration { return &c.DTMFPause }, time.Millisecond, 0),
+		mappedEnumField("DTMFMethod", func(c *Config) *string { return &c.DTMFMethod }, dtmfMethods(),
+			"auto", "rfc4733", "info", "inband"),
+		codecsField("audioCodecs", func(c *Config) *[]string { return &c.Codecs }),
+		{name: "accountId", set: func(_ *Config, v string) (err error) {
+			ms.accountID, err = parseInt(v, 0, maxInt)
+			return err
+		}, get: func(*Config) string { return strconv.Itoa(ms.accountID) }},
 	}
 	for _, name := range HookNames() {
 		// A hook keeps its quotes: they group words into arguments.
@@ -310,17 +460,73 @@ func accountFields() []field[Account] {
 		stringField("proxy", func(a *Account) *string { return &a.Proxy }),
 		stringField("domain", func(a *Account) *string { return &a.Domain }),
 		stringField("username", func(a *Account) *string { return &a.Username }),
-		stringField("password", func(a *Account) *string { return &a.Password }),
+		secretField(stringField("password", func(a *Account) *string { return &a.Password })),
+		stringField("passwordFile", func(a *Account) *string { return &a.PasswordFile }),
 		stringField("authID", func(a *Account) *string { return &a.AuthID }),
 		stringField("displayName", func(a *Account) *string { return &a.DisplayName }),
-		enumField("transport", func(a *Account) *string { return &a.Transport }, "udp", "tcp", "tls"),
-		durationField("registerRefresh", func(a *Account) *time.Duration { return &a.RegisterRefresh }, time.Second, 1),
-		durationField("keepAlive", func(a *Account) *time.Duration { return &a.KeepAlive }, time.Second, 0),
-		enumField("srtp", func(a *Account) *string { return &a.SRTP }, "", "optional", "mandatory"),
+		mappedEnumField("transport", func(a *Account) *string { return &a.Transport }, map[string]string{"auto": "udp"},
+			"udp", "tcp", "tls"),
+		// MicroSIP: registerRefresh <= 0 is 300, below 10 is 10;
+		// keepAlive <= 0 is 15.
+		clampedSeconds("registerRefresh", func(a *Account) *time.Duration { return &a.RegisterRefresh }, 10, 300),
+		clampedSeconds("keepAlive", func(a *Account) *time.Duration { return &a.KeepAlive }, 1, 15),
+		enumField("SRTP", func(a *Account) *string { return &a.SRTP }, "", "optional", "mandatory"),
 		stringField("tlsCAFile", func(a *Account) *string { return &a.TLSCAFile }),
-		{name: "codecs", set: func(a *Account, v string) (err error) {
-			a.Codecs, err = parseCodecs(v)
-			return err
-		}},
+		codecsField("codecs", func(a *Account) *[]string { return &a.Codecs }),
 	}
+}
+
+// finishAccounts resolves the accounts' paths, passwords and defaults into
+// c.Accounts, the one MicroSIP's accountId names first.
+func finishAccounts(c *Config, rep *Report, accts []numbered, accountID int, dir string, getenv func(string) string) error {
+	if len(accts) == 0 {
+		c.Accounts[0].Codecs = append([]string(nil), c.Codecs...)
+		return nil
+	}
+	sort.Slice(accts, func(i, j int) bool {
+		if (accts[i].n == accountID) != (accts[j].n == accountID) {
+			return accts[i].n == accountID
+		}
+		return accts[i].n < accts[j].n
+	})
+	h := home(getenv)
+	c.Accounts = make([]Account, len(accts))
+	for i, na := range accts {
+		a := na.acct
+		a.TLSCAFile = absPath(a.TLSCAFile, dir, h)
+		a.PasswordFile = absPath(a.PasswordFile, dir, h)
+		if a.Domain == "" {
+			a.Domain = a.Server
+		}
+		if _, ok := na.given["codecs"]; !ok {
+			a.Codecs = append([]string(nil), c.Codecs...)
+		}
+		if err := resolvePassword(&a, rep, na.given, getenv); err != nil {
+			return err
+		}
+		c.Accounts[i] = a
+	}
+	return nil
+}
+
+// resolvePassword takes the password from $GOPHONE_ACCOUNTn_PASSWORD, else
+// passwordFile, else password; MicroSIP's encrypted form is not a password.
+func resolvePassword(a *Account, rep *Report, given map[string]int, getenv func(string) string) error {
+	env := "GOPHONE_ACCOUNT" + a.ID + "_PASSWORD"
+	encrypted := encryptedPassword(a.Password)
+	switch {
+	case getenv(env) != "":
+		a.Password = getenv(env)
+	case a.PasswordFile != "":
+		b, err := os.ReadFile(a.PasswordFile)
+		if err != nil {
+			return &Error{rep.File, given["passwordFile"], fmt.Sprintf("passwordFile: %v", err)}
+		}
+		a.Password = strings.TrimRight(string(b), "\r\n")
+	case encrypted:
+		a.Password, a.NeedsPassword = "", true
+		rep.warn(given["password"], "[Account%s] password is MicroSIP's encrypted form, which only MicroSIP can read: "+
+			"give the password as password=PLAIN, passwordFile=PATH or $%s", a.ID, env)
+	}
+	return nil
 }

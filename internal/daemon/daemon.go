@@ -75,7 +75,11 @@ func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), erro
 		}
 		w, closeFn = f, func() { f.Close() }
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})), closeFn, nil
+	level := slog.LevelInfo
+	if cfg.EnableLog {
+		level = slog.LevelDebug // MicroSIP's enableLog: the detailed log
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
 }
 
 // Serve runs the daemon on cfg until ctx ends or Close is executed.

@@ -5,6 +5,8 @@
 //
 //	NUMBER                  Dial (digits, +, *, #; spaces - ( ) . are dropped;
 //	                        also user@host)
+//	NUMBER,DIGITS           Dial NUMBER, then send DIGITS once answered, each
+//	                        comma a pause (100,1,,2: pause, 1, pause, pause, 2)
 //	sip:… sips:…            Dial the URI as given
 //	tel:X callto:X          Dial X
 //	NUMBER TEXT…            Message to NUMBER, the words joined by spaces
@@ -123,7 +125,7 @@ func looksMicroSIP(arg string) bool {
 			return true
 		}
 	}
-	_, ok := number(arg)
+	_, ok := dialNumber(arg)
 	return ok
 }
 
@@ -218,7 +220,7 @@ func targetRequest(arg string) (command.Request, error) {
 	}
 	scheme, rest, found := strings.Cut(arg, ":")
 	if !found {
-		if n, ok := number(arg); ok {
+		if n, ok := dialNumber(arg); ok {
 			return dial(n), nil
 		}
 		return command.Request{}, fmt.Errorf("MicroSIP: %q is not a number or URI", arg)
@@ -260,7 +262,7 @@ func targetRequest(arg string) (command.Request, error) {
 		return command.Request{}, fmt.Errorf("unknown MicroSIP command %s", arg)
 	}
 	// user@host:port and the like: a colon that is not a URI scheme.
-	if n, ok := number(arg); ok {
+	if n, ok := dialNumber(arg); ok {
 		return dial(n), nil
 	}
 	return command.Request{}, fmt.Errorf("MicroSIP: %q is not a number or URI", arg)
@@ -272,6 +274,27 @@ func unescape(s string) string {
 		return u
 	}
 	return s
+}
+
+// dialNumber is number for MicroSIP's dial string NUMBER,DIGITS: split at
+// the first comma when it is neither first nor last (as MicroSIP's
+// FormatNumber does), DIGITS being DTMF digits and commas. The digits are
+// kept, with their leading comma, after the cleaned number.
+func dialNumber(s string) (string, bool) {
+	i := strings.IndexByte(s, ',')
+	if i <= 0 || i == len(s)-1 {
+		return number(s)
+	}
+	n, ok := number(s[:i])
+	if !ok {
+		return "", false
+	}
+	for _, r := range s[i:] {
+		if !strings.ContainsRune("0123456789*#ABCDabcd,", r) {
+			return "", false
+		}
+	}
+	return n + s[i:], true
 }
 
 // number reports whether s is a dialable number and returns it cleaned:

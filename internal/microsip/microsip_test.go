@@ -26,6 +26,10 @@ func TestParse(t *testing.T) {
 		{"plus number", []string{"+4930123"}, []command.Request{req("Dial", A{"number": "+4930123"})}},
 		{"star code", []string{"*97"}, []command.Request{req("Dial", A{"number": "*97"})}},
 		{"hash", []string{"12#"}, []command.Request{req("Dial", A{"number": "12#"})}},
+		{"post-dial digits", []string{"100,1,,2"}, []command.Request{req("Dial", A{"number": "100,1,,2"})}},
+		{"post-dial digits after separators", []string{"+1 (555) 0100,,123#"}, []command.Request{req("Dial", A{"number": "+15550100,,123#"})}},
+		{"post-dial digits to user at host", []string{"1001@127.0.0.1:5070,1,,2"}, []command.Request{req("Dial", A{"number": "1001@127.0.0.1:5070,1,,2"})}},
+		{"post-dial digits with account", []string{"/account:2", "100,5"}, []command.Request{req("Dial", A{"number": "100,5", "account": "2"})}},
 		{"separators dropped", []string{"+1 (555) 123-45.67"}, []command.Request{req("Dial", A{"number": "+15551234567"})}},
 		{"user at host", []string{"1001@pbx.example.com"}, []command.Request{req("Dial", A{"number": "1001@pbx.example.com"})}},
 		{"user at host port", []string{"alice@10.0.0.1:5070"}, []command.Request{req("Dial", A{"number": "alice@10.0.0.1:5070"})}},
@@ -105,6 +109,8 @@ func TestParseNotMicroSIP(t *testing.T) {
 		{"-5"},
 		{"alice"},
 		{"foo:bar"},
+		{",100"},
+		{"100,x"},
 	} {
 		reqs, ok, err := Parse(args)
 		if ok || err != nil || reqs != nil {

@@ -25,6 +25,9 @@ type DialResult struct {
 	Call      string `json:"call"`
 	SIPCallID string `json:"sipCallId"`
 	URI       string `json:"uri"`
+	// Digits are the digits sent once the call is answered (a dial
+	// string NUMBER,DIGITS), with their pauses.
+	Digits string `json:"digits,omitempty"`
 }
 
 func (p *Phone) account(args command.Args) (int, *command.Error) {
@@ -48,7 +51,13 @@ func (p *Phone) Dial(ctx context.Context, args command.Args, holdActive bool) (a
 		return nil, cerr
 	}
 	acc := p.cfg.Accounts[ai]
-	target, err := sipua.ParseTarget(args.String("number"), acc.Domain)
+	number, digits := splitPostDial(args.String("number"))
+	if digits != "" {
+		if err := sipua.ValidDTMF(digits); err != nil {
+			return nil, command.Errorf(command.CodeBadArgs, "digits after the number: %v", err)
+		}
+	}
+	target, err := sipua.ParseTarget(number, acc.Domain)
 	if err != nil {
 		return nil, command.Errorf(command.CodeBadArgs, "%v", err)
 	}
@@ -78,7 +87,10 @@ func (p *Phone) Dial(ctx context.Context, args command.Args, holdActive bool) (a
 	c.account = acc.ID
 	p.publish(c, events.CallOutgoing, nil)
 	close(ready)
-	return DialResult{Call: c.id, SIPCallID: sc.SIPCallID(), URI: target}, nil
+	if digits != "" {
+		go p.postDial(c, digits)
+	}
+	return DialResult{Call: c.id, SIPCallID: sc.SIPCallID(), URI: target, Digits: digits}, nil
 }
 
 // Hangup ends the named call, else the active one, else the newest; with

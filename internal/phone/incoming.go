@@ -101,6 +101,9 @@ func (p *Phone) autoAnswer(c *call) (time.Duration, bool) {
 	switch cfg.AutoAnswer {
 	case "all":
 		return cfg.AutoAnswerDelay, true
+	case "button":
+		// MicroSIP's AA key is the button's state.
+		return cfg.AutoAnswerDelay, cfg.AA
 	case "header":
 		// A local account trusts any peer (DESIGN §8).
 		return headerAutoAnswer(c.sc.Header, cfg.AutoAnswerDelay)

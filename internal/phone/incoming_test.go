@@ -98,3 +98,20 @@ func TestUnanswered(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitPostDial(t *testing.T) {
+	tests := []struct{ in, number, digits string }{
+		{"100,1,,2", "100", ",1,,2"},
+		{"100,1234#", "100", ",1234#"},
+		{"100", "100", ""},
+		{",100", ",100", ""},
+		{"100,", "100,", ""},
+		{"sip:100@example.com,5", "sip:100@example.com", ",5"},
+	}
+	for _, tt := range tests {
+		n, d := splitPostDial(tt.in)
+		if n != tt.number || d != tt.digits {
+			t.Errorf("splitPostDial(%q) = %q, %q; want %q, %q", tt.in, n, d, tt.number, tt.digits)
+		}
+	}
+}

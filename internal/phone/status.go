@@ -2,10 +2,15 @@ package phone
 
 import (
 	"time"
+
+	"github.com/gophone/gophone/internal/buildinfo"
 )
 
 // Status is the result of the Status command (DESIGN §5).
 type Status struct {
+	// Version is the build answering (see gophone version).
+	Version  string          `json:"version"`
+	Revision string          `json:"revision"`
 	Accounts []AccountStatus `json:"accounts"`
 	Calls    []CallStatus    `json:"calls"`
 	Audio    AudioStatus     `json:"audio"`
@@ -17,8 +22,12 @@ type AccountStatus struct {
 	Label      string `json:"label"`
 	AOR        string `json:"aor"`
 	Registered bool   `json:"registered"`
-	State      string `json:"state"`
-	Error      string `json:"error"`
+	// State is "local", "unregistered", or "needs-password" when the
+	// configuration holds MicroSIP's encrypted password and no other.
+	State string `json:"state"`
+	Error string `json:"error"`
+	// NeedsPassword is State "needs-password".
+	NeedsPassword bool `json:"needsPassword"`
 }
 
 // CallStatus describes one call.
@@ -51,7 +60,8 @@ type RTPStatus struct {
 // Status reports accounts, calls and audio.
 func (p *Phone) Status() Status {
 	au := p.au.status()
-	st := Status{Calls: []CallStatus{}, Audio: au}
+	bi := buildinfo.Read()
+	st := Status{Version: bi.Version, Revision: bi.Revision, Calls: []CallStatus{}, Audio: au}
 	for _, a := range p.cfg.Accounts {
 		host := a.Domain
 		if host == "" {
@@ -61,11 +71,15 @@ func (p *Phone) Status() Status {
 		if user == "" {
 			user = "gophone"
 		}
-		state := "local"
-		if !a.Local() {
-			state = "unregistered"
+		as := AccountStatus{ID: a.ID, Label: a.Label, AOR: user + "@" + host, State: "local"}
+		switch {
+		case a.NeedsPassword:
+			as.State, as.NeedsPassword = "needs-password", true
+			as.Error = "the configuration holds MicroSIP's encrypted password; give it as password=, passwordFile= or $GOPHONE_ACCOUNT" + a.ID + "_PASSWORD"
+		case !a.Local():
+			as.State = "unregistered"
 		}
-		st.Accounts = append(st.Accounts, AccountStatus{ID: a.ID, Label: a.Label, AOR: user + "@" + host, State: state})
+		st.Accounts = append(st.Accounts, as)
 	}
 	for _, c := range p.sortedCalls() {
 		state, held, remoteHeld, answered := c.snapshot()

@@ -47,6 +47,15 @@ type Daemon struct {
 // daemon's output is logged.
 func StartDaemon(t testing.TB, bin string, ini string) *Daemon {
 	t.Helper()
+	return StartDaemonWith(t, bin, func(settings []string) []byte { return []byte(MergeINI(settings, ini)) })
+}
+
+// StartDaemonWith is StartDaemon for a configuration file the test writes
+// itself, such as a microsip.ini in UTF-16: file gets the [Settings] lines
+// StartDaemon would add (key=value, without the section header) and
+// returns the file's contents, written as they are.
+func StartDaemonWith(t testing.TB, bin string, file func(settings []string) []byte) *Daemon {
+	t.Helper()
 	dir := t.TempDir()
 	// A Unix socket path must fit in 108 bytes; t.TempDir paths for long
 	// test names do not, so the socket lives in a short directory of its own.
@@ -75,7 +84,7 @@ func StartDaemon(t testing.TB, bin string, ini string) *Daemon {
 		"logFile=" + filepath.Join(dir, "gophone.log"),
 		fmt.Sprintf("rtpPorts=%d-%d", rtp, rtp+39),
 	}
-	if err := os.WriteFile(d.Config, []byte(MergeINI(settings, ini)), 0o600); err != nil {
+	if err := os.WriteFile(d.Config, file(settings), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -224,6 +233,8 @@ func (d *Daemon) Status(t testing.TB) Status {
 
 // Status mirrors `status --json` (DESIGN §5).
 type Status struct {
+	Version  string     `json:"version"`
+	Revision string     `json:"revision"`
 	Accounts []Account  `json:"accounts"`
 	Calls    []Call     `json:"calls"`
 	Audio    AudioState `json:"audio"`
@@ -247,6 +258,8 @@ type Account struct {
 	Registered bool   `json:"registered"`
 	State      string `json:"state"`
 	Error      string `json:"error"`
+	// NeedsPassword: the file holds MicroSIP's encrypted password only.
+	NeedsPassword bool `json:"needsPassword"`
 }
 
 // Call is one call in Status.
