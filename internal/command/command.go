@@ -50,6 +50,7 @@ const (
 	CodeSIPError       = "sip_error"
 	CodeNotRunning     = "not_running"
 	CodeUnavailable    = "unavailable"
+	CodeUnsupported    = "unsupported" // the call cannot carry what was asked (e.g. a DTMF method)
 	CodeInternal       = "internal"
 )
 

@@ -83,6 +83,10 @@ type Config struct {
 	// DTMFPause is the pause a "," makes in SendDTMF (dtmfPause, in
 	// milliseconds).
 	DTMFPause time.Duration
+	// DTMFMethod is how SendDTMF carries digits: "auto" (RFC 4733 when
+	// the far end accepts telephone-event, else SIP INFO), "rfc4733",
+	// "info" or "inband" (DTMFMethod; MicroSIP's 0-3 are read too).
+	DTMFMethod string
 
 	// Hooks maps a hook key (cmdCallStart, …; see HookNames) to its
 	// command line. Hooks that are not set are absent.
@@ -257,6 +261,7 @@ func defaults(getenv func(string) string) *Config {
 		Volume:        100,
 		MicVolume:     100,
 		DTMFPause:     500 * time.Millisecond,
+		DTMFMethod:    "auto",
 		Hooks:         map[string]string{},
 		Accounts:      []Account{defaultAccount("1")},
 	}

@@ -291,6 +291,10 @@ func settingFields() []field[Config] {
 		intField("volume", func(c *Config) *int { return &c.Volume }, 0, 100),
 		intField("micVolume", func(c *Config) *int { return &c.MicVolume }, 0, 100),
 		durationField("dtmfPause", func(c *Config) *time.Duration { return &c.DTMFPause }, time.Millisecond, 0),
+		{name: "DTMFMethod", set: func(c *Config, v string) (err error) {
+			c.DTMFMethod, err = parseDTMFMethod(v)
+			return err
+		}},
 	}
 	for _, name := range HookNames() {
 		// A hook keeps its quotes: they group words into arguments.

@@ -184,3 +184,19 @@ func parseCodecs(v string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// dtmfMethods are DTMFMethod's words, indexed by MicroSIP's numeric value
+// for the same method (its settings dialog: Auto, In-band, RFC2833,
+// SIP-INFO).
+var dtmfMethods = [...]string{"auto", "inband", "rfc4733", "info"}
+
+// parseDTMFMethod reads DTMFMethod: a word or MicroSIP's number 0-3.
+func parseDTMFMethod(v string) (string, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 || n >= len(dtmfMethods) {
+			return "", fmt.Errorf("%d is not a DTMF method (MicroSIP's 0-3, or auto, rfc4733, info, inband)", n)
+		}
+		return dtmfMethods[n], nil
+	}
+	return parseEnum(v, []string{"auto", "rfc4733", "info", "inband"})
+}
