@@ -2,6 +2,7 @@ package phone
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"time"
@@ -277,7 +278,11 @@ func (p *Phone) sendDTMF(ctx context.Context, args command.Args) (any, error) {
 		pause = 500 * time.Millisecond
 	}
 	if err := c.sc.SendDTMF(ctx, digits, pause); err != nil {
-		return nil, errf("", err, "sending DTMF on call %s", c.id)
+		code := ""
+		if errors.Is(err, sipua.ErrNoTelephoneEvent) || errors.Is(err, sipua.ErrNoAudio) {
+			code = command.CodeUnsupported
+		}
+		return nil, errf(code, err, "sending DTMF on call %s by DTMFMethod=%s", c.id, p.cfg.DTMFMethod)
 	}
 	return map[string]string{"call": c.id, "digits": digits}, nil
 }

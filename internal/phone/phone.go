@@ -61,6 +61,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		Username:    acc.Username,
 		DisplayName: acc.DisplayName,
 		Codecs:      audioCodecs(acc.Codecs),
+		DTMFMethod:  sipua.DTMFMethod(cfg.DTMFMethod),
 		RTPPortMin:  cfg.RTPPortMin,
 		RTPPortMax:  cfg.RTPPortMax,
 		Media:       au,

@@ -53,8 +53,11 @@ type Config struct {
 	Username string
 	// DisplayName goes into the From header of outgoing calls.
 	DisplayName string
-	// Codecs in preference order ("PCMU", "PCMA"); telephone-event is always offered.
+	// Codecs in preference order ("PCMU", "PCMA"); telephone-event is
+	// offered too, unless DTMFMethod is DTMFInband.
 	Codecs []string
+	// DTMFMethod is how SendDTMF sends digits; "" is DTMFAuto.
+	DTMFMethod DTMFMethod
 	// RTPPortMin and RTPPortMax bound the local RTP ports (0 = any).
 	RTPPortMin, RTPPortMax int
 	// Media carries audio for calls.
@@ -119,7 +122,10 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	if cfg.Username == "" {
 		cfg.Username = "gophone"
 	}
-	codecs, err := parseCodecs(cfg.Codecs)
+	if cfg.DTMFMethod == "" {
+		cfg.DTMFMethod = DTMFAuto
+	}
+	codecs, err := parseCodecs(cfg.Codecs, cfg.DTMFMethod != DTMFInband)
 	if err != nil {
 		return nil, err
 	}
@@ -281,14 +287,14 @@ func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 		case sip.INFO:
-			if c := u.callFor(req); c != nil && isDTMFRelay(req) {
-				digit, ok := parseDTMFRelay(req.Body())
+			if c := u.callFor(req); c != nil && infoDTMFType(req) != "" {
+				digit, ok := parseDTMFInfo(infoDTMFType(req), req.Body())
 				if !ok {
 					tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
 					return
 				}
 				tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
-				c.emit(Event{Kind: EventDTMF, Digit: digit})
+				c.emit(Event{Kind: EventDTMF, Digit: digit, Method: DTMFInfo})
 				return
 			}
 		case sip.INVITE, sip.UPDATE:
@@ -334,7 +340,8 @@ func (u *UA) unsupportedRequire(req *sip.Request) []string {
 	return bad
 }
 
-func parseCodecs(names []string) ([]media.Codec, error) {
+// parseCodecs returns the codecs to offer, telephone-event last if te.
+func parseCodecs(names []string, te bool) ([]media.Codec, error) {
 	if len(names) == 0 {
 		names = []string{"PCMU", "PCMA"}
 	}
@@ -350,7 +357,10 @@ func parseCodecs(names []string) ([]media.Codec, error) {
 			return nil, fmt.Errorf("codec %q is not supported (want PCMU or PCMA)", n)
 		}
 	}
-	return append(out, media.CodecTelephoneEvent8000), nil
+	if te {
+		out = append(out, media.CodecTelephoneEvent8000)
+	}
+	return out, nil
 }
 
 // ParseTarget turns a number or URI into a SIP URI string. A bare number
