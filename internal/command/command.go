@@ -119,7 +119,7 @@ func Table() []Spec {
 			Params: []Param{callParam}},
 		{Name: "Transfer", Help: "blind transfer (REFER); reports the NOTIFY outcome",
 			Params: []Param{numberParam, callParam, timeoutParam}},
-		{Name: "SendDTMF", Help: "send RFC 4733 digits; ',' is a pause",
+		{Name: "SendDTMF", Help: "send digits by DTMFMethod (auto: RFC 4733, else SIP INFO); ',' is a pause",
 			Params: []Param{{Name: "digits", Kind: String, Positional: true, Required: true, Help: "0-9 * # A-D and ,"}, callParam, timeoutParam}},
 		{Name: "Mute", Help: "toggle (or set) microphone mute",
 			Params: []Param{{Name: "state", Kind: String, Positional: true, Enum: []string{"on", "off"}, Help: "on or off"}}},
