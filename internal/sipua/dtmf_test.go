@@ -275,3 +275,37 @@ func TestSendDTMFMethods(t *testing.T) {
 		})
 	}
 }
+
+// TestSendDTMFInbandHeld: while the far end holds the call it takes no
+// audio, so in-band digits fail with ErrNoAudio, sending nothing; after
+// it resumes they go.
+func TestSendDTMFInbandHeld(t *testing.T) {
+	events := make(chan Event, 16)
+	caller, callee := callPair(t, Config{DTMFMethod: DTMFInband}, Config{}, func(_ *Call, ev Event) {
+		if ev.Kind == EventDTMF {
+			events <- ev
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := callee.Hold(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := caller.SendDTMF(ctx, "1", 0); !errors.Is(err, ErrNoAudio) {
+		t.Fatalf("SendDTMF while held: %v, want %v", err, ErrNoAudio)
+	}
+	if err := callee.Hold(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := caller.SendDTMF(ctx, "1", 0); err != nil {
+		t.Fatalf("SendDTMF after resume: %v", err)
+	}
+	select {
+	case ev := <-events:
+		if ev.Digit != "1" || ev.Method != DTMFInband {
+			t.Errorf("callee got %q by %s, want 1 by inband", ev.Digit, ev.Method)
+		}
+	case <-ctx.Done():
+		t.Fatal("the callee heard no digit after the resume")
+	}
+}
