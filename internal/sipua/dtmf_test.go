@@ -227,8 +227,8 @@ func TestSendDTMFMethods(t *testing.T) {
 		{"inband", DTMFInband, DTMFAuto, DTMFInband, nil},
 		{"rfc4733 without telephone-event", DTMFRFC4733, DTMFInband, "", ErrNoTelephoneEvent},
 	} {
+		// Not parallel: Start sets sipgo's package-level UDPMTUSize.
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			events := make(chan Event, 16)
 			caller, _ := callPair(t, Config{DTMFMethod: tc.caller}, Config{DTMFMethod: tc.callee}, func(_ *Call, ev Event) {
 				if ev.Kind == EventDTMF {
@@ -291,12 +291,14 @@ func TestSendDTMFInbandHeld(t *testing.T) {
 	if err := callee.Hold(ctx, true); err != nil {
 		t.Fatal(err)
 	}
+	waitRemoteHeld(t, caller, true)
 	if err := caller.SendDTMF(ctx, "1", 0); !errors.Is(err, ErrNoAudio) {
 		t.Fatalf("SendDTMF while held: %v, want %v", err, ErrNoAudio)
 	}
 	if err := callee.Hold(ctx, false); err != nil {
 		t.Fatal(err)
 	}
+	waitRemoteHeld(t, caller, false)
 	if err := caller.SendDTMF(ctx, "1", 0); err != nil {
 		t.Fatalf("SendDTMF after resume: %v", err)
 	}
@@ -307,5 +309,20 @@ func TestSendDTMFInbandHeld(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("the callee heard no digit after the resume")
+	}
+}
+
+// waitRemoteHeld waits until c sees the far end's hold as want: the far
+// end's Hold returns on the 200, c takes the new state just after sending it.
+func waitRemoteHeld(t *testing.T, c *Call, want bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, remote := c.Held(); remote == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("remote hold still %v after 5 s", !want)
+		}
+		time.Sleep(time.Millisecond) // polling interval
 	}
 }

@@ -133,8 +133,14 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	// and has no TCP fallback (RFC 3261 §18.1.1), so a response to a request
 	// with many Via headers, or an INVITE with a long SDP, would never be
 	// sent. Responses must go back over the request's transport (§18.2.2):
-	// let UDP carry up to the largest datagram, IP fragments it.
-	sip.UDPMTUSize = 65507 + 200
+	// let UDP carry up to the largest datagram, IP fragments it. The
+	// variable is sipgo's, read by every running agent: it is written only
+	// by the first Start of the process, so that a second agent (tests run
+	// two) does not write it under the first one's feet.
+	const udpMax = 65507 + 200
+	if sip.UDPMTUSize != udpMax {
+		sip.UDPMTUSize = udpMax
+	}
 	u := &UA{
 		cfg:    cfg,
 		log:    cfg.Logger,
