@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,7 +73,13 @@ func callPair(tb testing.TB, callerCfg, calleeCfg Config, listener Listener) (ca
 		calleeUA.Close()
 		cancel()
 	})
-	call, err := callerUA.Dial(ctx, "sip:bench@"+calleeUA.Addr(), DialOptions{Listener: func(*Call, Event) {}})
+	var mu sync.Mutex
+	var callerEvents []Event
+	call, err := callerUA.Dial(ctx, "sip:bench@"+calleeUA.Addr(), DialOptions{Listener: func(_ *Call, ev Event) {
+		mu.Lock()
+		callerEvents = append(callerEvents, ev)
+		mu.Unlock()
+	}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -80,7 +87,9 @@ func callPair(tb testing.TB, callerCfg, calleeCfg Config, listener Listener) (ca
 	select {
 	case <-call.Established():
 	case <-timeout:
-		tb.Fatal("call not established")
+		mu.Lock()
+		defer mu.Unlock()
+		tb.Fatalf("call not established; the caller's events: %+v", callerEvents)
 	}
 	select {
 	case c := <-answered:

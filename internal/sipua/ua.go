@@ -181,6 +181,11 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		ua.Close()
 		return nil, fmt.Errorf("serving SIP on %s: %w", cfg.Listen, err)
 	}
+	if err := u.waitUDPListener(); err != nil {
+		u.cancel()
+		ua.Close()
+		return nil, err
+	}
 	return u, nil
 }
 
