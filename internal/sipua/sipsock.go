@@ -24,7 +24,7 @@ func growReadBuffer(c *net.UDPConn) {
 // pool. diago reports the network ready as soon as the socket is bound,
 // before sipgo's ServeUDP adds it to the pool: a request sent in between
 // (a Dial right after Start) makes sipgo open a second socket on the same
-// address, which fails with "address already in use".
+// address, which fails with "address already in use" (sipgo issue 367).
 func (u *UA) waitUDPListener() error {
 	// Nothing else is in the pool before the first request.
 	pool := u.ua.TransportLayer().Pool("udp")
