@@ -135,17 +135,25 @@ func (c *Call) info(ctx context.Context, contentType, body string) error {
 	c.mu.Unlock()
 	var res *sip.Response
 	var err error
+	var contact *sip.ContactHeader
 	switch {
 	case srv != nil:
-		req := sip.NewRequest(sip.INFO, srv.RemoteContact().Address)
-		addInfoBody(req, contentType, body)
-		res, err = srv.Do(ctx, req)
+		contact = srv.RemoteContact()
 	case cli != nil:
-		req := sip.NewRequest(sip.INFO, cli.RemoteContact().Address)
-		addInfoBody(req, contentType, body)
-		res, err = cli.Do(ctx, req)
+		contact = cli.RemoteContact()
 	default:
 		return errors.New("call has no dialog")
+	}
+	if contact == nil {
+		return errors.New("the far end gave no Contact to send the request to")
+	}
+	req := sip.NewRequest(sip.INFO, contact.Address)
+	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+	req.SetBody([]byte(body))
+	if srv != nil {
+		res, err = srv.Do(ctx, req)
+	} else {
+		res, err = cli.Do(ctx, req)
 	}
 	if err != nil {
 		return err
@@ -154,11 +162,6 @@ func (c *Call) info(ctx context.Context, contentType, body string) error {
 		return &ResponseError{Code: res.StatusCode, Reason: res.Reason}
 	}
 	return nil
-}
-
-func addInfoBody(req *sip.Request, contentType, body string) {
-	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
-	req.SetBody([]byte(body))
 }
 
 // sleepUntil waits until t (a zero t is now), the end of the call (done)
