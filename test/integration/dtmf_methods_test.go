@@ -227,3 +227,60 @@ func TestDaemonInbandDTMF(t *testing.T) {
 		t.Errorf("B received %q, want 12#5", digits)
 	}
 }
+
+// TestDaemonInbandOnlyWithoutTelephoneEvent: A's microphone is a WAV file
+// with the tones of 1, 5 and 9 in it. When A offers no telephone-event
+// (DTMFMethod=inband), B listens for tones and reports them; when
+// telephone-event is negotiated, B's in-band detector does not run and
+// the same audio reports nothing.
+func TestDaemonInbandOnlyWithoutTelephoneEvent(t *testing.T) {
+	var samples []int16
+	pcm := make([]byte, 2*audio.FrameSamples)
+	frames := func(n int, key byte) {
+		for i := range n {
+			clear(pcm)
+			if key != 0 {
+				audio.DTMFTone(pcm, key, i*audio.FrameSamples)
+			}
+			for j := 0; j < len(pcm); j += 2 {
+				samples = append(samples, int16(uint16(pcm[j])|uint16(pcm[j+1])<<8))
+			}
+		}
+	}
+	frames(50, 0) // 1 s
+	for _, k := range []byte("159") {
+		frames(6, k) // 120 ms
+		frames(3, 0) // 60 ms
+	}
+	frames(50, 0)
+	wav := filepath.Join(t.TempDir(), "tones.wav")
+	if err := audio.WriteWAV(wav, audio.SampleRate, 1, samples); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, want string
+	}{{"inband", "159"}, {"auto", ""}} {
+		t.Run(tc.method, func(t *testing.T) {
+			b := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+			a := startDaemon(t, "[Settings]\nDTMFMethod="+tc.method+"\naudioInput=file:"+wav+"\n")
+			bev := b.Events(t)
+			id := dial(t, a, "sip:bob@"+b.SIPAddr())
+			bcall := bev.WaitType(t, eventWait, "call.established", "").Call
+			time.Sleep(2500 * time.Millisecond) // the file, played from the call's start
+			a.MustRun(t, "hangup", id)
+			bev.WaitType(t, eventWait, "call.ended", bcall)
+			var digits string
+			for _, e := range bev.All() {
+				if e.Type == "dtmf.received" {
+					digits += e.Digit
+					if e.Method != "inband" {
+						t.Errorf("dtmf.received %s by %q, want inband", e.Digit, e.Method)
+					}
+				}
+			}
+			if digits != tc.want {
+				t.Errorf("B received %q, want %q", digits, tc.want)
+			}
+		})
+	}
+}
