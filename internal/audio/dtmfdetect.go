@@ -47,7 +47,7 @@ var dtmfCoeffs = func() (c [8]float64) {
 // signal's energy, for at least 38 ms. Each tone burst is reported once.
 // The zero value is ready to use; it is not safe for concurrent use.
 type DTMFDetector struct {
-	block [dtmfBlock]float64
+	block [dtmfBlock]int16
 	n     int // samples in block
 
 	// Keys are 1 + their index in dtmfKeypad; 0 is none.
@@ -61,7 +61,7 @@ type DTMFDetector struct {
 // * # A-D) whose tones started in it, in order.
 func (d *DTMFDetector) Feed(pcm []byte, digits []byte) []byte {
 	for i := 0; i+1 < len(pcm); i += 2 {
-		d.block[d.n] = float64(int16(binary.LittleEndian.Uint16(pcm[i:])))
+		d.block[d.n] = int16(binary.LittleEndian.Uint16(pcm[i:]))
 		d.n++
 		if d.n == dtmfBlock {
 			d.n = 0
@@ -99,16 +99,19 @@ func (d *DTMFDetector) step(k int8) int8 {
 }
 
 // blockKey returns the key whose tones a block holds, or -1.
-func blockKey(x *[dtmfBlock]float64) int8 {
+func blockKey(block *[dtmfBlock]int16) int8 {
+	var x [dtmfBlock]float64
 	var energy float64
-	for _, v := range x {
+	for i, s := range block {
+		v := float64(s)
+		x[i] = v
 		energy += v * v
 	}
 	// Each tone of amplitude A adds N·A²/2 to the energy.
 	if energy < dtmfBlock*dtmfMinAmp*dtmfMinAmp {
 		return -1
 	}
-	p := goertzel8(x)
+	p := goertzel8(&x)
 	row, col := peak(p[:4]), peak(p[4:])
 	low, high := p[row], p[4+col]
 	const minPower = dtmfBlock * dtmfMinAmp / 2 * dtmfBlock * dtmfMinAmp / 2

@@ -10,6 +10,8 @@ import (
 
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo/sip"
+
+	gaudio "github.com/gophone/gophone/internal/audio"
 )
 
 // DTMFMethod is how digits are sent, and how they arrived.
@@ -186,6 +188,9 @@ func sleepUntil(ctx context.Context, done <-chan struct{}, t time.Time) error {
 // detectTones listens for DTMF tones in a decoded far-end frame; it runs
 // on the media clock, only while no telephone-event is negotiated.
 func (m *mediaLoop) detectTones(pcm []byte) {
+	if m.inband == nil {
+		m.inband = new(gaudio.DTMFDetector)
+	}
 	var buf [4]byte
 	for _, d := range m.inband.Feed(pcm, buf[:0]) {
 		i := strings.IndexByte(dtmfChars, d)

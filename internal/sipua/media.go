@@ -71,7 +71,7 @@ type mediaLoop struct {
 	dtmf      dtmfSend
 	sentAudio bool // the first audio packet (marker bit) has gone
 	det       dtmfDetector
-	inband    gaudio.DTMFDetector // run only while no telephone-event is negotiated
+	inband    *gaudio.DTMFDetector // made when first needed: while no telephone-event is negotiated
 }
 
 // scratch is a media clock shard's working memory, lent to each sender
