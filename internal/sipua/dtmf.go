@@ -216,11 +216,12 @@ func infoDTMFType(req *sip.Request) string {
 
 // parseDTMFInfo reads the digit of a SIP INFO body: application/dtmf-relay
 // is "Signal=D" and an optional "Duration=MS" line (in any order, any
-// case); application/dtmf is the digit alone. Signal 10 and 11 are * and #
-// (RFC 4733's event codes, which some phones send). Anything else, or
-// a body with a second Signal, is malformed.
+// case); application/dtmf is the digit alone (or, as some phones send it,
+// dtmf-relay's lines). Signal 10 and 11 are * and # (RFC 4733's event
+// codes, which some phones send). Anything else, or a body with a second
+// Signal, is malformed.
 func parseDTMFInfo(contentType string, body []byte) (string, bool) {
-	if contentType == "application/dtmf" {
+	if contentType == "application/dtmf" && !strings.Contains(string(body), "=") {
 		return dtmfSignal(strings.TrimSpace(string(body)))
 	}
 	digit := ""

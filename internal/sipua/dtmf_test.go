@@ -198,7 +198,8 @@ func TestParseDTMFInfo(t *testing.T) {
 		{plain, "11", "#"},
 		{plain, "", ""},
 		{plain, "55", ""},
-		{plain, "Signal=5", ""},
+		{plain, "Signal=5\r\nDuration=100\r\n", "5"},
+		{plain, "Signal=55", ""},
 		{plain, "x", ""},
 	}
 	for _, tt := range tests {
