@@ -11,9 +11,9 @@ export PATH="$PATH:/usr/local/go/bin"
 step() { printf '\n==> %s\n' "$*"; }
 
 # 1. Tools the integration tests need (DESIGN.md §7).
-step "checking test tools (sipp, baresip, tshark, sox)"
+step "checking test tools (sipp, baresip, tshark, sox, espeak-ng)"
 missing=()
-for tool in sipp baresip tshark sox; do
+for tool in sipp baresip tshark sox espeak-ng; do
 	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]} > 0)); then
@@ -27,9 +27,9 @@ if ((${#missing[@]} > 0)); then
 		"${SUDO[@]}" debconf-set-selections 2>/dev/null || true
 	"${SUDO[@]}" apt-get update
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		sip-tester baresip-core tshark sox
+		sip-tester baresip-core tshark sox espeak-ng
 fi
-for tool in sipp baresip tshark sox; do
+for tool in sipp baresip tshark sox espeak-ng; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "FAIL: $tool is still missing after installation" >&2
 		exit 1

@@ -53,7 +53,7 @@ const (
 	CodeSIPError       = "sip_error"
 	CodeNotRunning     = "not_running"
 	CodeUnavailable    = "unavailable"
-	CodeUnsupported    = "unsupported"
+	CodeUnsupported    = "unsupported" // the call cannot carry what was asked (e.g. a DTMF method)
 	CodeInternal       = "internal"
 )
 

@@ -197,7 +197,7 @@ func TestWindowsFileErrors(t *testing.T) {
 	src := "[Settings]\r\nvolumeOutput=50\r\n\r\nDTMFMethod=9\r\n"
 	for _, b := range [][]byte{[]byte(src), testutil.WindowsINI(src)} {
 		_, _, err := parse("/cfg/t.ini", "/cfg", b, testEnv)
-		if err == nil || err.Error() != `/cfg/t.ini:4: DTMFMethod: "9" is not one of auto, rfc4733, info, inband` {
+		if err == nil || err.Error() != `/cfg/t.ini:4: DTMFMethod: "9" is not one of auto, rfc4733, info, inband (or MicroSIP's 0, 1, 2, 3)` {
 			t.Errorf("error %v", err)
 		}
 	}

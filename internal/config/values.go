@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gophone/gophone/internal/audio"
+	"maps"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +65,10 @@ func mappedEnumField[T any](name string, p func(*T) *string, legacy map[string]s
 		}
 		s, err := parseEnum(v, allowed)
 		*p(t) = s
+		if err != nil && len(legacy) > 0 {
+			keys := slices.Sorted(maps.Keys(legacy))
+			err = fmt.Errorf("%w (or MicroSIP's %s)", err, strings.Join(keys, ", "))
+		}
 		return err
 	}, get: func(t *T) string { return *p(t) }}
 }

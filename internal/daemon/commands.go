@@ -60,7 +60,7 @@ func commands() command.Table[*Daemon] {
 			Params: []command.Param{numberParam, callParam, timeoutParam},
 			Route:  command.Route{Method: "POST", Path: "/v1/calls/{call}/transfer"}},
 			Run: onPhone((*phone.Phone).Transfer)},
-		{Spec: command.Spec{Name: "SendDTMF", Help: "send DTMF digits; ',' is a pause",
+		{Spec: command.Spec{Name: "SendDTMF", Help: "send digits by DTMFMethod (auto: RFC 4733 when offered, else SIP INFO); ',' is a pause",
 			Params: []command.Param{{Name: "digits", Kind: command.String, Positional: true, Required: true,
 				Help: "0-9 * # A-D and ,"}, callParam, timeoutParam},
 			Route: command.Route{Method: "POST", Path: "/v1/calls/{call}/dtmf"}},

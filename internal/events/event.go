@@ -47,6 +47,7 @@ type Event struct {
 	Reason    string    `json:"reason,omitempty"`
 	Duration  *int      `json:"duration,omitempty"` // seconds, on call.ended
 	Digit     string    `json:"digit,omitempty"`
+	Method    string    `json:"method,omitempty"`  // dtmf.received: rfc4733, info or inband
 	Outcome   string    `json:"outcome,omitempty"` // call.transfer: e.g. "200 OK"
 	Target    string    `json:"target,omitempty"`  // call.transfer: where to
 	Peer      string    `json:"peer,omitempty"`

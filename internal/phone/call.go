@@ -134,7 +134,7 @@ func (p *Phone) listener(c *call) sipua.Listener {
 			c.mu.Unlock()
 			p.publish(c, holdEvent(ev.Kind), nil)
 		case sipua.EventDTMF:
-			p.publish(c, events.DTMFReceived, func(e *events.Event) { e.Digit = ev.Digit })
+			p.publish(c, events.DTMFReceived, func(e *events.Event) { e.Digit, e.Method = ev.Digit, string(ev.Method) })
 		case sipua.EventEnded:
 			c.mu.Lock()
 			var dur int

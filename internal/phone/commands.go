@@ -302,7 +302,7 @@ func (p *Phone) SendDTMF(ctx context.Context, args command.Args) (any, error) {
 		pause = 500 * time.Millisecond
 	}
 	if err := c.sc.SendDTMF(ctx, digits, pause); err != nil {
-		return nil, errf("", err, "sending DTMF on call %s", c.id)
+		return nil, errf("", err, "sending DTMF on call %s by DTMFMethod=%s", c.id, p.cfg.DTMFMethod)
 	}
 	return map[string]string{"call": c.id, "digits": digits}, nil
 }

@@ -61,6 +61,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		Username:    acc.Username,
 		DisplayName: acc.DisplayName,
 		Codecs:      audioCodecs(acc.Codecs),
+		DTMFMethod:  sipua.DTMFMethod(cfg.DTMFMethod),
 		RTPPortMin:  cfg.RTPPortMin,
 		RTPPortMax:  cfg.RTPPortMax,
 		Media:       au,
@@ -118,8 +119,9 @@ func (p *Phone) newCallID() string {
 
 // errf wraps a failure of the SIP layer as a command error. With code "",
 // the code follows from err: a SIP error response is sip_error, a call in
-// the wrong state for the command is wrong_state, a cancelled or expired
-// wait is timeout; only what nobody can act on is internal.
+// the wrong state for the command is wrong_state, a call that cannot carry
+// what was asked (a DTMF method) is unsupported, a cancelled or expired wait
+// is timeout; only what nobody can act on is internal.
 func errf(code string, err error, format string, a ...any) *command.Error {
 	msg := fmt.Sprintf(format, a...)
 	if err != nil {
@@ -139,6 +141,8 @@ func errCode(err error) string {
 	case errors.Is(err, sipua.ErrNotEstablished), errors.Is(err, sipua.ErrCallEnded),
 		errors.Is(err, sipua.ErrAnswered), errors.Is(err, sipua.ErrNotIncoming):
 		return command.CodeWrongState
+	case errors.Is(err, sipua.ErrNoTelephoneEvent), errors.Is(err, sipua.ErrNoAudio):
+		return command.CodeUnsupported
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return command.CodeTimeout
 	}

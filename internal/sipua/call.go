@@ -41,9 +41,10 @@ const (
 // Event is something that happened to a call.
 type Event struct {
 	Kind   EventKind
-	Code   int    // EventEnded: SIP status that ended the call
-	Reason string // EventEnded: why
-	Digit  string // EventDTMF
+	Code   int        // EventEnded: SIP status that ended the call
+	Reason string     // EventEnded: why
+	Digit  string     // EventDTMF
+	Method DTMFMethod // EventDTMF: how the digit came (rfc4733, info or inband)
 }
 
 // Listener receives a call's events in order. It must not block for long.

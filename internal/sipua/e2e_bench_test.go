@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 type nullMedia struct{}
 
 func (nullMedia) CallAudio(string) CallAudio { return nullMedia{} }
-func (nullMedia) ReadFrame([]byte)           {}
+func (nullMedia) ReadFrame(pcm []byte)       { clear(pcm) }
 func (nullMedia) Listening() bool            { return false }
 func (nullMedia) WriteFrame([]byte)          {}
 
@@ -25,6 +26,15 @@ func (nullMedia) WriteFrame([]byte)          {}
 // the first, and returns the caller's call once both sides are
 // established; listener gets the callee's events.
 func establishedPair(tb testing.TB, listener Listener) *Call {
+	tb.Helper()
+	caller, _ := callPair(tb, Config{}, Config{}, listener)
+	return caller
+}
+
+// callPair starts a caller and a callee user agent on loopback with the
+// given configurations, calls the callee and returns both sides' calls
+// once they are established; listener gets the callee's events.
+func callPair(tb testing.TB, callerCfg, calleeCfg Config, listener Listener) (caller, callee *Call) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	start := func(cfg Config) *UA {
@@ -38,21 +48,38 @@ func establishedPair(tb testing.TB, listener Listener) *Call {
 		return u
 	}
 	answered := make(chan *Call, 1)
-	callee := start(Config{OnIncoming: func(c *Call) {
+	var calleeCall *Call
+	calleeCfg.OnIncoming = func(c *Call) {
 		c.SetListener(listener)
 		go func() {
 			if c.Answer(ctx) == nil {
 				answered <- c
 			}
 		}()
-	}})
-	caller := start(Config{})
+	}
+	calleeUA := start(calleeCfg)
+	callerUA := start(callerCfg)
 	tb.Cleanup(func() {
-		caller.Close()
-		callee.Close()
+		callerUA.Close()
+		if calleeCall != nil {
+			// The callee takes the caller's BYE on its own goroutine; closed
+			// before, it would send a BYE of its own to the closed caller
+			// and wait out its transaction (32 s).
+			select {
+			case <-calleeCall.Done():
+			case <-time.After(time.Second):
+			}
+		}
+		calleeUA.Close()
 		cancel()
 	})
-	call, err := caller.Dial(ctx, "sip:bench@"+callee.Addr(), DialOptions{Listener: func(*Call, Event) {}})
+	var mu sync.Mutex
+	var callerEvents []Event
+	call, err := callerUA.Dial(ctx, "sip:bench@"+calleeUA.Addr(), DialOptions{Listener: func(_ *Call, ev Event) {
+		mu.Lock()
+		callerEvents = append(callerEvents, ev)
+		mu.Unlock()
+	}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -60,7 +87,9 @@ func establishedPair(tb testing.TB, listener Listener) *Call {
 	select {
 	case <-call.Established():
 	case <-timeout:
-		tb.Fatal("call not established")
+		mu.Lock()
+		defer mu.Unlock()
+		tb.Fatalf("call not established; the caller's events: %+v", callerEvents)
 	}
 	select {
 	case c := <-answered:
@@ -69,10 +98,12 @@ func establishedPair(tb testing.TB, listener Listener) *Call {
 		case <-timeout:
 			tb.Fatal("callee not established")
 		}
+		calleeCall = c
+		return call, c
 	case <-timeout:
 		tb.Fatal("callee did not answer")
 	}
-	return call
+	return nil, nil
 }
 
 var (

@@ -95,12 +95,14 @@ func FuzzSDP(f *testing.F) {
 			t.Fatalf("offerHasCodec(%q, telephone-event only) = true", body)
 		}
 
-		if sig, ok := parseDTMFRelay(body); ok {
-			if len(sig) != 1 || !strings.Contains(dtmfChars, sig) {
-				t.Fatalf("parseDTMFRelay(%q) = %q, not a DTMF digit", body, sig)
+		for _, ct := range []string{"application/dtmf-relay", "application/dtmf"} {
+			if sig, ok := parseDTMFInfo(ct, body); ok {
+				if len(sig) != 1 || !strings.Contains(dtmfChars, sig) {
+					t.Fatalf("parseDTMFInfo(%s, %q) = %q, not a DTMF digit", ct, body, sig)
+				}
+			} else if sig != "" {
+				t.Fatalf("parseDTMFInfo(%s, %q) = %q with ok false", ct, body, sig)
 			}
-		} else if sig != "" {
-			t.Fatalf("parseDTMFRelay(%q) = %q with ok false", body, sig)
 		}
 
 		if p := sdpPtime(body); p < 10*time.Millisecond || p > maxPtime || p%(10*time.Millisecond) != 0 {

@@ -1,7 +1,6 @@
 package sipua
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +12,8 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
+
+	gaudio "github.com/gophone/gophone/internal/audio"
 )
 
 const (
@@ -38,10 +39,12 @@ func samplesIn(d time.Duration) int { return int(d / (time.Second / 8000)) }
 // packetsIn is how many packets of period p cover at least d.
 func packetsIn(d, p time.Duration) int { return int((d + p - 1) / p) }
 
-// dtmfJob is a string of digits to send, with its reply channel.
+// dtmfJob is a string of digits to send on the media clock, as RFC 4733
+// events or (inband) as tones in the audio, with its reply channel.
 type dtmfJob struct {
 	digits string
 	pause  time.Duration
+	inband bool
 	done   chan error
 }
 
@@ -68,6 +71,7 @@ type mediaLoop struct {
 	dtmf      dtmfSend
 	sentAudio bool // the first audio packet (marker bit) has gone
 	det       dtmfDetector
+	inband    *gaudio.DTMFDetector // made when first needed: while no telephone-event is negotiated
 }
 
 // scratch is a media clock shard's working memory, lent to each sender
@@ -231,7 +235,7 @@ func (m *mediaLoop) turn(sc *scratch) bool {
 		m.sendDTMFStep(period, sc)
 		return true
 	}
-	m.sendAudio(period, sc)
+	m.sendAudio(period, sc, 0, 0)
 	return true
 }
 
@@ -244,8 +248,10 @@ func (m *mediaLoop) leave() {
 }
 
 // sendAudio sends one frame of the media source, unless the far end holds
-// the call.
-func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch) {
+// the call. With a DTMF key for tone, the frame is that key's tones instead,
+// from sample offset of the tone on (the source is read all the same, so
+// that it keeps time).
+func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch, tone byte, offset int) {
 	codec, _, ok := m.sessionCodecs()
 	if !ok {
 		return
@@ -253,6 +259,9 @@ func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch) {
 	samples := samplesIn(period)
 	pcm, enc := sc.pcm[:samples*2], sc.enc[:samples]
 	m.au.ReadFrame(pcm)
+	if tone != 0 {
+		gaudio.DTMFTone(pcm, tone, offset)
+	}
 	if m.remoteHeld.Load() {
 		return // the far end does not want our audio (recvonly/inactive)
 	}
@@ -271,9 +280,12 @@ type dtmfSend struct {
 }
 
 // dtmfStep is what one packet time of a DTMF job sends: an audio frame (a
-// gap or a ',' pause) or one RFC 4733 packet of a digit.
+// gap or a ',' pause), a frame of a digit's tones, or one RFC 4733 packet
+// of a digit.
 type dtmfStep struct {
 	audio   bool
+	tone    byte    // in-band: the key whose tones the frame carries
+	offset  int     // in-band: the frame's first sample, from the tone's start
 	start   bool    // the digit's first packet (marker bit)
 	payload [4]byte // event, E|volume, duration
 	advance uint32  // how far the RTP clock moves after the packet
@@ -282,7 +294,8 @@ type dtmfStep struct {
 // planDigits lays out digits as RFC 4733 events for packet time period:
 // each digit dtmfLength long (one packet per packet time, the duration
 // growing), its end packet sent three times, digits dtmfGap apart, ',' a
-// pause (RFC 4733 §2.5).
+// pause (RFC 4733 §2.5). An inband job's digits are audio frames of their
+// tones for as long, with the same gaps.
 func planDigits(job dtmfJob, period time.Duration) []dtmfStep {
 	var plan []dtmfStep
 	audio := func(d time.Duration) {
@@ -299,6 +312,12 @@ func planDigits(job dtmfJob, period time.Duration) []dtmfStep {
 		}
 		if i > 0 {
 			audio(dtmfGap)
+		}
+		if job.inband {
+			for p := range packets {
+				plan = append(plan, dtmfStep{tone: byte(toUpper(r)), offset: p * step})
+			}
+			continue
 		}
 		event, _ := dtmfEvent(r) // SendDTMF checked the digits
 		for p := 1; p <= packets+dtmfEndCopies; p++ {
@@ -325,9 +344,11 @@ func (m *mediaLoop) sendDTMFStep(period time.Duration, sc *scratch) {
 	var err error
 	switch {
 	case s.audio:
-		m.sendAudio(period, sc)
+		m.sendAudio(period, sc, 0, 0)
+	case s.tone != 0:
+		m.sendAudio(period, sc, s.tone, s.offset)
 	case s.start && !m.checkTelephoneEvent():
-		err = errors.New("the far end does not accept RFC 4733 telephone-events")
+		err = ErrNoTelephoneEvent
 	default:
 		if _, werr := m.med.RTPPacketWriter.WriteSamples(s.payload[:], s.advance, s.start, d.te.PayloadType); werr != nil {
 			err = fmt.Errorf("sending DTMF: %w", werr)
@@ -371,14 +392,17 @@ func (m *mediaLoop) drain(sc *scratch) {
 		}
 		if te.SampleRate != 0 && hdr.PayloadType == te.PayloadTypeRecv() || hdr.PayloadType == te.PayloadType && te.SampleRate != 0 {
 			if d, ok := m.det.feed(hdr.Timestamp, buf[:n]); ok {
-				m.c.emit(Event{Kind: EventDTMF, Digit: d})
+				m.c.emit(Event{Kind: EventDTMF, Digit: d, Method: DTMFRFC4733})
 			}
 			continue
 		}
 		m.mu.Lock()
 		m.rx.update(hdr.SequenceNumber, hdr.Timestamp, time.Now())
 		m.mu.Unlock()
-		if !m.au.Listening() {
+		// Without telephone-event the far end can send digits only as
+		// tones: listen for them in its audio.
+		inband, listening := te.SampleRate == 0, m.au.Listening()
+		if !listening && !inband {
 			continue
 		}
 		if n > len(pcm)/2 {
@@ -388,7 +412,12 @@ func (m *mediaLoop) drain(sc *scratch) {
 		if err := decodeFrame(codec, out, buf[:n]); err != nil {
 			continue
 		}
-		m.au.WriteFrame(out)
+		if inband {
+			m.detectTones(out)
+		}
+		if listening {
+			m.au.WriteFrame(out)
+		}
 	}
 }
 
@@ -412,6 +441,11 @@ func (d *dtmfDetector) feed(ts uint32, payload []byte) (string, bool) {
 	}
 	d.seen, d.lastTS = true, ts
 	return digit, true
+}
+
+// canEncode reports whether encodeFrame takes codec.
+func canEncode(codec media.Codec) bool {
+	return codec.SampleRate != 0 && (codec.PayloadType == 0 || codec.PayloadType == 8)
 }
 
 func encodeFrame(codec media.Codec, dst, pcm []byte) error {
@@ -477,35 +511,4 @@ func ValidDTMF(s string) error {
 		}
 	}
 	return nil
-}
-
-// SendDTMF sends digits as RFC 4733 events; ',' pauses for pause. It
-// returns when the last digit has been sent.
-func (c *Call) SendDTMF(ctx context.Context, digits string, pause time.Duration) error {
-	if err := ValidDTMF(digits); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	m := c.media
-	c.mu.Unlock()
-	if m == nil {
-		return errors.New("call has no media")
-	}
-	job := dtmfJob{digits: digits, pause: pause, done: make(chan error, 1)}
-	select {
-	case m.jobs <- job:
-		m.queued.Add(1)
-	case <-c.done:
-		return errors.New("call ended")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-job.done:
-		return err
-	case <-c.done:
-		return errors.New("call ended")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

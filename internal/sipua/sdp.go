@@ -78,37 +78,6 @@ func offerHasCodec(body []byte, ours []media.Codec) bool {
 	return false
 }
 
-func isDTMFRelay(req *sip.Request) bool {
-	ct := req.ContentType()
-	return ct != nil && strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/dtmf-relay")
-}
-
-// parseDTMFRelay reads the Signal= line of an application/dtmf-relay body.
-func parseDTMFRelay(body []byte) (string, bool) {
-	for _, line := range lines(body) {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(k), "Signal") {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		if len(v) != 1 {
-			// Some phones send 10 and 11 for * and #.
-			switch v {
-			case "10":
-				return "*", true
-			case "11":
-				return "#", true
-			}
-			return "", false
-		}
-		if _, err := dtmfEvent(rune(v[0])); err != nil {
-			return "", false
-		}
-		return strings.ToUpper(v), true
-	}
-	return "", false
-}
-
 // sdpDirection returns the media direction of an SDP body (sendrecv when
 // none is given; c=0.0.0.0 counts as sendonly).
 func sdpDirection(body []byte) string {

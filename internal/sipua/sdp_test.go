@@ -134,37 +134,6 @@ func TestOfferHasCodec(t *testing.T) {
 	}
 }
 
-func TestParseDTMFRelay(t *testing.T) {
-	tests := []struct {
-		body   string
-		want   string
-		wantOK bool
-	}{
-		{"Signal=5\r\nDuration=160\r\n", "5", true},
-		{"Signal=5", "5", true},
-		{"Signal= *\r\nDuration=160\r\n", "*", true},
-		{"Signal=#\r\n", "#", true},
-		{"Signal=10\r\nDuration=160\r\n", "*", true},
-		{"Signal=11\r\nDuration=160\r\n", "#", true},
-		{"Signal=A\r\n", "A", true},
-		{"Signal=d\r\n", "D", true},
-		{"signal=7\r\nduration=100\r\n", "7", true},
-		{"SIGNAL = 0\n", "0", true},
-		{"Duration=160\r\nSignal=9\r\n", "9", true},
-		{"Signal=x\r\nDuration=160\r\n", "", false},
-		{"Signal=12\r\n", "", false},
-		{"Signal=\r\n", "", false},
-		{"Duration=160\r\n", "", false},
-		{"", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := parseDTMFRelay([]byte(tt.body))
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("parseDTMFRelay(%q) = %q, %v; want %q, %v", tt.body, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
 func TestSDPPtime(t *testing.T) {
 	tests := []struct {
 		body string

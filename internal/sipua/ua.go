@@ -53,8 +53,11 @@ type Config struct {
 	Username string
 	// DisplayName goes into the From header of outgoing calls.
 	DisplayName string
-	// Codecs in preference order ("PCMU", "PCMA"); telephone-event is always offered.
+	// Codecs in preference order ("PCMU", "PCMA"); telephone-event is
+	// offered too, unless DTMFMethod is DTMFInband.
 	Codecs []string
+	// DTMFMethod is how SendDTMF sends digits; "" is DTMFAuto.
+	DTMFMethod DTMFMethod
 	// RTPPortMin and RTPPortMax bound the local RTP ports (0 = any).
 	RTPPortMin, RTPPortMax int
 	// Media carries audio for calls.
@@ -120,7 +123,10 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	if cfg.Username == "" {
 		cfg.Username = "gophone"
 	}
-	codecs, err := parseCodecs(cfg.Codecs)
+	if cfg.DTMFMethod == "" {
+		cfg.DTMFMethod = DTMFAuto
+	}
+	codecs, err := parseCodecs(cfg.Codecs, cfg.DTMFMethod != DTMFInband)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +134,14 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	// and has no TCP fallback (RFC 3261 §18.1.1), so a response to a request
 	// with many Via headers, or an INVITE with a long SDP, would never be
 	// sent. Responses must go back over the request's transport (§18.2.2):
-	// let UDP carry up to the largest datagram, IP fragments it.
-	sip.UDPMTUSize = 65507 + 200
+	// let UDP carry up to the largest datagram, IP fragments it. The
+	// variable is sipgo's, read by every running agent: it is written only
+	// by the first Start of the process, so that a second agent (tests run
+	// two) does not write it under the first one's feet.
+	const udpMax = 65507 + 200
+	if sip.UDPMTUSize != udpMax {
+		sip.UDPMTUSize = udpMax
+	}
 	u := &UA{
 		cfg:    cfg,
 		log:    cfg.Logger,
@@ -177,6 +189,11 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		u.cancel()
 		ua.Close()
 		return nil, fmt.Errorf("serving SIP on %s: %w", cfg.Listen, err)
+	}
+	if err := u.waitUDPListener(); err != nil {
+		u.cancel()
+		ua.Close()
+		return nil, err
 	}
 	return u, nil
 }
@@ -290,14 +307,14 @@ func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 		case sip.INFO:
-			if c := u.callFor(req); c != nil && isDTMFRelay(req) {
-				digit, ok := parseDTMFRelay(req.Body())
+			if c := u.callFor(req); c != nil && infoDTMFType(req) != "" {
+				digit, ok := parseDTMFInfo(infoDTMFType(req), req.Body())
 				if !ok {
 					tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
 					return
 				}
 				tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
-				c.emit(Event{Kind: EventDTMF, Digit: digit})
+				c.emit(Event{Kind: EventDTMF, Digit: digit, Method: DTMFInfo})
 				return
 			}
 		case sip.INVITE, sip.UPDATE:
@@ -343,7 +360,8 @@ func (u *UA) unsupportedRequire(req *sip.Request) []string {
 	return bad
 }
 
-func parseCodecs(names []string) ([]media.Codec, error) {
+// parseCodecs returns the codecs to offer, telephone-event last if te.
+func parseCodecs(names []string, te bool) ([]media.Codec, error) {
 	if len(names) == 0 {
 		names = []string{"PCMU", "PCMA"}
 	}
@@ -359,7 +377,10 @@ func parseCodecs(names []string) ([]media.Codec, error) {
 			return nil, fmt.Errorf("codec %q is not supported (want PCMU or PCMA)", n)
 		}
 	}
-	return append(out, media.CodecTelephoneEvent8000), nil
+	if te {
+		out = append(out, media.CodecTelephoneEvent8000)
+	}
+	return out, nil
 }
 
 // ParseTarget turns a number or URI into a SIP URI string. A bare number

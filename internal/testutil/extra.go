@@ -62,6 +62,13 @@ func (d *Daemon) SocketPath(t testing.TB) string {
 	return iniSetting(t, d.Config, "controlSocket")
 }
 
+// RTPPorts returns the daemon's RTP port range (the rtpPorts key of its ini
+// file) as "LO-HI", the form a capture filter's portrange takes.
+func (d *Daemon) RTPPorts(t testing.TB) string {
+	t.Helper()
+	return iniSetting(t, d.Config, "rtpPorts")
+}
+
 // iniSetting returns the last value of key (case-insensitive) in path's
 // [Settings] section.
 func iniSetting(t testing.TB, path, key string) string {

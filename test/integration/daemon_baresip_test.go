@@ -24,7 +24,11 @@ func TestBaresipCallsDaemon(t *testing.T) {
 	b.MustCommand(t, "sndcode", "123#")
 	var digits string
 	for range 4 {
-		digits += ev.WaitType(t, eventWait, "dtmf.received", id).Digit
+		e := ev.WaitType(t, eventWait, "dtmf.received", id)
+		digits += e.Digit
+		if e.Method != "rfc4733" {
+			t.Errorf("dtmf.received %s with method %q, want rfc4733", e.Digit, e.Method)
+		}
 	}
 	if digits != "123#" {
 		t.Errorf("gophone received DTMF %q, want 123#", digits)

@@ -23,13 +23,34 @@ type rtpEvent struct {
 }
 
 // captureRTPEvents runs tshark on the loopback interface while f runs and
-// returns the RFC 4733 packets it saw.
-func captureRTPEvents(t *testing.T, f func()) []rtpEvent {
+// returns the RFC 4733 packets it saw sent from the daemon d's RTP ports
+// (the machine's other tests send some too); it fails the test if there
+// were none.
+func captureRTPEvents(t *testing.T, d *testutil.Daemon, f func()) []rtpEvent {
+	t.Helper()
+	evs, stderr := captureRTPEventsOrNone(t, d, f)
+	if len(evs) == 0 {
+		t.Fatalf("tshark saw no RFC 4733 packets; stderr:\n%s", stderr)
+	}
+	return evs
+}
+
+// captureRTP is captureRTPEvents for a test that may expect none.
+func captureRTP(t *testing.T, d *testutil.Daemon, f func()) []rtpEvent {
+	t.Helper()
+	evs, _ := captureRTPEventsOrNone(t, d, f)
+	return evs
+}
+
+// captureRTPEventsOrNone runs tshark on the loopback interface while f
+// runs and returns the RFC 4733 packets from d's RTP ports it saw and
+// tshark's stderr.
+func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEvent, string) {
 	t.Helper()
 	bin := testutil.RequireTool(t, "tshark")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-i", "lo", "-l", "-n", "-f", "udp",
+	cmd := exec.CommandContext(ctx, bin, "-i", "lo", "-l", "-n", "-f", "udp src portrange "+d.RTPPorts(t),
 		"-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtpevent && rtp.p_type == 101",
 		"-T", "fields", "-e", "frame.time_epoch", "-e", "rtpevent.event_id",
 		"-e", "rtpevent.end_of_event", "-e", "rtpevent.duration", "-e", "rtp.p_type", "-e", "udp.srcport")
@@ -83,10 +104,7 @@ func captureRTPEvents(t *testing.T, f func()) []rtpEvent {
 		end := f[2] == "1" || strings.EqualFold(f[2], "true")
 		evs = append(evs, rtpEvent{at: time.Unix(0, int64(sec*1e9)), event: id, end: end, duration: dur})
 	}
-	if len(evs) == 0 {
-		t.Fatalf("tshark saw no RFC 4733 packets; stderr:\n%s", errText.String())
-	}
-	return evs
+	return evs, errText.String()
 }
 
 // TestDTMFOnTheWire checks RFC 4733 timing as sent: digits of at least
@@ -99,7 +117,7 @@ func TestDTMFOnTheWire(t *testing.T) {
 	b.MustRun(t, "dial", "sip:alice@"+a.SIPAddr())
 	call := aev.WaitType(t, eventWait, "call.established", "").Call
 
-	evs := captureRTPEvents(t, func() {
+	evs := captureRTPEvents(t, b, func() {
 		b.MustRun(t, "senddtmf", "12#,4")
 		for i := 0; i < 4; i++ {
 			aev.WaitType(t, eventWait, "dtmf.received", call)

@@ -7,20 +7,30 @@ import (
 	"github.com/gophone/gophone/internal/testutil"
 )
 
-// TestDaemonReceivesInfoDTMF: a SIP INFO application/dtmf-relay digit in
-// an established call is answered 200 and reported as dtmf.received
-// (DESIGN §8).
+// TestDaemonReceivesInfoDTMF: SIP INFO digits in an established call,
+// application/dtmf-relay and application/dtmf, are answered 200 and
+// reported as dtmf.received with method info; a malformed body is
+// answered 400 and reports nothing (DESIGN §8).
 func TestDaemonReceivesInfoDTMF(t *testing.T) {
 	d := startDaemon(t, "[Settings]\nautoAnswer=all\n")
 	ev := d.Events(t)
 	uac := testutil.NewSIPp(t, scenario(t, "uac_info_dtmf.xml"))
 	uac.Start(d.SIPAddr(), sippLimit, "-m", "1", "-s", "1001")
 	call := ev.WaitType(t, eventWait, "call.established", "").Call
-	if got := ev.WaitType(t, eventWait, "dtmf.received", call).Digit; got != "5" {
-		t.Errorf("dtmf.received digit %q, want 5", got)
-	}
 	ev.WaitType(t, eventWait, "call.ended", call)
 	wantSIPpOK(t, "uac_info_dtmf.xml", uac.Wait())
+	var digits string
+	for _, e := range ev.All() {
+		if e.Type == "dtmf.received" && e.Call == call {
+			digits += e.Digit
+			if e.Method != "info" {
+				t.Errorf("dtmf.received %s with method %q, want info", e.Digit, e.Method)
+			}
+		}
+	}
+	if digits != "57" {
+		t.Errorf("dtmf.received digits %q, want 57", digits)
+	}
 }
 
 // TestDaemonAutoAnswerByHeader: with autoAnswer=header, an INVITE with
