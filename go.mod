@@ -6,6 +6,7 @@ require (
 	github.com/emiago/diago v0.42.1
 	github.com/emiago/sipgo v1.7.3
 	github.com/zaf/g711 v1.4.0
+	modernc.org/sqlite v1.62.0
 )
 
 require (
@@ -42,7 +43,6 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-	modernc.org/sqlite v1.62.0 // indirect
 )
 
 replace github.com/emiago/diago => ./third_party/diago

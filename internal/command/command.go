@@ -97,6 +97,8 @@ var (
 	numberParam  = Param{Name: "number", Kind: String, Positional: true, Required: true, Help: "number or URI"}
 	timeoutParam = Param{Name: "timeout", Kind: Duration, Help: "how long to wait for the call to be established (default 30s)"}
 	accountParam = Param{Name: "account", Kind: String, Help: "account id or number"}
+	jsonParam    = Param{Name: "json", Kind: Bool, Help: "print JSON"}
+	limitParam   = Param{Name: "limit", Kind: Int, Min: 1, Max: 1000000, Help: "only the last N"}
 )
 
 // Table returns the command table. The slice is new on every call.
@@ -140,12 +142,14 @@ func Table() []Spec {
 				{Name: "device", Kind: String, Positional: true, Required: true, Help: "device id"}}},
 		{Name: "Devices", Help: "list audio devices with ids"},
 		{Name: "Status", Help: "state of accounts, calls, audio", NeedsDaemon: true,
-			Params: []Param{{Name: "json", Kind: Bool, Help: "print JSON"}}},
+			Params: []Param{jsonParam}},
 		{Name: "Message", Help: "send a SIP MESSAGE; reports delivery status",
 			Params: []Param{{Name: "to", Kind: String, Positional: true, Required: true, Help: "number or URI"},
 				{Name: "text", Kind: String, Positional: true, Required: true, Help: "message text"}, accountParam}},
-		{Name: "Messages", Help: "list sent and received messages, oldest first"},
-		{Name: "History", Help: "list calls, newest first"},
+		{Name: "Messages", Help: "list sent and received messages, oldest first",
+			Params: []Param{jsonParam, {Name: "with", Kind: String, Help: "only messages with this number or URI"}, limitParam}},
+		{Name: "History", Help: "list calls, newest first",
+			Params: []Param{jsonParam, {Name: "number", Kind: String, Help: "only calls with this number"}, limitParam}},
 		{Name: "Close", Help: "hang up, unregister, exit the daemon", NeedsDaemon: true},
 		{Name: "Accounts", Help: "list accounts"},
 		{Name: "Register", Help: "register an account", Params: []Param{{Name: "account", Kind: String, Positional: true}}},

@@ -66,6 +66,12 @@ type Config struct {
 	// OnReferred is called when the far end of call from transferred us and
 	// we now call the transfer target as c; it returns c's listener.
 	OnReferred func(from, c *Call) Listener
+	// Messages takes received MESSAGE requests; nil answers them 405
+	// (disableMessaging).
+	Messages MessageHandler
+	// MaxMessageBytes bounds a received message's text: a larger one is
+	// answered 413 (0: no bound).
+	MaxMessageBytes int
 	// AllowedRequire lists the option tags accepted in Require headers.
 	AllowedRequire []string
 	Logger         *slog.Logger
@@ -95,6 +101,8 @@ type UA struct {
 	gone      map[string]time.Time
 	goneOrder []goneCall
 	seq       atomic.Uint64
+	// udpClient and tcpClient send MESSAGE requests.
+	udpClient, tcpClient *sipgo.Client
 	// parser is readFilter's own (sipgo's is safe for concurrent use, but
 	// the UA's is not exposed).
 	parser *sip.Parser
@@ -148,9 +156,20 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		return nil, fmt.Errorf("creating SIP user agent: %w", err)
 	}
 	u.ua = ua
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Logger))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("creating SIP server: %w", err)
+	}
+	srv.OnMessage(u.middleware(u.onMessage))
+	if err := u.newMessageClients(); err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("creating SIP client: %w", err)
+	}
 	u.ctx, u.cancel = context.WithCancel(ctx)
 	u.clock = newMediaClock(u.ctx)
 	opts := []diago.DiagoOption{
+		diago.WithServer(srv),
 		diago.WithLogger(cfg.Logger),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs, Listen: u.ports.listen}),
 		diago.WithServerRequestMiddleware(u.middleware),
