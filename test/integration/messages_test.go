@@ -179,27 +179,35 @@ func TestDaemonsExchangeMessages(t *testing.T) {
 }
 
 // rawMessage sends one MESSAGE over UDP from a socket of the test and
-// returns the final response's status line and headers.
+// returns the final response.
 func rawMessage(t *testing.T, to, callID, contentType, body string) string {
+	t.Helper()
+	return sendRaw(t, to, func(local string) string {
+		return strings.Join([]string{
+			"MESSAGE sip:gophone@" + to + " SIP/2.0",
+			"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + callID,
+			"From: <sip:tester@" + local + ">;tag=t1",
+			"To: <sip:gophone@" + to + ">",
+			"Call-ID: " + callID,
+			"CSeq: 1 MESSAGE",
+			"Max-Forwards: 70",
+			"Content-Type: " + contentType,
+			fmt.Sprintf("Content-Length: %d", len(body)),
+			"", body}, "\r\n")
+	})
+}
+
+// sendRaw sends the request req(local address) over UDP from a socket of
+// the test and returns the final response.
+func sendRaw(t *testing.T, to string, req func(local string) string) string {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	req := strings.Join([]string{
-		"MESSAGE sip:gophone@" + to + " SIP/2.0",
-		"Via: SIP/2.0/UDP " + conn.LocalAddr().String() + ";branch=z9hG4bK-" + callID,
-		"From: <sip:tester@" + conn.LocalAddr().String() + ">;tag=t1",
-		"To: <sip:gophone@" + to + ">",
-		"Call-ID: " + callID,
-		"CSeq: 1 MESSAGE",
-		"Max-Forwards: 70",
-		"Content-Type: " + contentType,
-		fmt.Sprintf("Content-Length: %d", len(body)),
-		"", body}, "\r\n")
 	dst, _ := net.ResolveUDPAddr("udp", to)
-	if _, err := conn.WriteToUDP([]byte(req), dst); err != nil {
+	if _, err := conn.WriteToUDP([]byte(req(conn.LocalAddr().String())), dst); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 65535)
@@ -259,4 +267,187 @@ func TestMessageRefused(t *testing.T) {
 	if msgs := messagesJSON(t, on); len(msgs) != 1 || msgs[0].Text != "fine" || msgs[0].Peer != "tester" {
 		t.Fatalf("messages = %+v", msgs)
 	}
+}
+
+// TestMessageTimeout: a MESSAGE to an address that never answers fails
+// with 408 once Timer F (64·T1 = 32 s) has run, after sipgo's Timer E
+// retransmissions only (RFC 3261 §17.1.2.2: at most 11 over UDP, all of the
+// one transaction; gophone adds no retries of its own).
+func TestMessageTimeout(t *testing.T) {
+	t.Parallel()
+	d := testutil.StartDaemon(t, gophoneBin, "")
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	type datagram struct {
+		at     time.Time
+		branch string
+	}
+	got := make(chan []datagram, 1)
+	go func() {
+		var seen []datagram
+		buf := make([]byte, 65535)
+		branchRE := regexp.MustCompile(`(?mi)^Via:[^\r\n]*branch=([^;\r\n]+)`)
+		for {
+			n, _, err := sink.ReadFromUDP(buf)
+			if err != nil {
+				got <- seen
+				return
+			}
+			if strings.HasPrefix(string(buf[:n]), "MESSAGE ") {
+				branch := ""
+				if m := branchRE.FindSubmatch(buf[:n]); m != nil {
+					branch = string(m[1])
+				}
+				seen = append(seen, datagram{time.Now(), branch})
+			}
+		}
+	}()
+	start := time.Now()
+	r := d.RunCLI("message", "sip:nobody@"+sink.LocalAddr().String(), "anyone there?")
+	elapsed := time.Since(start)
+	// Whatever is still on its way after the outcome counts too.
+	time.Sleep(2 * time.Second)
+	sink.Close()
+	seen := <-got
+
+	if r.Exit == 0 || !strings.Contains(r.Stderr, "failed: 408") {
+		t.Fatalf("message to a silent address: %s", r)
+	}
+	if elapsed < 31*time.Second || elapsed > 36*time.Second {
+		t.Errorf("outcome after %v, want Timer F's 32 s", elapsed)
+	}
+	if len(seen) < 2 || len(seen)-1 > 11 {
+		t.Fatalf("%d MESSAGE datagrams (%d retransmissions), want the first and 1..11 retransmissions", len(seen), len(seen)-1)
+	}
+	for _, dg := range seen {
+		if dg.branch == "" || dg.branch != seen[0].branch {
+			t.Fatalf("MESSAGEs of more than one transaction (branches %q and %q): gophone retried on its own", seen[0].branch, dg.branch)
+		}
+	}
+	if last := seen[len(seen)-1].at.Sub(start); last > elapsed {
+		t.Errorf("a retransmission %v after the start, after the outcome at %v", last, elapsed)
+	}
+	t.Logf("outcome after %v; %d retransmissions", elapsed, len(seen)-1)
+	msgs := messagesJSON(t, d)
+	if len(msgs) != 1 || msgs[0].Status != "failed" || msgs[0].Direction != "out" {
+		t.Fatalf("messages = %+v, want the one failed", msgs)
+	}
+}
+
+// TestMessageFloodKilled: SIPp sends 2000 MESSAGEs; the daemon is killed
+// with SIGKILL in the middle and started again while SIPp retransmits.
+// Every MESSAGE SIPp saw answered 2xx is in `messages`, and none twice
+// (retransmissions answered after the restart included).
+func TestMessageFloodKilled(t *testing.T) {
+	const total = 2000
+	d := testutil.StartDaemon(t, gophoneBin, "")
+	sipp := testutil.NewSIPp(t, "testdata/sipp/uac_message_flood.xml")
+	sipp.Start(d.SIPAddr(), 3*time.Minute, "-m", fmt.Sprint(total), "-r", "200", "-l", "400",
+		"-max_non_invite_retrans", "10")
+	// Kill once part of the flood is stored.
+	for deadline := time.Now().Add(time.Minute); ; {
+		if msgs := messagesJSON(t, d, "--limit", "1"); len(msgs) == 1 && msgs[0].ID >= total/3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the flood did not get a third of the way in a minute")
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	d.KillRestart(t)
+	r := sipp.Wait()
+
+	answered := answeredCallIDs(r.Messages)
+	// Duplicates across the restart: MESSAGEs answered before the kill
+	// sent again as they were (a new transaction now), from a socket of
+	// the test; each is answered 2xx and not stored again.
+	via := regexp.MustCompile(`(?m)^(Via: SIP/2\.0/UDP )[^;]+;`)
+	replayed := 0
+	for id, req := range sentRequests(r.Messages) {
+		if !answered[id] || replayed == 50 {
+			continue
+		}
+		replayed++
+		res := sendRaw(t, d.SIPAddr(), func(local string) string { return via.ReplaceAllString(req, "${1}"+local+";") })
+		if !strings.HasPrefix(res, "SIP/2.0 200 ") {
+			t.Fatalf("a duplicate of %s after the restart was answered:\n%s", id, res)
+		}
+	}
+	if len(answered) < total/2 {
+		t.Fatalf("SIPp saw only %d of %d MESSAGEs answered 2xx\n%s", len(answered), total, r)
+	}
+	textRE := regexp.MustCompile(`^flood (\d+) (\S+)$`)
+	stored := map[string]int{}
+	for _, m := range messagesJSON(t, d) {
+		if sm := textRE.FindStringSubmatch(strings.TrimSpace(m.Text)); sm != nil {
+			stored[sm[2]]++
+		} else {
+			t.Errorf("unexpected message %+v", m)
+		}
+	}
+	lost, twice := 0, 0
+	for id := range answered {
+		if stored[id] == 0 {
+			lost++
+			if lost <= 5 {
+				t.Errorf("MESSAGE %s was answered 2xx but is not stored", id)
+			}
+		}
+	}
+	for id, n := range stored {
+		if n > 1 {
+			twice++
+			if twice <= 5 {
+				t.Errorf("MESSAGE %s stored %d times", id, n)
+			}
+		}
+	}
+	t.Logf("%d answered 2xx, %d stored, %d lost, %d stored twice; sipp exit %d", len(answered), len(stored), lost, twice, r.ExitCode)
+}
+
+// answeredCallIDs returns the Call-IDs of the 2xx responses in a SIPp
+// -trace_msg log.
+func answeredCallIDs(log string) map[string]bool {
+	ids := map[string]bool{}
+	callID := regexp.MustCompile(`(?mi)^\s*(?:Call-ID|i)\s*:\s*(\S+)`)
+	for _, block := range strings.Split(log, "-----------------------------------------------") {
+		if !strings.Contains(block, "message received") {
+			continue
+		}
+		idx := strings.Index(block, "SIP/2.0 2")
+		if idx < 0 {
+			continue
+		}
+		if m := callID.FindStringSubmatch(block[idx:]); m != nil {
+			ids[m[1]] = true
+		}
+	}
+	return ids
+}
+
+// sentRequests returns the first MESSAGE request of each Call-ID in a SIPp
+// -trace_msg log, as it was sent.
+func sentRequests(log string) map[string]string {
+	reqs := map[string]string{}
+	callID := regexp.MustCompile(`(?mi)^Call-ID:\s*(\S+)`)
+	for _, block := range strings.Split(log, "-----------------------------------------------") {
+		_, msg, ok := strings.Cut(block, "message sent")
+		if !ok {
+			continue
+		}
+		_, msg, ok = strings.Cut(msg, "\n\n")
+		if !ok || !strings.HasPrefix(msg, "MESSAGE ") {
+			continue
+		}
+		msg = strings.TrimSuffix(msg, "\n")
+		if m := callID.FindStringSubmatch(msg); m != nil {
+			if _, seen := reqs[m[1]]; !seen {
+				reqs[m[1]] = msg
+			}
+		}
+	}
+	return reqs
 }
