@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,22 +50,31 @@ const storeTimeout = 10 * time.Second
 // stored.
 const retryAfter = "5"
 
-// allowWithoutMessage is the Allow header when messaging is disabled.
-const allowWithoutMessage = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE"
-
 // ErrMessageTooLarge is SendMessage's refusal of a message too large for
 // UDP to a target that asks for UDP.
 var ErrMessageTooLarge = errors.New("message too large for UDP (RFC 3428 allows 1300 bytes) and the target asks for UDP")
 
+// methodNotAllowed answers a request of a method no handler serves (MESSAGE
+// when messaging is disabled) 405 with the Allow header RFC 3261 §21.4.6
+// requires, which sipgo's default answer lacks.
+func methodNotAllowed(srv *sipgo.Server) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.Method == sip.ACK {
+			return
+		}
+		methods := srv.RegisteredMethods()
+		sort.Strings(methods)
+		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", strings.Join(methods, ", ")))
+		if err := tx.Respond(res); err != nil {
+			slog.Default().Info("answering 405", "error", err)
+		}
+	}
+}
+
 // onMessage answers an out-of-dialog or in-dialog MESSAGE request.
 func (u *UA) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	h := u.cfg.Messages
-	if h == nil {
-		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
-		res.AppendHeader(sip.NewHeader("Allow", allowWithoutMessage))
-		u.respond(tx, res)
-		return
-	}
 	if code, reason := checkMessage(req, u.cfg.MaxMessageBytes); code != 0 {
 		res := sip.NewResponseFromRequest(req, code, reason, nil)
 		if code == sip.StatusUnsupportedMediaType {

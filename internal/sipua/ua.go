@@ -161,7 +161,10 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		ua.Close()
 		return nil, fmt.Errorf("creating SIP server: %w", err)
 	}
-	srv.OnMessage(u.middleware(u.onMessage))
+	if cfg.Messages != nil {
+		srv.OnMessage(u.middleware(u.onMessage))
+	}
+	srv.OnNoRoute(u.middleware(methodNotAllowed(srv)))
 	if err := u.newMessageClients(); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("creating SIP client: %w", err)
