@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -132,18 +133,40 @@ func (s *Store) check(ctx context.Context) error {
 	if mode != "wal" {
 		return fmt.Errorf("journal mode is %q, not wal (is another program holding the database?)", mode)
 	}
-	var res string
-	if err := s.w.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&res); err != nil {
-		return fmt.Errorf("integrity check: %w", err)
-	}
-	if res != "ok" {
-		return fmt.Errorf("integrity check failed: %s", res)
+	if err := quickCheck(ctx, s.w); err != nil {
+		return err
 	}
 	if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("cannot lock for writing: %w", err)
 	}
 	_, err := s.w.ExecContext(ctx, "COMMIT")
 	return err
+}
+
+// quickCheck runs SQLite's quick_check and returns its first findings.
+func quickCheck(ctx context.Context, c *sql.Conn) error {
+	rows, err := c.QueryContext(ctx, "PRAGMA quick_check(5)")
+	if err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	defer rows.Close()
+	var found []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("integrity check: %w", err)
+		}
+		if line != "ok" {
+			found = append(found, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("integrity check failed (the file is damaged; move it aside to start afresh): %s", strings.Join(found, "; "))
+	}
+	return nil
 }
 
 // Path is the database file.
@@ -183,6 +206,14 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	select {
 	case err := <-o.done:
 		return err
+	case <-s.stopped:
+		// Queued as Close began, after the writer's last look.
+		select {
+		case err := <-o.done:
+			return err
+		default:
+			return ErrClosed
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}

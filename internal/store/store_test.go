@@ -378,3 +378,61 @@ func TestCallsQuery(t *testing.T) {
 		t.Errorf("answered times: %+v", calls)
 	}
 }
+
+// TestCloseWhileWriting: Close during a stream of writes; every write
+// returns (committed, or ErrClosed), and every one that returned nil is in
+// the database when it is opened again.
+func TestCloseWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var ok []string
+	var wg sync.WaitGroup
+	for g := 0; g < 20; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				id := fmt.Sprint(g, "-", i)
+				if _, err := s.AddIncoming(context.Background(), in(id, 1, "t", id)); err != nil {
+					if !errors.Is(err, ErrClosed) {
+						t.Error(err)
+					}
+					return
+				}
+				mu.Lock()
+				ok = append(ok, id)
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // let writes flow
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("writers still blocked 10 s after Close")
+	}
+	s = openT(t, dir)
+	msgs, err := s.Messages(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, m := range msgs {
+		have[m.Text] = true
+	}
+	for _, id := range ok {
+		if !have[id] {
+			t.Fatalf("write %s returned nil but is not stored", id)
+		}
+	}
+	t.Logf("%d writes committed before Close", len(ok))
+}
