@@ -12,6 +12,10 @@ import (
 	"github.com/gophone/gophone/internal/store"
 )
 
+// storeWait bounds a history or outcome write; not the phone's context,
+// which Close cancels while the calls it hangs up are still being written.
+const storeWait = 10 * time.Second
+
 // MessageResult is the result of Message: the far end answered 2xx.
 type MessageResult struct {
 	Status string `json:"status"` // "sent"
@@ -103,7 +107,7 @@ func (p *Phone) sendMessage(ctx context.Context, args command.Args) (any, error)
 }
 
 func (p *Phone) setOutcome(m *store.Message, status string, code int, reason string) {
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 	defer cancel()
 	if err := p.store.SetOutcome(ctx, m.ID, status, code, reason); err != nil {
 		p.log.Error("storing a message's outcome", "id", m.ID, "status", status, "error", err)
@@ -149,7 +153,7 @@ func (p *Phone) recordCall(c *call, code int, reason string, duration int) {
 		rec.Answered = &a
 	}
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 	defer cancel()
 	if err := p.store.AddCall(ctx, rec); err != nil {
 		p.log.Error("storing a call in the history", "call", c.id, "error", err)

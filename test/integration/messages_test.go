@@ -105,8 +105,13 @@ func TestDaemonsExchangeMessages(t *testing.T) {
 	a.MustRun(t, "hangup", call)
 	aev.WaitType(t, eventWait, "call.ended", call)
 	bev.WaitType(t, eventWait, "call.ended", "")
+	// A second call still up when A closes: Close hangs it up, and both
+	// ends write it to the history before they close their databases.
+	call2 := strings.TrimSpace(a.MustRun(t, "dial", toB))
+	aev.WaitType(t, eventWait, "call.established", call2)
 
 	a.Restart(t)
+	bev.WaitType(t, eventWait, "call.ended", "")
 	b.Restart(t)
 
 	for _, side := range []struct {
@@ -151,10 +156,14 @@ func TestDaemonsExchangeMessages(t *testing.T) {
 		}
 
 		calls := historyJSON(t, side.d)
-		if len(calls) != 1 {
-			t.Fatalf("%s: history after restart = %+v, want one call", side.name, calls)
+		if len(calls) != 2 {
+			t.Fatalf("%s: history after restart = %+v, want two calls", side.name, calls)
 		}
-		c := calls[0]
+		if last := calls[0]; last.Direction != side.callDir || last.Code != 200 || last.Reason != side.callEnded ||
+			last.SIPCallID == calls[1].SIPCallID || last.ID <= calls[1].ID {
+			t.Errorf("%s: the call ended by Close, newest first: %+v", side.name, last)
+		}
+		c := calls[1]
 		if c.Direction != side.callDir || c.Number != side.callPeer || c.Code != 200 || c.Reason != side.callEnded || c.SIPCallID == "" || c.Answered == nil {
 			t.Errorf("%s: history entry %+v", side.name, c)
 			continue
@@ -163,6 +172,9 @@ func TestDaemonsExchangeMessages(t *testing.T) {
 		ended, _ := time.Parse(time.RFC3339, c.Ended)
 		if c.Duration < 1 || c.Duration != int(ended.Sub(answered).Round(time.Second)/time.Second) {
 			t.Errorf("%s: duration %d s, answered %s ended %s", side.name, c.Duration, *c.Answered, c.Ended)
+		}
+		if h := historyJSON(t, side.d, "--number", side.callPeer, "--limit", "1"); len(h) != 1 || h[0].ID != calls[0].ID {
+			t.Errorf("%s: history --number %s --limit 1 = %+v", side.name, side.callPeer, h)
 		}
 		if h := historyJSON(t, side.d, "--number", "nobody"); len(h) != 0 {
 			t.Errorf("%s: history --number nobody = %+v", side.name, h)
