@@ -185,3 +185,59 @@ func TestSendMessageTooLargeForUDP(t *testing.T) {
 		t.Fatalf("err %v, want ErrMessageTooLarge", err)
 	}
 }
+
+// TestSendMessageLargeOverTCP: a message over 1300 bytes to a target that
+// names no transport goes over TCP (RFC 3428 §6), from the account's AOR,
+// as text/plain UTF-8.
+func TestSendMessageLargeOverTCP(t *testing.T) {
+	u := startTestUA(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan *sip.Request, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		var buf []byte
+		chunk := make([]byte, 65535)
+		for {
+			n, err := conn.Read(chunk)
+			if err != nil {
+				return
+			}
+			buf = append(buf, chunk[:n]...)
+			msg, err := sip.ParseMessage(buf)
+			if err != nil || len(msg.Body()) < 2000 {
+				continue // not all of it yet
+			}
+			req := msg.(*sip.Request)
+			got <- req
+			res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+			conn.Write([]byte(res.String()))
+			return
+		}
+	}()
+	text := strings.Repeat("Ж", 1000) // 2000 bytes
+	_, err = u.SendMessage(context.Background(), "sip:bob@"+ln.Addr().String(), text, From{User: "alice", Host: "example.org", DisplayName: "Alice"})
+	if err != nil {
+		t.Fatalf("SendMessage: %v", err)
+	}
+	req := <-got
+	if via := req.Via(); via == nil || via.Transport != "TCP" {
+		t.Errorf("Via %v, want TCP", via)
+	}
+	if f := req.From(); f.Address.User != "alice" || f.Address.Host != "example.org" || f.DisplayName != "Alice" {
+		t.Errorf("From %v", f)
+	}
+	if ct := req.ContentType(); ct == nil || ct.Value() != "text/plain;charset=UTF-8" {
+		t.Errorf("Content-Type %v", ct)
+	}
+	if string(req.Body()) != text {
+		t.Errorf("body of %d bytes, want the %d sent", len(req.Body()), len(text))
+	}
+}

@@ -84,6 +84,8 @@ func TestDaemonsExchangeMessages(t *testing.T) {
 		{b, a, toA, "שלום עליכם — مرحبا"},
 		{a, b, toB, "emoji 🎉🇺🇦👩‍💻 and \"quotes\" and a\nsecond line"},
 		{b, a, toA, "ok ✓"},
+		// Over RFC 3428's 1300 bytes for UDP: sent over TCP.
+		{a, b, toB, strings.Repeat("Ж", 1000)},
 	}
 	for _, m := range conversation {
 		if out := strings.TrimSpace(m.from.MustRun(t, "message", m.uri, m.text)); out != "sent" {
@@ -148,7 +150,7 @@ func TestDaemonsExchangeMessages(t *testing.T) {
 				t.Errorf("%s: messages not oldest first: %+v", side.name, msgs)
 			}
 		}
-		if with := messagesJSON(t, side.d, "--with", side.peer, "--limit", "1"); len(with) != 1 || with[0].Text != conversation[3].text {
+		if with := messagesJSON(t, side.d, "--with", side.peer, "--limit", "1"); len(with) != 1 || with[0].Text != conversation[len(conversation)-1].text {
 			t.Errorf("%s: messages --with %s --limit 1 = %+v", side.name, side.peer, with)
 		}
 		if none := messagesJSON(t, side.d, "--with", "nobody"); len(none) != 0 {
