@@ -101,8 +101,8 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
-	// Closed after the phone (deferred first, so run last): calls ending
-	// at Close are still written to the history.
+	// Closed on return, after ph.Close below: the calls it hangs up are
+	// still written to the history.
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error("closing the database", "error", err)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -143,8 +145,8 @@ func (u *UA) respond(tx sip.ServerTransaction, res *sip.Response) {
 	}
 }
 
-// From is the identity a request is sent as: sip:User@Host, with a
-// display name.
+// From is the identity a request is sent as: sip:User@Host (Host may
+// carry a port), with a display name.
 type From struct {
 	User, Host, DisplayName string
 }
@@ -163,6 +165,10 @@ func (u *UA) SendMessage(ctx context.Context, target, text string, from From) (c
 	}
 	req := sip.NewRequest(sip.MESSAGE, uri)
 	f := &sip.FromHeader{DisplayName: from.DisplayName, Address: sip.Uri{Scheme: "sip", User: from.User, Host: from.Host}, Params: sip.NewParams()}
+	if host, port, err := net.SplitHostPort(from.Host); err == nil {
+		f.Address.Host = host
+		f.Address.Port, _ = strconv.Atoi(port)
+	}
 	f.Params.Add("tag", sip.GenerateTagN(16))
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: uri.Scheme, User: uri.User, Host: uri.Host, Port: uri.Port}, Params: sip.NewParams()}
 	id := sip.CallIDHeader(sip.GenerateTagN(24))

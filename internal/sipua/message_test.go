@@ -153,10 +153,19 @@ func TestIncomingMessage(t *testing.T) {
 			}
 		})
 	}
+	// MessageReceived runs after the 200 is sent: wait for the last one.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		h.mu.Lock()
+		n := len(h.received)
+		h.mu.Unlock()
+		if n >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.received) != 3 || h.received[0].Text != "Привет 👋 שלום" || h.received[0].Number != "alice" {
-		t.Errorf("received %+v", h.received)
+		t.Errorf("received %d: %+v", len(h.received), h.received)
 	}
 }
 
