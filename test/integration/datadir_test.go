@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,4 +89,29 @@ func fill(t *testing.T, path string) {
 		}
 	}
 	t.Fatal("the file system did not fill up")
+}
+
+// TestSecondDaemonSameDataDir: a second daemon on a data directory in use
+// is refused at start, naming the lock file; the first goes on.
+func TestSecondDaemonSameDataDir(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\ndataDir="+data+"\n")
+	dir := t.TempDir()
+	ini := filepath.Join(dir, "second.ini")
+	settings := []string{
+		"listen=127.0.0.1:" + fmt.Sprint(testutil.FreePort(t)),
+		"controlSocket=" + filepath.Join(dir, "ctl.sock"),
+		"httpListen=",
+		"dataDir=" + data,
+	}
+	if err := os.WriteFile(ini, []byte(testutil.MergeINI(settings, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, gophoneBin, "-c", ini, "serve").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), filepath.Join(data, "gophone.lock")) || !strings.Contains(string(out), "another gophone") {
+		t.Fatalf("second serve: %v\n%s", err, out)
+	}
+	a.MustRun(t, "status")
 }
