@@ -15,6 +15,8 @@ var (
 	accountParam = command.Param{Name: "account", Kind: command.String, Help: "account id or number"}
 	stepsParam   = command.Param{Name: "steps", Kind: command.Int, Positional: true, Min: 1, Max: 10, Help: "1-10 (default 1)"}
 	levelParam   = command.Param{Name: "level", Kind: command.Int, Positional: true, Required: true, Min: 0, Max: 100, Help: "0-100"}
+	jsonParam    = command.Param{Name: "json", Kind: command.Bool, Help: "print JSON"}
+	limitParam   = command.Param{Name: "limit", Kind: command.Int, Min: 1, Max: 1000000, Help: "only the last N"}
 )
 
 // handler is the shape of a command's Run.
@@ -105,20 +107,24 @@ func commands() command.Table[*Daemon] {
 			Route: command.Route{Method: "GET", Path: "/v1/devices"}},
 			Run: onPhone((*phone.Phone).Devices)},
 		{Spec: command.Spec{Name: "Status", Help: "state of accounts, calls, audio", NeedsDaemon: true,
-			Params: []command.Param{{Name: "json", Kind: command.Bool, Help: "print JSON"}},
+			Params: []command.Param{jsonParam},
 			Route:  command.Route{Method: "GET", Path: "/v1/status"}},
 			Run: func(d *Daemon, _ context.Context, _ command.Args) (any, error) { return d.phone.Status(), nil }},
 		{Spec: command.Spec{Name: "Message", Help: "send a SIP MESSAGE; reports delivery status",
 			Params: []command.Param{{Name: "to", Kind: command.String, Positional: true, Required: true, Help: "number or URI"},
 				{Name: "text", Kind: command.String, Positional: true, Required: true, Help: "message text"}, accountParam},
 			Route: command.Route{Method: "POST", Path: "/v1/messages"}},
-			Run: unavailable("SIP MESSAGE is not built yet")},
+			Run: onPhone((*phone.Phone).SendMessage)},
 		{Spec: command.Spec{Name: "Messages", Help: "list sent and received messages, oldest first",
+			Params: []command.Param{jsonParam,
+				{Name: "with", Kind: command.String, Help: "only messages with this number or URI"}, limitParam},
 			Route: command.Route{Method: "GET", Path: "/v1/messages"}},
-			Run: unavailable("the message store is not built yet")},
+			Run: onPhone((*phone.Phone).Messages)},
 		{Spec: command.Spec{Name: "History", Help: "list calls, newest first",
+			Params: []command.Param{jsonParam,
+				{Name: "number", Kind: command.String, Help: "only calls with this number"}, limitParam},
 			Route: command.Route{Method: "GET", Path: "/v1/history"}},
-			Run: unavailable("call history is not built yet")},
+			Run: onPhone((*phone.Phone).History)},
 		{Spec: command.Spec{Name: "Close", Help: "hang up, unregister, exit the daemon", NeedsDaemon: true,
 			Route: command.Route{Method: "POST", Path: "/v1/close"}},
 			Run: (*Daemon).close},

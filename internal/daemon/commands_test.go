@@ -65,7 +65,7 @@ func newTestPhone(t *testing.T, bus *events.Bus) *phone.Phone {
 	cfg := config.Default()
 	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	cfg.DataDir = t.TempDir()
-	ph, err := phone.New(context.Background(), cfg, bus, slog.New(slog.DiscardHandler))
+	ph, err := phone.New(context.Background(), cfg, bus, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +102,12 @@ func TestCommandsWithoutCalls(t *testing.T) {
 		{"SendDTMF", command.Args{"digits": "12#"}, command.CodeNoActiveCall, nil},
 		{"Transfer", command.Args{"number": "1002"}, command.CodeNoActiveCall, nil},
 		{"Answer", command.Args{"call": "3"}, command.CodeNoSuchCall, nil},
+		{"Message", command.Args{"to": "sip:1001@127.0.0.1"}, command.CodeBadArgs, nil},
+		{"Messages", command.Args{"limit": 0}, command.CodeBadArgs, nil},
+		{"Messages", command.Args{"limit": "x"}, command.CodeBadArgs, nil},
+		{"Messages", command.Args{"peer": "1001"}, command.CodeBadArgs, nil},
+		{"History", command.Args{"limit": -1}, command.CodeBadArgs, nil},
+		{"History", command.Args{"with": "1001"}, command.CodeBadArgs, nil},
 
 		{"hangup", command.Args{"all": true}, "", func(t *testing.T, res any) {
 			if m, ok := res.(map[string]int); !ok || m["ended"] != 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/procscale"
+	"github.com/gophone/gophone/internal/store"
 )
 
 // busCapacity is how many events a client can fall behind and still resume.
@@ -101,7 +102,19 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer al.Close()
 	bus := events.NewBus(busCapacity)
 	defer bus.Close()
-	ph, err := phone.New(ctx, cfg, bus, log)
+	st, err := store.Open(ctx, cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Closed on return, after ph.Close below: the calls it hangs up are
+	// still written to the history.
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the database", "error", err)
+		}
+	}()
+	ph, err := phone.New(ctx, cfg, bus, st, log)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("starting the phone: %w", err)

@@ -150,6 +150,8 @@ func (p *Phone) listener(c *call) sipua.Listener {
 				p.calls = make(map[string]*call) // drop the buckets a burst grew
 			}
 			p.mu.Unlock()
+			// Written before call.ended, so `history` after the event has it.
+			p.recordCall(c, ev.Code, ev.Reason, dur)
 			p.publish(c, events.CallEnded, func(e *events.Event) {
 				e.Code, e.Reason, e.Duration = ev.Code, ev.Reason, &dur
 			})

@@ -16,6 +16,7 @@ import (
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/sipua"
+	"github.com/gophone/gophone/internal/store"
 )
 
 // defaultWait is how long commands wait for a call to be established.
@@ -28,6 +29,8 @@ type Phone struct {
 	log *slog.Logger
 	ua  *sipua.UA
 	au  *audioState
+	// store keeps messages and call history.
+	store *store.Store
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -37,8 +40,9 @@ type Phone struct {
 	nextID int
 }
 
-// New starts the phone's SIP user agent on cfg.Listen.
-func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Logger) (*Phone, error) {
+// New starts the phone's SIP user agent on cfg.Listen. Messages and call
+// history go to st, which the caller closes after the phone.
+func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Store, log *slog.Logger) (*Phone, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -51,11 +55,12 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		bus:   bus,
 		log:   log,
 		au:    au,
+		store: st,
 		calls: make(map[string]*call),
 	}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	acc := cfg.Accounts[0]
-	ua, err := sipua.Start(p.ctx, sipua.Config{
+	uacfg := sipua.Config{
 		Listen:      cfg.Listen,
 		UserAgent:   cfg.UserAgent,
 		Username:    acc.Username,
@@ -68,7 +73,12 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		OnIncoming:  p.incoming,
 		OnReferred:  p.referred,
 		Logger:      log,
-	})
+	}
+	if !cfg.DisableMessaging {
+		uacfg.Messages = p
+		uacfg.MaxMessageBytes = store.MaxText
+	}
+	ua, err := sipua.Start(p.ctx, uacfg)
 	if err != nil {
 		p.cancel()
 		return nil, err

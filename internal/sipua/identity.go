@@ -48,3 +48,12 @@ func firstAddress(v string) string {
 	}
 	return strings.TrimSpace(v)
 }
+
+// URINumber is the number a SIP or tel URI names (its user part), or "".
+func URINumber(uri string) string {
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil {
+		return ""
+	}
+	return uriNumber(u)
+}

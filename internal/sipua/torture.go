@@ -33,9 +33,9 @@ import (
 //     400 otherwise — with Via, From, To, Call-ID and CSeq copied verbatim,
 //     and drops the datagram. Numbers that do not fit (CSeq past 2^32-1, a
 //     negative Content-Length) fail sipgo's parse and so get 400 here; they
-//     are never truncated. A parsed request with a method nobody routes never
-//     reaches the middleware (sipgo answers 405 itself), so readFilter runs
-//     checkRequest on those too (501). Unparsable responses are left to
+//     are never truncated. A parsed request of an unknown method is
+//     answered 501 here too (over TCP the no-route handler, which passes
+//     the middleware, does it). Unparsable responses are left to
 //     sipgo, which discards them. TCP is a byte stream, not one message per
 //     read, so the filter leaves it alone.
 
@@ -165,8 +165,8 @@ func (u *UA) judge(data []byte) (out []byte, msg sip.Message, code int, reason, 
 	case err == nil && (!ok || knownMethod(string(req.Method))):
 		return data, msg, 0, "", ""
 	case err == nil:
-		// A method diago routes nowhere: sipgo would answer 405 without
-		// the request passing the middleware.
+		// An unknown method: answered here, statelessly, before any
+		// transaction exists for it.
 		code, reason = checkRequest(req)
 		return data, msg, code, reason, reason
 	case bytes.HasPrefix(data, []byte("SIP/")):

@@ -69,6 +69,12 @@ type Config struct {
 	// OnReferred is called when the far end of call from transferred us and
 	// we now call the transfer target as c; it returns c's listener.
 	OnReferred func(from, c *Call) Listener
+	// Messages takes received MESSAGE requests; nil answers them 405
+	// (disableMessaging).
+	Messages MessageHandler
+	// MaxMessageBytes bounds a received message's text: a larger one is
+	// answered 413 (0: no bound).
+	MaxMessageBytes int
 	// AllowedRequire lists the option tags accepted in Require headers.
 	AllowedRequire []string
 	Logger         *slog.Logger
@@ -99,6 +105,8 @@ type UA struct {
 	gone      map[string]time.Time
 	goneOrder []goneCall
 	seq       atomic.Uint64
+	// udpClient and tcpClient send MESSAGE requests.
+	udpClient, tcpClient *sipgo.Client
 	// parser is readFilter's own (sipgo's is safe for concurrent use, but
 	// the UA's is not exposed).
 	parser *sip.Parser
@@ -161,15 +169,22 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		return nil, fmt.Errorf("creating SIP user agent: %w", err)
 	}
 	u.ua = ua
-	u.ctx, u.cancel = context.WithCancel(ctx)
-	u.clock = newMediaClock(u.ctx)
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Logger))
 	if err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("creating SIP server: %w", err)
 	}
+	if cfg.Messages != nil {
+		srv.OnMessage(u.middleware(u.onMessage))
+	}
 	srv.OnNoRoute(u.noRoute)
 	u.srv = srv
+	if err := u.newMessageClients(); err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("creating SIP client: %w", err)
+	}
+	u.ctx, u.cancel = context.WithCancel(ctx)
+	u.clock = newMediaClock(u.ctx)
 	opts := []diago.DiagoOption{
 		diago.WithServer(srv),
 		diago.WithLogger(cfg.Logger),

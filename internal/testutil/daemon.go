@@ -73,7 +73,6 @@ func StartDaemonWith(t testing.TB, bin string, file func(settings []string) []by
 		Dir:      dir,
 		t:        t,
 		logPath:  filepath.Join(dir, "serve.log"),
-		exited:   make(chan struct{}),
 	}
 	rtp := FreePortRange(t, 40)
 	settings := []string{
@@ -103,34 +102,44 @@ func StartDaemonWith(t testing.TB, bin string, file func(settings []string) []by
 		"GOPHONE_CONFIG="+d.Config,
 	)
 
-	logf, err := os.Create(d.logPath)
+	t.Cleanup(d.stop)
+	d.start(t)
+	return d
+}
+
+// start runs `serve` and waits until `status --json` answers.
+func (d *Daemon) start(t testing.TB) {
+	t.Helper()
+	d.cmd, d.exited = nil, make(chan struct{})
+	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.cmd = exec.Command(bin, "-c", d.Config, "serve")
-	d.cmd.Env = d.env
-	d.cmd.Dir = dir
-	d.cmd.Stdout = logf
-	d.cmd.Stderr = logf
-	if err := d.cmd.Start(); err != nil {
+	cmd := exec.Command(d.Bin, "-c", d.Config, "serve")
+	cmd.Env = d.env
+	cmd.Dir = d.Dir
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
 		logf.Close()
-		t.Fatalf("start %s serve: %v", bin, err)
+		t.Fatalf("start %s serve: %v", d.Bin, err)
 	}
+	d.cmd = cmd
+	exited := d.exited
 	go func() {
-		d.waitErr = d.cmd.Wait()
+		d.waitErr = cmd.Wait()
 		logf.Close()
-		close(d.exited)
+		close(exited)
 	}()
-	t.Cleanup(d.stop)
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		_, err := d.Run("status", "--json")
 		if err == nil {
-			return d
+			return
 		}
 		select {
-		case <-d.exited:
+		case <-exited:
 			d.dumpLog()
 			t.Fatalf("gophone serve exited before it was ready: %v (last status: %v)", d.waitErr, err)
 		default:
@@ -143,9 +152,31 @@ func StartDaemonWith(t testing.TB, bin string, file func(settings []string) []by
 	}
 }
 
+// Restart closes the daemon (Close, as `gophone close` does) and starts it
+// again on the same configuration and data.
+func (d *Daemon) Restart(t testing.TB) {
+	t.Helper()
+	d.stop()
+	d.start(t)
+}
+
+// KillRestart kills the daemon with SIGKILL (nothing flushed, nothing
+// closed) and starts it again on the same configuration and data.
+func (d *Daemon) KillRestart(t testing.TB) {
+	t.Helper()
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill -9 gophone serve: %v", err)
+	}
+	<-d.exited
+	d.start(t)
+}
+
 // stop asks the daemon to close, kills it if it does not exit in time, and
 // logs its output when the test failed.
 func (d *Daemon) stop() {
+	if d.cmd == nil {
+		return // never started
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = d.command(ctx, "close").Run()
