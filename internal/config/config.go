@@ -87,6 +87,8 @@ type Config struct {
 	// Hooks maps a hook key (cmdCallStart, …; see HookNames) to its
 	// command line. Hooks that are not set are absent.
 	Hooks map[string]string
+	// MaxHooks is how many hooks run at once; more wait in a queue.
+	MaxHooks int
 
 	// Accounts are the SIP accounts in [AccountN] order; the first one is
 	// the default account. There is always at least one.
@@ -258,6 +260,7 @@ func defaults(getenv func(string) string) *Config {
 		MicVolume:     100,
 		DTMFPause:     500 * time.Millisecond,
 		Hooks:         map[string]string{},
+		MaxHooks:      8,
 		Accounts:      []Account{defaultAccount("1")},
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gophone/gophone/internal/hooks"
 )
 
 // Error is a problem at one line of a configuration file: a syntax error,
@@ -291,10 +293,14 @@ func settingFields() []field[Config] {
 		intField("volume", func(c *Config) *int { return &c.Volume }, 0, 100),
 		intField("micVolume", func(c *Config) *int { return &c.MicVolume }, 0, 100),
 		durationField("dtmfPause", func(c *Config) *time.Duration { return &c.DTMFPause }, time.Millisecond, 0),
+		intField("maxHooks", func(c *Config) *int { return &c.MaxHooks }, 1, 1000),
 	}
 	for _, name := range HookNames() {
 		// A hook keeps its quotes: they group words into arguments.
 		fs = append(fs, field[Config]{name: name, raw: true, set: func(c *Config, v string) error {
+			if err := hooks.Check(v); err != nil {
+				return err
+			}
 			c.Hooks[name] = v
 			return nil
 		}})
