@@ -19,6 +19,7 @@ import (
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/hooks"
 	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/procscale"
 )
@@ -95,9 +96,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer al.Close()
 	bus := events.NewBus(busCapacity)
 	defer bus.Close()
+	// Hooks subscribe before the phone starts, so they see its first event.
+	hk, err := hooks.Start(bus, cfg.Hooks, hooks.Options{Max: cfg.MaxHooks, Log: log})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("hooks: %w", err)
+	}
 	ph, err := phone.New(ctx, cfg, bus, log)
 	if err != nil {
 		ln.Close()
+		hk.Close()
 		return fmt.Errorf("starting the phone: %w", err)
 	}
 	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop}
@@ -111,6 +119,8 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	stop()
 	ph.Close()
+	// The hooks of the calls Close ended still run, briefly (hooks.Close).
+	hk.Close()
 	if e := <-errcOrNil(errc, err); e != nil {
 		return e
 	}
