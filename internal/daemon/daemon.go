@@ -97,7 +97,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	bus := events.NewBus(busCapacity)
 	defer bus.Close()
 	// Hooks subscribe before the phone starts, so they see its first event.
-	hk, err := hooks.Start(bus, cfg.Hooks, hooks.Options{Max: cfg.MaxHooks, Log: log})
+	hk, err := hooks.Start(bus, cfg.Hooks, hooks.Options{Max: cfg.MaxHooks, Log: log, Dir: configDir(cfg)})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("hooks: %w", err)
@@ -125,6 +125,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return e
 	}
 	return nil
+}
+
+// configDir is the directory of the configuration file, "" without one.
+func configDir(cfg *config.Config) string {
+	if cfg.Path == "" {
+		return ""
+	}
+	dir, err := filepath.Abs(filepath.Dir(cfg.Path))
+	if err != nil {
+		return ""
+	}
+	return dir
 }
 
 func errcOrNil(errc chan error, got error) chan error {

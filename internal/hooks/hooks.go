@@ -17,7 +17,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +47,10 @@ type Options struct {
 	Grace time.Duration
 	// Env is the environment hooks inherit; nil means os.Environ().
 	Env []string
+	// Dir is what a relative program path ("hooks/end.sh") is taken
+	// relative to: the configuration file's directory. A bare name is
+	// looked up in PATH.
+	Dir string
 	// Log receives a line per run; nil discards.
 	Log *slog.Logger
 }
@@ -88,6 +94,9 @@ func Start(bus *events.Bus, cmds map[string]string, opts Options) (*Runner, erro
 		c, err := parse(key, line)
 		if err != nil {
 			return nil, err
+		}
+		if p := c.argv[0]; opts.Dir != "" && strings.ContainsRune(p, '/') && !filepath.IsAbs(p) {
+			c.argv[0] = filepath.Join(opts.Dir, p)
 		}
 		parsed[key] = c
 	}

@@ -113,6 +113,14 @@ func TestRunsHookWithArgsAndEnv(t *testing.T) {
 // shellQuote quotes a path for a hook command line.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+func TestRelativeProgramFromDir(t *testing.T) {
+	rec := testutil.NewHookRecorder(t)
+	dir := filepath.Dir(rec.Script)
+	_, bus := start(t, map[string]string{CallEnd: "./" + filepath.Base(rec.Script)}, Options{Dir: dir})
+	bus.Publish(events.Event{Type: events.CallEnded, Call: "1", Number: "1001"})
+	rec.Wait(t, wait, CallEnd)
+}
+
 func TestFailurePublishesHookFailed(t *testing.T) {
 	dir := t.TempDir()
 	fail := script(t, dir, "fail", "echo first line >&2\necho \"bad: $1\" >&2\nexit 3\n")

@@ -140,6 +140,17 @@ func TestHooksOutgoingCall(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ended by close", func(t *testing.T) {
+		rec := testutil.NewHookRecorder(t)
+		d := startDaemon(t, hookSettings(rec.Script, ""))
+		ev := d.Events(t)
+		uas := oneCallUAS(t, "uas.xml")
+		id := dial(t, d, "sip:1001@"+uas.Addr())
+		ev.WaitType(t, eventWait, "call.established", id)
+		closeDaemon(t, d) // hangs the call up; its hook still runs
+		wantRan(t, rec, "cmdOutgoingCall", "cmdCallStart", "cmdCallEnd")
+		wantSIPpOK(t, "uas.xml", uas.Wait())
+	})
 	t.Run("busy", func(t *testing.T) {
 		rec := testutil.NewHookRecorder(t)
 		d := startDaemon(t, hookSettings(rec.Script, "{duration}"))
