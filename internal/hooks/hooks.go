@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,22 +87,9 @@ type Runner struct {
 // its newest event and starts running hooks. It returns nil and no error
 // when no hook is set.
 func Start(bus *events.Bus, cmds map[string]string, opts Options) (*Runner, error) {
-	parsed := map[string]command{}
-	for key, line := range cmds {
-		if line == "" {
-			continue
-		}
-		c, err := parse(key, line)
-		if err != nil {
-			return nil, err
-		}
-		if p := c.argv[0]; opts.Dir != "" && strings.ContainsRune(p, '/') && !filepath.IsAbs(p) {
-			c.argv[0] = filepath.Join(opts.Dir, p)
-		}
-		parsed[key] = c
-	}
-	if len(parsed) == 0 {
-		return nil, nil
+	parsed, err := parseAll(cmds, opts.Dir)
+	if err != nil || len(parsed) == 0 {
+		return nil, err
 	}
 	opts = opts.withDefaults()
 	r := &Runner{
@@ -121,13 +109,28 @@ func Start(bus *events.Bus, cmds map[string]string, opts Options) (*Runner, erro
 	for range opts.Max {
 		go r.work()
 	}
-	keys := make([]string, 0, len(parsed))
-	for k := range parsed {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	r.log.Info("hooks on", "hooks", keys, "max", opts.Max)
+	r.log.Info("hooks on", "hooks", slices.Sorted(maps.Keys(parsed)), "max", opts.Max)
 	return r, nil
+}
+
+// parseAll parses the command lines of cmds that are set, with relative
+// program paths taken relative to dir.
+func parseAll(cmds map[string]string, dir string) (map[string]command, error) {
+	parsed := map[string]command{}
+	for key, line := range cmds {
+		if line == "" {
+			continue
+		}
+		c, err := parse(key, line)
+		if err != nil {
+			return nil, err
+		}
+		if p := c.argv[0]; dir != "" && strings.ContainsRune(p, '/') && !filepath.IsAbs(p) {
+			c.argv[0] = filepath.Join(dir, p)
+		}
+		parsed[key] = c
+	}
+	return parsed, nil
 }
 
 func (o Options) withDefaults() Options {
