@@ -59,7 +59,11 @@ func Run(ctx context.Context, flagPath string, stderr io.Writer) error {
 		defer cancel()
 		go new(procscale.Scaler).Run(ctx)
 	}
-	return Serve(ctx, cfg, log)
+	exe, err := os.Executable()
+	if err != nil {
+		log.Warn("hooks will start from the daemon itself", "error", err)
+	}
+	return serve(ctx, cfg, log, exe)
 }
 
 func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), error) {
@@ -77,8 +81,15 @@ func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), erro
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})), closeFn, nil
 }
 
-// Serve runs the daemon on cfg until ctx ends or Close is executed.
+// Serve runs the daemon on cfg until ctx ends or Close is executed. Its
+// hooks start from this process (Run has them started by a spawner).
 func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	return serve(ctx, cfg, log, "")
+}
+
+// serve is Serve with spawner, the gophone binary that starts the hooks
+// (hooks.SpawnerArg), or "".
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, spawner string) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -97,7 +108,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	bus := events.NewBus(busCapacity)
 	defer bus.Close()
 	// Hooks subscribe before the phone starts, so they see its first event.
-	hk, err := hooks.Start(bus, cfg.Hooks, hooks.Options{Max: cfg.MaxHooks, Log: log, Dir: configDir(cfg)})
+	hk, err := hooks.Start(bus, cfg.Hooks, hooks.Options{
+		Max: cfg.MaxHooks, Log: log, Dir: configDir(cfg), Spawner: spawner,
+	})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("hooks: %w", err)

@@ -54,6 +54,10 @@ type Options struct {
 	Dir string
 	// Log receives a line per run; nil discards.
 	Log *slog.Logger
+	// Spawner is a program that runs hooks for the Runner when started
+	// with SpawnerArg (the gophone binary: see SpawnerArg for why); ""
+	// starts hooks from this process.
+	Spawner string
 }
 
 // job is one hook run waiting in the queue.
@@ -69,6 +73,7 @@ type Runner struct {
 	bus  *events.Bus
 	sub  *events.Subscription
 	log  *slog.Logger
+	sp   *spawner // nil: hooks start from this process
 
 	queue      chan job
 	stopRead   context.CancelFunc // ends the subscriber once it has caught up
@@ -100,6 +105,11 @@ func Start(bus *events.Bus, cmds map[string]string, opts Options) (*Runner, erro
 		log:   opts.Log,
 		queue: make(chan job, opts.Queue),
 	}
+	if opts.Spawner != "" {
+		if r.sp, err = startSpawner(opts.Spawner); err != nil {
+			r.log.Warn("hooks start from the daemon itself", "error", err)
+		}
+	}
 	var readCtx context.Context
 	readCtx, r.stopRead = context.WithCancel(context.Background())
 	r.kill, r.killAll = context.WithCancel(context.Background())
@@ -109,7 +119,7 @@ func Start(bus *events.Bus, cmds map[string]string, opts Options) (*Runner, erro
 	for range opts.Max {
 		go r.work()
 	}
-	r.log.Info("hooks on", "hooks", slices.Sorted(maps.Keys(parsed)), "max", opts.Max)
+	r.log.Info("hooks on", "hooks", slices.Sorted(maps.Keys(parsed)), "max", opts.Max, "spawner", r.sp != nil)
 	return r, nil
 }
 
@@ -215,7 +225,12 @@ func (r *Runner) run(j job) {
 	r.inProgress.Add(1)
 	defer r.inProgress.Add(-1)
 	start := time.Now()
-	res := runProcess(r.kill, r.opts.Timeout, j.cmd.args(j.v), j.cmd.env(r.opts.Env, j.v))
+	var res result
+	if argv, env := j.cmd.args(j.v), j.cmd.env(r.opts.Env, j.v); r.sp != nil {
+		res = r.sp.run(r.opts.Timeout, argv, env)
+	} else {
+		res = runProcess(r.kill, r.opts.Timeout, argv, env)
+	}
 	attrs := []any{"hook", j.cmd.key, "call", j.v.CallID, "took", time.Since(start).Round(time.Millisecond)}
 	if res.stderr != "" {
 		attrs = append(attrs, "stderr", res.stderr)
@@ -258,9 +273,15 @@ func (r *Runner) Close() {
 		case <-t.C:
 			r.log.Warn("hooks still running at shutdown: killed", "running", r.inProgress.Load(), "queued", len(r.queue))
 			r.killAll()
+			if r.sp != nil {
+				r.sp.killAll()
+			}
 			<-done
 		}
 		r.killAll()
+		if r.sp != nil {
+			r.sp.close()
+		}
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,12 +85,21 @@ func TestNoHooksNoRunner(t *testing.T) {
 	}
 }
 
-func TestRunsHookWithArgsAndEnv(t *testing.T) {
+// modes runs f with hooks started from the test process and from a
+// spawner process.
+func modes(t *testing.T, f func(t *testing.T, spawner string)) {
+	t.Run("in-process", func(t *testing.T) { f(t, "") })
+	t.Run("spawner", func(t *testing.T) { f(t, os.Args[0]) })
+}
+
+func TestRunsHookWithArgsAndEnv(t *testing.T) { modes(t, testRunsHookWithArgsAndEnv) }
+
+func testRunsHookWithArgsAndEnv(t *testing.T, spawner string) {
 	rec := testutil.NewHookRecorder(t)
 	_, bus := start(t, map[string]string{
 		CallEnd: shellQuote(rec.Script) + ` "{name} <{number}>" --dur={duration}`,
 		DTMF:    shellQuote(rec.Script) + ` {text}`,
-	}, Options{Env: []string{"PATH=" + os.Getenv("PATH"), "KEEP=1"}})
+	}, Options{Env: []string{"PATH=" + os.Getenv("PATH"), "KEEP=1"}, Spawner: spawner})
 	d := 42
 	bus.Publish(events.Event{Type: events.CallEnded, Call: "3", Number: "-1001", Name: "Bob $(id)",
 		URI: "sip:-1001@pbx.example.com:5070", Direction: "outgoing", Code: 200, Duration: &d})
@@ -121,7 +131,9 @@ func TestRelativeProgramFromDir(t *testing.T) {
 	rec.Wait(t, wait, CallEnd)
 }
 
-func TestFailurePublishesHookFailed(t *testing.T) {
+func TestFailurePublishesHookFailed(t *testing.T) { modes(t, testFailurePublishesHookFailed) }
+
+func testFailurePublishesHookFailed(t *testing.T, spawner string) {
 	dir := t.TempDir()
 	fail := script(t, dir, "fail", "echo first line >&2\necho \"bad: $1\" >&2\nexit 3\n")
 	tests := []struct {
@@ -134,7 +146,7 @@ func TestFailurePublishesHookFailed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, bus := start(t, map[string]string{CallStart: tt.line}, Options{})
+			_, bus := start(t, map[string]string{CallStart: tt.line}, Options{Spawner: spawner})
 			sub := bus.Subscribe(bus.Last())
 			defer sub.Close()
 			bus.Publish(events.Event{Type: events.CallEstablished, Call: "9", Number: "1001", Direction: "outgoing"})
@@ -164,11 +176,13 @@ func TestStderrTailLogged(t *testing.T) {
 	}
 }
 
-func TestBoundKillsProcessGroup(t *testing.T) {
+func TestBoundKillsProcessGroup(t *testing.T) { modes(t, testBoundKillsProcessGroup) }
+
+func testBoundKillsProcessGroup(t *testing.T, spawner string) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
 	slow := script(t, dir, "slow", "sleep 60 &\necho $$ >"+shellQuote(pidFile)+".tmp\nmv "+shellQuote(pidFile)+".tmp "+shellQuote(pidFile)+"\nwait\n")
-	_, bus := start(t, map[string]string{IncomingCall: shellQuote(slow)}, Options{Timeout: 300 * time.Millisecond})
+	_, bus := start(t, map[string]string{IncomingCall: shellQuote(slow)}, Options{Timeout: 300 * time.Millisecond, Spawner: spawner})
 	sub := bus.Subscribe(bus.Last())
 	defer sub.Close()
 	bus.Publish(events.Event{Type: events.CallIncoming, Call: "1", Number: "1001", Direction: "incoming"})
@@ -260,11 +274,13 @@ func TestMaxAtOnce(t *testing.T) {
 	}
 }
 
-func TestCloseKillsAfterGrace(t *testing.T) {
+func TestCloseKillsAfterGrace(t *testing.T) { modes(t, testCloseKillsAfterGrace) }
+
+func testCloseKillsAfterGrace(t *testing.T, spawner string) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
 	slow := script(t, dir, "slow", "echo $$ >"+shellQuote(pidFile)+".tmp\nmv "+shellQuote(pidFile)+".tmp "+shellQuote(pidFile)+"\nsleep 60\n")
-	r, bus := start(t, map[string]string{CallEnd: shellQuote(slow)}, Options{Grace: 200 * time.Millisecond})
+	r, bus := start(t, map[string]string{CallEnd: shellQuote(slow)}, Options{Grace: 200 * time.Millisecond, Spawner: spawner})
 	sub := bus.Subscribe(bus.Last())
 	defer sub.Close()
 	bus.Publish(events.Event{Type: events.CallEnded, Call: "2"})
@@ -278,9 +294,11 @@ func TestCloseKillsAfterGrace(t *testing.T) {
 	}
 }
 
-func TestCloseRunsHooksOfEventsSoFar(t *testing.T) {
+func TestCloseRunsHooksOfEventsSoFar(t *testing.T) { modes(t, testCloseRunsHooksOfEventsSoFar) }
+
+func testCloseRunsHooksOfEventsSoFar(t *testing.T, spawner string) {
 	rec := testutil.NewHookRecorder(t)
-	r, bus := start(t, map[string]string{CallEnd: shellQuote(rec.Script)}, Options{})
+	r, bus := start(t, map[string]string{CallEnd: shellQuote(rec.Script)}, Options{Spawner: spawner})
 	for i := range 5 {
 		bus.Publish(events.Event{Type: events.CallEnded, Call: strconv.Itoa(i)})
 	}
@@ -288,6 +306,35 @@ func TestCloseRunsHooksOfEventsSoFar(t *testing.T) {
 	if n := len(rec.Records(t)); n != 5 {
 		t.Errorf("%d hooks ran before Close returned, want 5", n)
 	}
+}
+
+func TestSpawnerMissingFallsBack(t *testing.T) {
+	rec := testutil.NewHookRecorder(t)
+	var log syncWriter
+	_, bus := start(t, map[string]string{CallEnd: shellQuote(rec.Script)},
+		Options{Spawner: filepath.Join(t.TempDir(), "no-such-gophone"), Log: slog.New(slog.NewTextHandler(&log, nil))})
+	bus.Publish(events.Event{Type: events.CallEnded, Call: "1"})
+	rec.Wait(t, wait, CallEnd)
+	if !strings.Contains(log.String(), "hooks start from the daemon itself") {
+		t.Errorf("no warning about the missing spawner:\n%s", log.String())
+	}
+}
+
+func TestSpawnerGone(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	slow := script(t, dir, "slow", "echo $$ >"+shellQuote(pidFile)+".tmp\nmv "+shellQuote(pidFile)+".tmp "+shellQuote(pidFile)+"\nsleep 60\n")
+	r, bus := start(t, map[string]string{CallEnd: shellQuote(slow)}, Options{Spawner: os.Args[0]})
+	sub := bus.Subscribe(bus.Last())
+	defer sub.Close()
+	bus.Publish(events.Event{Type: events.CallEnded, Call: "5"})
+	waitFile(t, pidFile)
+	r.sp.cmd.Process.Kill() // the spawner dies with a hook running
+	if e := waitEvent(t, sub, events.HookFailed); e.Call != "5" || !strings.Contains(e.Error, "spawner exited") {
+		t.Errorf("hook.failed %+v, want call 5, the spawner exited", e)
+	}
+	pgid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile)))
+	syscall.Kill(-pgid, syscall.SIGKILL) // the orphaned hook: ours to end
 }
 
 func TestGapCounted(t *testing.T) {
