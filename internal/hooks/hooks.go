@@ -106,7 +106,7 @@ func Start(bus *events.Bus, cmds map[string]string, opts Options) (*Runner, erro
 		queue: make(chan job, opts.Queue),
 	}
 	if opts.Spawner != "" {
-		if r.sp, err = startSpawner(opts.Spawner); err != nil {
+		if r.sp, err = startSpawner(opts.Spawner, opts.Env); err != nil {
 			r.log.Warn("hooks start from the daemon itself", "error", err)
 		}
 	}
@@ -226,10 +226,11 @@ func (r *Runner) run(j job) {
 	defer r.inProgress.Add(-1)
 	start := time.Now()
 	var res result
-	if argv, env := j.cmd.args(j.v), j.cmd.env(r.opts.Env, j.v); r.sp != nil {
-		res = r.sp.run(r.opts.Timeout, argv, env)
+	if r.sp != nil {
+		// The spawner has the base environment already.
+		res = r.sp.run(r.opts.Timeout, j.cmd.args(j.v), j.cmd.env(nil, j.v))
 	} else {
-		res = runProcess(r.kill, r.opts.Timeout, argv, env)
+		res = runProcess(r.kill, r.opts.Timeout, j.cmd.args(j.v), j.cmd.env(r.opts.Env, j.v))
 	}
 	attrs := []any{"hook", j.cmd.key, "call", j.v.CallID, "took", time.Since(start).Round(time.Millisecond)}
 	if res.stderr != "" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -26,8 +27,9 @@ const SpawnerArg = "__hook-spawner"
 // spawnRequest is one line a daemon sends its spawner: a hook to run, or
 // Kill to kill every running hook (shutdown).
 type spawnRequest struct {
-	ID      uint64        `json:"id,omitempty"`
-	Argv    []string      `json:"argv,omitempty"`
+	ID   uint64   `json:"id,omitempty"`
+	Argv []string `json:"argv,omitempty"`
+	// Env is added to the spawner's own environment, the daemon's.
 	Env     []string      `json:"env,omitempty"`
 	Timeout time.Duration `json:"timeout,omitempty"`
 	Kill    bool          `json:"kill,omitempty"`
@@ -68,7 +70,7 @@ func ServeSpawner(r io.Reader, w io.Writer) int {
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			res := runProcess(kill, req.Timeout, req.Argv, req.Env)
+			res := runProcess(kill, req.Timeout, req.Argv, append(os.Environ(), req.Env...))
 			out := spawnResult{ID: req.ID, Stderr: res.stderr}
 			if res.err != nil {
 				out.Error = res.err.Error()
@@ -97,10 +99,12 @@ type spawner struct {
 	waiting map[uint64]chan result
 }
 
-// startSpawner runs exe as a spawner, in a process group of its own so
-// that a terminal's ^C for the daemon leaves it to finish its hooks.
-func startSpawner(exe string) (*spawner, error) {
+// startSpawner runs exe as a spawner with the environment hooks inherit,
+// in a process group of its own so that a terminal's ^C for the daemon
+// leaves it to finish its hooks.
+func startSpawner(exe string, env []string) (*spawner, error) {
 	cmd := exec.Command(exe, SpawnerArg)
+	cmd.Env = env
 	ownGroupOnly(cmd)
 	in, err := cmd.StdinPipe()
 	if err != nil {
