@@ -106,7 +106,7 @@ func Start(bus *events.Bus, cmds map[string]string, opts Options) (*Runner, erro
 		queue: make(chan job, opts.Queue),
 	}
 	if opts.Spawner != "" {
-		if r.sp, err = startSpawner(opts.Spawner, opts.Env); err != nil {
+		if r.sp, err = startSpawner(opts.Spawner, opts.Env, r.log); err != nil {
 			r.log.Warn("hooks start from the daemon itself", "error", err)
 		}
 	}
@@ -226,7 +226,7 @@ func (r *Runner) run(j job) {
 	defer r.inProgress.Add(-1)
 	start := time.Now()
 	var res result
-	if r.sp != nil {
+	if r.sp != nil && !r.sp.gone() {
 		// The spawner has the base environment already.
 		res = r.sp.run(r.opts.Timeout, j.cmd.args(j.v), j.cmd.env(nil, j.v))
 	} else {

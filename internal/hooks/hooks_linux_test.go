@@ -324,7 +324,8 @@ func TestSpawnerGone(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
 	slow := script(t, dir, "slow", "echo $$ >"+shellQuote(pidFile)+".tmp\nmv "+shellQuote(pidFile)+".tmp "+shellQuote(pidFile)+"\nsleep 60\n")
-	r, bus := start(t, map[string]string{CallEnd: shellQuote(slow)}, Options{Spawner: os.Args[0]})
+	rec := testutil.NewHookRecorder(t)
+	r, bus := start(t, map[string]string{CallEnd: shellQuote(slow), DTMF: shellQuote(rec.Script)}, Options{Spawner: os.Args[0]})
 	sub := bus.Subscribe(bus.Last())
 	defer sub.Close()
 	bus.Publish(events.Event{Type: events.CallEnded, Call: "5"})
@@ -335,6 +336,9 @@ func TestSpawnerGone(t *testing.T) {
 	}
 	pgid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile)))
 	syscall.Kill(-pgid, syscall.SIGKILL) // the orphaned hook: ours to end
+	// Later hooks start from this process.
+	bus.Publish(events.Event{Type: events.DTMFReceived, Call: "5", Digit: "1"})
+	rec.Wait(t, wait, DTMF)
 }
 
 func TestGapCounted(t *testing.T) {

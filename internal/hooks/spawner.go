@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"sync"
@@ -89,6 +90,7 @@ var errSpawnerGone = errors.New("the hook spawner exited")
 
 // spawner is the daemon's side of a spawner process.
 type spawner struct {
+	log  *slog.Logger
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	done chan struct{} // closed once the spawner's output ended
@@ -102,7 +104,7 @@ type spawner struct {
 // startSpawner runs exe as a spawner with the environment hooks inherit,
 // in a process group of its own so that a terminal's ^C for the daemon
 // leaves it to finish its hooks.
-func startSpawner(exe string, env []string) (*spawner, error) {
+func startSpawner(exe string, env []string, log *slog.Logger) (*spawner, error) {
 	cmd := exec.Command(exe, SpawnerArg)
 	cmd.Env = env
 	ownGroupOnly(cmd)
@@ -117,7 +119,7 @@ func startSpawner(exe string, env []string) (*spawner, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the hook spawner: %w", err)
 	}
-	s := &spawner{cmd: cmd, in: in, done: make(chan struct{}), enc: json.NewEncoder(in), waiting: map[uint64]chan result{}}
+	s := &spawner{log: log, cmd: cmd, in: in, done: make(chan struct{}), enc: json.NewEncoder(in), waiting: map[uint64]chan result{}}
 	go s.read(out)
 	return s, nil
 }
@@ -125,6 +127,7 @@ func startSpawner(exe string, env []string) (*spawner, error) {
 // read hands each result to the run waiting for it.
 func (s *spawner) read(out io.Reader) {
 	defer close(s.done)
+	defer s.log.Warn("the hook spawner exited: hooks start from the daemon itself")
 	dec := json.NewDecoder(bufio.NewReader(out))
 	for {
 		var res spawnResult
@@ -167,6 +170,17 @@ func (s *spawner) run(timeout time.Duration, argv, env []string) result {
 		default:
 			return result{err: errSpawnerGone}
 		}
+	}
+}
+
+// gone reports whether the spawner exited; hooks then start from the
+// daemon itself.
+func (s *spawner) gone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }
 
