@@ -6,6 +6,7 @@ require (
 	github.com/emiago/diago v0.42.1
 	github.com/emiago/sipgo v1.7.3
 	github.com/gen2brain/malgo v0.11.24
+	github.com/google/shlex v0.0.0-20191202100458-e7afc7fbc510
 	github.com/zaf/g711 v1.4.0
 	modernc.org/sqlite v1.62.0
 )

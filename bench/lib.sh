@@ -96,7 +96,8 @@ build_gophone() {
 	(cd "$ROOT" && go build -o "$WORK/benchdrive" ./bench/cmd/benchdrive)
 }
 
-# gophone_ini FILE SIPPORT RTPBASE RTPCOUNT DIR: the bench configuration.
+# gophone_ini FILE SIPPORT RTPBASE RTPCOUNT DIR: the bench configuration,
+# with the lines of $GOPHONE_SETTINGS (e.g. hooks) added to [Settings].
 gophone_ini() {
 	cat >"$1" <<EOF
 [Settings]
@@ -110,6 +111,7 @@ autoAnswer=all
 maxConcurrentCalls=100000
 audioInput=tone:440
 audioOutput=null
+${GOPHONE_SETTINGS:-}
 
 [Account1]
 label=bench

@@ -10,9 +10,13 @@ import (
 
 	"github.com/gophone/gophone/internal/cli"
 	"github.com/gophone/gophone/internal/daemon"
+	"github.com/gophone/gophone/internal/hooks"
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == hooks.SpawnerArg {
+		os.Exit(hooks.ServeSpawner(os.Stdin, os.Stdout)) // started by the daemon
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	exe, _ := os.Executable()

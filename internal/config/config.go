@@ -98,6 +98,8 @@ type Config struct {
 	// Hooks maps a hook key (cmdCallStart, …; see HookNames) to its
 	// command line. Hooks that are not set are absent.
 	Hooks map[string]string
+	// MaxHooks is how many hooks run at once; more wait in a queue.
+	MaxHooks int
 
 	// Accounts are the SIP accounts in [AccountN] order; the first one is
 	// the default account. There is always at least one.
@@ -280,6 +282,7 @@ func defaults(getenv func(string) string) *Config {
 		DTMFMethod:    "auto",
 		Codecs:        defaultCodecs(),
 		Hooks:         map[string]string{},
+		MaxHooks:      8,
 		Accounts:      []Account{defaultAccount("1")},
 	}
 }

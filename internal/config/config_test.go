@@ -53,6 +53,7 @@ func TestDefault(t *testing.T) {
 		DTMFMethod:    "auto",
 		Codecs:        []string{"PCMU", "PCMA"},
 		Hooks:         map[string]string{},
+		MaxHooks:      8,
 		Accounts: []Account{{
 			ID:              "1",
 			Transport:       "udp",
@@ -191,6 +192,8 @@ func TestSettings(t *testing.T) {
 		{"cmdCallStart=\"/opt/x y/hook\" start {number}", func(c *Config) any { return c.Hooks },
 			map[string]string{"cmdCallStart": `"/opt/x y/hook" start {number}`}},
 		{"CMDDTMF=dtmf.sh\ncmdCallEnd=", func(c *Config) any { return c.Hooks }, map[string]string{"cmdDTMF": "dtmf.sh"}},
+		{"maxHooks=2", func(c *Config) any { return c.MaxHooks }, 2},
+		{"maxHooks=", func(c *Config) any { return c.MaxHooks }, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ini, func(t *testing.T) {
@@ -344,6 +347,10 @@ func TestErrors(t *testing.T) {
 		{"[Settings]\ndtmfPause=half\n", `/cfg/t.ini:2: dtmfPause: "half" is not an integer`},
 		{"[Settings]\nDTMFMethod=4\n", `/cfg/t.ini:2: DTMFMethod: "4" is not one of auto, rfc4733, info, inband (or MicroSIP's 0, 1, 2, 3)`},
 		{"[Settings]\nDTMFMethod=rfc2833\n", `/cfg/t.ini:2: DTMFMethod: "rfc2833" is not one of auto, rfc4733, info, inband (or MicroSIP's 0, 1, 2, 3)`},
+		{"[Settings]\nmaxHooks=0\n", "/cfg/t.ini:2: maxHooks: 0 is out of range 1-1000"},
+		{"[Settings]\ncmdCallEnd=log \"call ended\n", `/cfg/t.ini:2: cmdCallEnd: "log \"call ended" cannot be split into words: EOF found when expecting closing quote`},
+		{"[Settings]\ncmdDTMF=log \\\n", `/cfg/t.ini:2: cmdDTMF: "log \\" cannot be split into words: EOF found after escape character`},
+		{"[Settings]\ncmdCallRing=\"\" x\n", `/cfg/t.ini:2: cmdCallRing: "\"\" x" names no program`},
 		{"[Settings]\nrtpPorts=10000\n", `/cfg/t.ini:2: rtpPorts: "10000" is not MIN-MAX`},
 		{"[Settings]\nrtpPorts=a-b\n", `/cfg/t.ini:2: rtpPorts: "a-b" is not MIN-MAX`},
 		{"[Settings]\nrtpPorts=20000-10000\n", `/cfg/t.ini:2: rtpPorts: "20000-10000": MIN must be less than MAX`},

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gophone/gophone/internal/hooks"
 )
 
 // Error is a problem at one line of a configuration file: a syntax error,
@@ -441,10 +443,14 @@ func settingFields(ms *microsipSettings) []field[Config] {
 			ms.accountID, err = parseInt(v, 0, maxInt)
 			return err
 		}, get: func(*Config) string { return strconv.Itoa(ms.accountID) }},
+		intField("maxHooks", func(c *Config) *int { return &c.MaxHooks }, 1, 1000),
 	}
 	for _, name := range HookNames() {
 		// A hook keeps its quotes: they group words into arguments.
 		fs = append(fs, field[Config]{name: name, raw: true, set: func(c *Config, v string) error {
+			if err := hooks.Check(v); err != nil {
+				return err
+			}
 			c.Hooks[name] = v
 			return nil
 		}})

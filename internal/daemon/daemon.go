@@ -19,6 +19,7 @@ import (
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/hooks"
 	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/procscale"
 	"github.com/gophone/gophone/internal/store"
@@ -61,7 +62,11 @@ func Run(ctx context.Context, flagPath string, stderr io.Writer) error {
 		defer cancel()
 		go new(procscale.Scaler).Run(ctx)
 	}
-	return Serve(ctx, cfg, log)
+	exe, err := os.Executable()
+	if err != nil {
+		log.Warn("hooks will start from the daemon itself", "error", err)
+	}
+	return serve(ctx, cfg, log, exe)
 }
 
 func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), error) {
@@ -83,8 +88,15 @@ func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), erro
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
 }
 
-// Serve runs the daemon on cfg until ctx ends or Close is executed.
+// Serve runs the daemon on cfg until ctx ends or Close is executed. Its
+// hooks start from this process (Run has them started by a spawner).
 func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	return serve(ctx, cfg, log, "")
+}
+
+// serve is Serve with spawner, the gophone binary that starts the hooks
+// (hooks.SpawnerArg), or "".
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, spawner string) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -94,21 +106,30 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
+	defer ln.Close() // the control server closes it; this is for early returns
 	al, err := audit.Open(filepath.Join(cfg.DataDir, "audit.log"))
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer al.Close()
 	bus := events.NewBus(busCapacity)
 	defer bus.Close()
+	// Hooks subscribe before the phone starts, so they see its first event,
+	// and close after it, so the hooks of the calls its Close ends still
+	// run, briefly (hooks.Close).
+	hk, err := hooks.Start(bus, cfg.Hooks, hooks.Options{
+		Max: cfg.MaxHooks, Log: log, Dir: configDir(cfg), Spawner: spawner,
+	})
+	if err != nil {
+		return fmt.Errorf("hooks: %w", err)
+	}
+	defer hk.Close()
 	st, err := store.Open(ctx, cfg.DataDir)
 	if err != nil {
-		ln.Close()
 		return err
 	}
-	// Closed on return, after ph.Close below: the calls it hangs up are
-	// still written to the history.
+	// Closed after the phone: the calls its Close hangs up are still
+	// written to the history.
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error("closing the database", "error", err)
@@ -116,9 +137,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}()
 	ph, err := phone.New(ctx, cfg, bus, st, log)
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("starting the phone: %w", err)
 	}
+	defer ph.Close()
 	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands()}
 	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
 	srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: bus, Logger: log, Audit: al, Replied: d.replied}
@@ -126,23 +147,22 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	go func() { errc <- srv.Serve(ctx, ln) }()
 	select {
 	case <-ctx.Done():
-	case err = <-errc:
+		return <-errc // the control server ends with ctx
+	case err := <-errc:
+		return err
 	}
-	stop()
-	ph.Close()
-	if e := <-errcOrNil(errc, err); e != nil {
-		return e
-	}
-	return nil
 }
 
-func errcOrNil(errc chan error, got error) chan error {
-	if got != nil {
-		c := make(chan error, 1)
-		c <- got
-		return c
+// configDir is the directory of the configuration file, "" without one.
+func configDir(cfg *config.Config) string {
+	if cfg.Path == "" {
+		return ""
 	}
-	return errc
+	dir, err := filepath.Abs(filepath.Dir(cfg.Path))
+	if err != nil {
+		return ""
+	}
+	return dir
 }
 
 // Exec runs one command from channel and records it in the audit log.

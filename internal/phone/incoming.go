@@ -41,6 +41,8 @@ func (p *Phone) applyPolicy(c *call, others int) {
 	}
 	if err := c.sc.Ring(); err != nil {
 		p.log.Warn("sending 180 Ringing", "call", c.id, "error", err)
+	} else {
+		p.publish(c, events.CallRinging, nil) // the phone rings (cmdCallRing)
 	}
 	// A call nobody answers is given up, so INVITEs that are never
 	// answered, a flood of them, cannot keep the phone ringing for ever.
