@@ -139,18 +139,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, spawner st
 	if err != nil {
 		return fmt.Errorf("starting the phone: %w", err)
 	}
-	defer ph.Close()
 	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands()}
 	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
 	srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: bus, Logger: log, Audit: al, Replied: d.replied}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
+	// The phone ends its calls before the control server's connections
+	// are waited for: a command waiting on a call ends with the call.
 	select {
 	case <-ctx.Done():
-		return <-errc // the control server ends with ctx
-	case err := <-errc:
-		return err
+		ph.Close()
+		err = <-errc
+	case err = <-errc:
+		stop()
+		ph.Close()
 	}
+	return err
 }
 
 // configDir is the directory of the configuration file, "" without one.

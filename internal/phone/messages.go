@@ -35,7 +35,7 @@ func (p *Phone) StoreMessage(ctx context.Context, m *sipua.Message) (bool, error
 // MessageReceived publishes message.received once the 2xx is out.
 func (p *Phone) MessageReceived(m *sipua.Message) {
 	p.bus.Publish(events.Event{Type: events.MessageReceived, Account: p.cfg.Accounts[0].ID,
-		Peer: peerOf(m.Number, m.URI), Name: m.Name, URI: m.URI, Text: m.Text})
+		Peer: peerOf(m.Number, m.URI), Number: m.Number, Name: m.Name, URI: m.URI, Text: m.Text})
 }
 
 // peerOf is the peer a message is filed under: its number, else its URI.

@@ -214,3 +214,30 @@ func TestHooksTakeCallerTextLiterally(t *testing.T) {
 	}
 	closeDaemon(t, d)
 }
+
+// TestHooksIncomingMessage: a received MESSAGE runs cmdIncomingMessage
+// once, with the body as {text} and GOPHONE_TEXT, taken literally, and the
+// sender's number in GOPHONE_NUMBER (no number appended: a gophone hook).
+func TestHooksIncomingMessage(t *testing.T) {
+	rec := testutil.NewHookRecorder(t)
+	d := startDaemon(t, hookSettings(rec.Script, "{text}")+"[Account1]\nusername=alice\n")
+	sender := startDaemon(t, "[Account1]\nusername=bob\n")
+	pwned := filepath.Join(t.TempDir(), "pwned")
+	text := "hi $(touch " + pwned + ") `touch " + pwned + "`; ok ✓"
+	if out := strings.TrimSpace(sender.MustRun(t, "message", "sip:alice@"+d.SIPAddr(), text)); out != "sent" {
+		t.Fatalf("message printed %q, want sent", out)
+	}
+	rec.Wait(t, eventWait, "cmdIncomingMessage")
+	closeDaemon(t, d)
+	wantRan(t, rec, "cmdIncomingMessage")
+	r := rec.Records(t)[0]
+	if !reflect.DeepEqual(r.Args, []string{text}) {
+		t.Errorf("args %q, want the text as one argument", r.Args)
+	}
+	if r.Env["GOPHONE_TEXT"] != text || r.Env["GOPHONE_NUMBER"] != "bob" {
+		t.Errorf("environment %q, want GOPHONE_TEXT the text and GOPHONE_NUMBER bob", r.Env)
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Error("the message's text ran as a command")
+	}
+}
