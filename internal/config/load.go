@@ -128,6 +128,7 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, [
 	var (
 		accts    []numbered
 		settings map[string]int // keys given in [Settings] → line
+		mqttKeys map[string]int // keys given in [MQTT] → line
 		sections = map[string]int{}
 	)
 	for _, s := range f.sections {
@@ -139,6 +140,8 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, [
 		var w []Warning
 		if lower == "settings" {
 			settings, w, err = apply(file, s, settingFields(), c)
+		} else if lower == "mqtt" {
+			mqttKeys, w, err = apply(file, s, mqttFields(), &c.MQTT)
 		} else if n := accountNumber(s.name); n > 0 {
 			a := defaultAccount(strconv.Itoa(n))
 			_, w, err = apply(file, s, accountFields(), &a)
@@ -169,6 +172,10 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, [
 
 	if c.Forwarding != "" && c.ForwardingNumber == "" {
 		return nil, nil, &Error{file, settings["forwarding"], fmt.Sprintf("forwarding: %s needs forwardingNumber", c.Forwarding)}
+	}
+
+	if err := finishMQTT(file, mqttKeys, &c.MQTT, dir, h); err != nil {
+		return nil, nil, err
 	}
 
 	if len(accts) > 0 {
