@@ -19,6 +19,7 @@ import (
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/mqttbridge"
 	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/procscale"
 )
@@ -104,6 +105,12 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands()}
 	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
+	mqttDone, err := d.startMQTT(ctx)
+	if err != nil {
+		ln.Close()
+		ph.Close()
+		return err
+	}
 	srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: bus, Logger: log, Audit: al, Replied: d.replied}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
@@ -112,11 +119,33 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	case err = <-errc:
 	}
 	stop()
+	<-mqttDone // the offline status is out before the phone stops
 	ph.Close()
 	if e := <-errcOrNil(errc, err); e != nil {
 		return e
 	}
 	return nil
+}
+
+// startMQTT runs the MQTT bridge when [MQTT] names a broker; the returned
+// channel is closed once it has stopped.
+func (d *Daemon) startMQTT(ctx context.Context) (<-chan struct{}, error) {
+	done := make(chan struct{})
+	if d.cfg.MQTT.Broker == "" {
+		close(done)
+		return done, nil
+	}
+	b := &mqttbridge.Bridge{Config: d.cfg.MQTT, Exec: d, Bus: d.bus, Logger: d.log, Replied: d.replied}
+	if err := b.Check(); err != nil {
+		return nil, err
+	}
+	go func() {
+		defer close(done)
+		if err := b.Run(ctx); err != nil {
+			d.log.Error("mqtt bridge stopped", "err", err)
+		}
+	}()
+	return done, nil
 }
 
 func errcOrNil(errc chan error, got error) chan error {
