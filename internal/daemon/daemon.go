@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/metrics"
 	"github.com/gophone/gophone/internal/mqttbridge"
 	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/procscale"
@@ -37,7 +39,12 @@ type Daemon struct {
 	stop  context.CancelFunc
 	// commands is the command table the daemon executes.
 	commands command.Table[*Daemon]
+	metrics  *metrics.Metrics
 }
+
+// MetricsHandler serves the daemon's Prometheus metrics (for GET /metrics
+// on the HTTP listener, behind the API token).
+func (d *Daemon) MetricsHandler() http.Handler { return d.metrics.Handler() }
 
 // Run loads the configuration (flagPath as `-c` gave it) and serves until
 // ctx ends or a Close command arrives.
@@ -98,12 +105,20 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer al.Close()
 	bus := events.NewBus(busCapacity)
 	defer bus.Close()
-	ph, err := phone.New(ctx, cfg, bus, log)
+	var ph *phone.Phone // set before anything reads the metrics
+	m := metrics.New(metrics.Sources{Bus: bus,
+		ActiveCalls: func() int { return ph.ActiveCalls() },
+		RTP: func() (int64, int64, int64) {
+			t := ph.RTPTotals()
+			return t.Sent, t.Received, t.Lost
+		}})
+	ph, err = phone.New(ctx, cfg, bus, log, phone.WithSIPObserver(m))
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("starting the phone: %w", err)
 	}
-	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands()}
+	go m.Run(ctx)
+	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands(), metrics: m}
 	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
 	mqttDone, err := d.startMQTT(ctx)
 	if err != nil {
