@@ -26,6 +26,13 @@ func (nullMedia) WriteFrame([]byte)          {}
 // established; listener gets the callee's events.
 func establishedPair(tb testing.TB, listener Listener) *Call {
 	tb.Helper()
+	caller, _ := establishedCalls(tb, listener)
+	return caller
+}
+
+// establishedCalls is establishedPair returning both sides' calls.
+func establishedCalls(tb testing.TB, listener Listener) (caller, callee *Call) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	start := func(cfg Config) *UA {
 		cfg.Listen = "127.0.0.1:" + strconv.Itoa(testutil.FreePort(tb)) // SIP listens on UDP and TCP
@@ -38,7 +45,7 @@ func establishedPair(tb testing.TB, listener Listener) *Call {
 		return u
 	}
 	answered := make(chan *Call, 1)
-	callee := start(Config{OnIncoming: func(c *Call) {
+	calleeUA := start(Config{OnIncoming: func(c *Call) {
 		c.SetListener(listener)
 		go func() {
 			if c.Answer(ctx) == nil {
@@ -46,13 +53,13 @@ func establishedPair(tb testing.TB, listener Listener) *Call {
 			}
 		}()
 	}})
-	caller := start(Config{})
+	callerUA := start(Config{})
 	tb.Cleanup(func() {
-		caller.Close()
-		callee.Close()
+		callerUA.Close()
+		calleeUA.Close()
 		cancel()
 	})
-	call, err := caller.Dial(ctx, "sip:bench@"+callee.Addr(), DialOptions{Listener: func(*Call, Event) {}})
+	call, err := callerUA.Dial(ctx, "sip:bench@"+calleeUA.Addr(), DialOptions{Listener: func(*Call, Event) {}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,16 +70,16 @@ func establishedPair(tb testing.TB, listener Listener) *Call {
 		tb.Fatal("call not established")
 	}
 	select {
-	case c := <-answered:
+	case callee = <-answered:
 		select {
-		case <-c.Established():
+		case <-callee.Established():
 		case <-timeout:
 			tb.Fatal("callee not established")
 		}
 	case <-timeout:
 		tb.Fatal("callee did not answer")
 	}
-	return call
+	return call, callee
 }
 
 var (
