@@ -5,17 +5,15 @@ import (
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/emiago/diago"
 )
 
 // TestEndedCallReleasesMedia: once a call has ended and nobody holds its
-// Call, its media session (sockets' buffers, RTP session, codecs) is
-// garbage, on both sides: not kept for the 32 s sipgo keeps a completed
+// Call, the Call (with its media loop) and its media session (RTP session,
+// buffers, codecs) are garbage, on both sides: not kept for the 32 s sipgo keeps a completed
 // INVITE transaction (Timer L/M, RFC 6026) by the closures the dialog
 // registered on it.
 func TestEndedCallReleasesMedia(t *testing.T) {
-	released := make(chan string, 2)
+	released := make(chan string, 4)
 	watch := func(name string, c *Call) {
 		c.mu.Lock()
 		med := c.med
@@ -23,7 +21,11 @@ func TestEndedCallReleasesMedia(t *testing.T) {
 		if med == nil {
 			t.Fatalf("%s has no media", name)
 		}
-		runtime.SetFinalizer(med, func(*diago.DialogMedia) { released <- name })
+		// Cleanups, not finalizers: a Call and its media loop point at each
+		// other, and a cycle holding a finalizer is never collected.
+		note := func(what string) { released <- what }
+		runtime.AddCleanup(med, note, name+" media")
+		runtime.AddCleanup(c, note, name+" call")
 	}
 	func() {
 		caller, callee := establishedCalls(t, func(*Call, Event) {})
@@ -45,7 +47,7 @@ func TestEndedCallReleasesMedia(t *testing.T) {
 	// Well within sipgo's 32 s: the media must not wait for the transaction.
 	deadline := time.Now().Add(10 * time.Second)
 	got := map[string]bool{}
-	for len(got) < 2 && time.Now().Before(deadline) {
+	for len(got) < 4 && time.Now().Before(deadline) {
 		runtime.GC()
 		select {
 		case name := <-released:
@@ -53,7 +55,7 @@ func TestEndedCallReleasesMedia(t *testing.T) {
 		case <-time.After(200 * time.Millisecond): // polling interval
 		}
 	}
-	if len(got) < 2 {
-		t.Errorf("media sessions released after the call ended: %v; want caller and callee", got)
+	if len(got) < 4 {
+		t.Errorf("released after the call ended: %v; want both sides' call and media", got)
 	}
 }
