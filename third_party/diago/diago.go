@@ -733,22 +733,24 @@ func (dg *Diago) newSipDialog(recipient sip.Uri, tran *Transport, opts NewDialog
 	// gophone: the state callbacks live as long as sipgo keeps the INVITE
 	// transaction (64*T1 after the 2xx); they reach d through a pointer
 	// emptied when the dialog ends, so an ended call is garbage then.
+	// (d.ID is complete only once the answer's To tag is known: read it
+	// when the state changes.)
 	held := new(atomic.Pointer[DialogClientSession])
 	held.Store(d)
-	id := d.ID
 	d.Dialog.OnState(func(s sip.DialogState) {
 		switch s {
 		case sip.DialogStateConfirmed: // on ACK
 			// Now dialog is established and can be add into store
 			if d := held.Load(); d != nil {
-				if err := dg.cache.client.DialogStore(context.Background(), id, d); err != nil {
+				if err := dg.cache.client.DialogStore(context.Background(), d.ID, d); err != nil {
 					dg.log.Error("Failed to store in dialog cache", "error", err)
 				}
 			}
 		case sip.DialogStateEnded:
-			held.Store(nil)
-			if err := dg.cache.client.DialogDelete(context.Background(), id); err != nil {
-				dg.log.Error("Failed to delete client dialog", "error", err)
+			if d := held.Swap(nil); d != nil {
+				if err := dg.cache.client.DialogDelete(context.Background(), d.ID); err != nil {
+					dg.log.Error("Failed to delete client dialog", "error", err)
+				}
 			}
 		}
 	})
