@@ -6,14 +6,15 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/go/bin"
+# mosquitto and kamailio install to /usr/sbin, which a non-root PATH may lack.
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin"
 
 step() { printf '\n==> %s\n' "$*"; }
 
 # 1. Tools the integration tests need (DESIGN.md §7).
-step "checking test tools (sipp, baresip, tshark, sox, espeak-ng)"
+step "checking test tools (sipp, baresip, tshark, sox, espeak-ng, mosquitto, kamailio)"
 missing=()
-for tool in sipp baresip tshark sox espeak-ng; do
+for tool in sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio; do
 	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]} > 0)); then
@@ -27,9 +28,9 @@ if ((${#missing[@]} > 0)); then
 		"${SUDO[@]}" debconf-set-selections 2>/dev/null || true
 	"${SUDO[@]}" apt-get update
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		sip-tester baresip-core tshark sox espeak-ng
+		sip-tester baresip-core tshark sox espeak-ng mosquitto mosquitto-clients kamailio
 fi
-for tool in sipp baresip tshark sox espeak-ng; do
+for tool in sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "FAIL: $tool is still missing after installation" >&2
 		exit 1

@@ -104,6 +104,60 @@ type Config struct {
 	// Accounts are the SIP accounts in [AccountN] order; the first one is
 	// the default account. There is always at least one.
 	Accounts []Account
+
+	// MQTT is the [MQTT] section: the broker bridge, off unless Broker
+	// is set.
+	MQTT MQTT
+}
+
+// MQTT is the [MQTT] section.
+type MQTT struct {
+	// Broker is mqtt://HOST:PORT or mqtts://HOST:PORT; "" turns the
+	// bridge off.
+	Broker string
+	// CAFile is a PEM file of CAs that verify an mqtts broker; "" means
+	// the system store.
+	CAFile string
+	// ClientID is the MQTT client id; it defaults to the host name.
+	ClientID string
+	// TopicPrefix starts every topic; it defaults to gophone/<ClientID>.
+	TopicPrefix string
+	// Username and Password authenticate to the broker. Password never
+	// appears in String, GoString, LogValue or MarshalJSON output.
+	Username, Password string
+}
+
+// plainMQTT has MQTT's fields but none of its methods.
+type plainMQTT MQTT
+
+func (m MQTT) redacted() plainMQTT {
+	p := plainMQTT(m)
+	if p.Password != "" {
+		p.Password = redacted
+	}
+	return p
+}
+
+// String formats the section with its password redacted.
+func (m MQTT) String() string { return fmt.Sprintf("%+v", m.redacted()) }
+
+// GoString is String for the %#v verb.
+func (m MQTT) GoString() string { return "config.MQTT" + m.String() }
+
+// MarshalJSON encodes the section with its password redacted.
+func (m MQTT) MarshalJSON() ([]byte, error) { return json.Marshal(m.redacted()) }
+
+// LogValue returns the section for log/slog with its password redacted.
+func (m MQTT) LogValue() slog.Value {
+	p := m.redacted()
+	return slog.GroupValue(
+		slog.String("broker", p.Broker),
+		slog.String("caFile", p.CAFile),
+		slog.String("clientId", p.ClientID),
+		slog.String("topicPrefix", p.TopicPrefix),
+		slog.String("username", p.Username),
+		slog.String("password", p.Password),
+	)
 }
 
 // Account is one [AccountN] section.
@@ -209,7 +263,7 @@ func (c Config) redacted() plainConfig {
 	if p.APIToken != "" {
 		p.APIToken = redacted
 	}
-	return p // Accounts redact themselves.
+	return p // Accounts and MQTT redact themselves.
 }
 
 // String formats the configuration with the API token and passwords
@@ -243,6 +297,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("audioInput", p.AudioInput),
 		slog.String("audioOutput", p.AudioOutput),
 		slog.Attr{Key: "accounts", Value: slog.GroupValue(accts...)},
+		slog.Any("mqtt", p.MQTT),
 	)
 }
 

@@ -156,6 +156,7 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, *
 	var (
 		accts    []numbered
 		settings = map[string]int{} // keys given in [Settings] → line
+		mqttKeys map[string]int     // keys given in [MQTT] → line
 		sections = map[string]int{}
 		ms       microsipSettings
 		unsup    []string
@@ -170,6 +171,8 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, *
 		switch n := accountNumber(s.name); {
 		case lower == "settings":
 			settings, u, err = apply(rep, s, settingFields(&ms), guiSettings(), unsupportedSettings(), c)
+		case lower == "mqtt":
+			mqttKeys, u, err = apply(rep, s, mqttFields(), nil, nil, &c.MQTT)
 		case n > 0:
 			na := numbered{n: n, acct: defaultAccount(strconv.Itoa(n))}
 			na.given, u, err = apply(rep, s, accountFields(), guiAccount(), unsupportedAccount(), &na.acct)
@@ -189,6 +192,9 @@ func parse(file, dir string, src []byte, getenv func(string) string) (*Config, *
 		return nil, nil, err
 	}
 	if err := finishAccounts(c, rep, accts, ms.accountID, dir, getenv); err != nil {
+		return nil, nil, err
+	}
+	if err := finishMQTT(file, mqttKeys, &c.MQTT, dir, home(getenv)); err != nil {
 		return nil, nil, err
 	}
 	return c, rep, nil

@@ -41,7 +41,7 @@ func FuzzParseRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		req, bad, ok := parseRequest(line)
+		req, bad, ok := ParseRequest(line)
 		if !ok {
 			if bad.OK || bad.Error == nil || bad.Error.Code != CodeBadRequest {
 				t.Fatalf("refused line %q: reply %+v, want a bad_request error", line, bad)
@@ -70,7 +70,7 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("request %+v from %q does not encode: %v", req, line, err)
 		}
-		again, bad2, ok := parseRequest(wire)
+		again, bad2, ok := ParseRequest(wire)
 		if !ok {
 			t.Fatalf("re-encoded request %s refused: %+v", wire, bad2)
 		}

@@ -125,7 +125,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 			continue
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			req, resp, ok := parseRequest(line)
+			req, resp, ok := ParseRequest(line)
 			switch {
 			case !ok:
 				if s.reply(w, resp) != nil {
@@ -261,9 +261,10 @@ type wireRequest struct {
 	Args    command.Args    `json:"args"`
 }
 
-// parseRequest decodes one request line. If the line is not a valid
+// ParseRequest decodes one request (a line of the control protocol, or any
+// front end's message carrying the same JSON). If it is not a valid
 // request it returns ok == false and the bad_request reply to send.
-func parseRequest(line []byte) (req command.Request, bad command.Response, ok bool) {
+func ParseRequest(line []byte) (req command.Request, bad command.Response, ok bool) {
 	var w wireRequest
 	if err := json.Unmarshal(line, &w); err != nil {
 		// Salvage the id, if there is one, so the client can match the reply.

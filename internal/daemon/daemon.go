@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,8 @@ import (
 	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/hooks"
+	"github.com/gophone/gophone/internal/metrics"
+	"github.com/gophone/gophone/internal/mqttbridge"
 	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/procscale"
 	"github.com/gophone/gophone/internal/store"
@@ -38,7 +41,12 @@ type Daemon struct {
 	stop  context.CancelFunc
 	// commands is the command table the daemon executes.
 	commands command.Table[*Daemon]
+	metrics  *metrics.Metrics
 }
+
+// MetricsHandler serves the daemon's Prometheus metrics (for GET /metrics
+// on the HTTP listener, behind the API token).
+func (d *Daemon) MetricsHandler() http.Handler { return d.metrics.Handler() }
 
 // Run loads the configuration (flagPath as `-c` gave it) and serves until
 // ctx ends or a Close command arrives.
@@ -135,23 +143,39 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, spawner st
 			log.Error("closing the database", "error", err)
 		}
 	}()
-	ph, err := phone.New(ctx, cfg, bus, st, log)
+	var ph *phone.Phone // set before anything reads the metrics
+	m := metrics.New(metrics.Sources{Bus: bus,
+		ActiveCalls: func() int { return ph.ActiveCalls() },
+		RTP: func() (int64, int64, int64) {
+			t := ph.RTPTotals()
+			return t.Sent, t.Received, t.Lost
+		}})
+	ph, err = phone.New(ctx, cfg, bus, st, log, phone.WithSIPObserver(m))
 	if err != nil {
 		return fmt.Errorf("starting the phone: %w", err)
 	}
-	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands()}
+	go m.Run(ctx)
+	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands(), metrics: m}
+	mqttDone, err := d.startMQTT(ctx)
+	if err != nil {
+		ph.Close()
+		return err
+	}
 	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
 	srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: bus, Logger: log, Audit: al, Replied: d.replied}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
-	// The phone ends its calls before the control server's connections
+	// The MQTT bridge's offline status is out before the phone stops, and
+	// the phone ends its calls before the control server's connections
 	// are waited for: a command waiting on a call ends with the call.
 	select {
 	case <-ctx.Done():
+		<-mqttDone
 		ph.Close()
 		err = <-errc
 	case err = <-errc:
 		stop()
+		<-mqttDone
 		ph.Close()
 	}
 	return err
@@ -167,6 +191,27 @@ func configDir(cfg *config.Config) string {
 		return ""
 	}
 	return dir
+}
+
+// startMQTT runs the MQTT bridge when [MQTT] names a broker; the returned
+// channel is closed once it has stopped.
+func (d *Daemon) startMQTT(ctx context.Context) (<-chan struct{}, error) {
+	done := make(chan struct{})
+	if d.cfg.MQTT.Broker == "" {
+		close(done)
+		return done, nil
+	}
+	b := &mqttbridge.Bridge{Config: d.cfg.MQTT, Exec: d, Bus: d.bus, Logger: d.log, Replied: d.replied}
+	if err := b.Check(); err != nil {
+		return nil, err
+	}
+	go func() {
+		defer close(done)
+		if err := b.Run(ctx); err != nil {
+			d.log.Error("mqtt bridge stopped", "err", err)
+		}
+	}()
+	return done, nil
 }
 
 // Exec runs one command from channel and records it in the audit log.

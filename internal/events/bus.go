@@ -25,6 +25,7 @@ type Bus struct {
 	wake   chan struct{} // closed (and replaced) when an event arrives or the bus closes
 	waited bool          // someone holds wake; Publish must close it
 	closed bool
+	gaps   uint64 // gap events handed to subscribers
 }
 
 // NewBus returns a bus that keeps the last capacity events (at least 1).
@@ -67,6 +68,14 @@ func (b *Bus) Last() uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.last
+}
+
+// Gaps returns how many gap events subscribers were given: how often one
+// fell so far behind that events it had not read were overwritten.
+func (b *Bus) Gaps() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.gaps
 }
 
 // Close ends every subscription: Next returns ErrClosed from then on.
@@ -139,6 +148,7 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 			if oldest := b.oldest(); s.next < oldest {
 				gap := Event{Type: Gap, Time: time.Now(), From: s.next, To: oldest - 1}
 				s.next = oldest
+				b.gaps++
 				b.mu.Unlock()
 				return gap, nil
 			}

@@ -82,6 +82,13 @@ func TestSubscribe(t *testing.T) {
 					t.Fatalf("event %d: seq %d, want %d", i, e.Seq, w.Seq)
 				}
 			}
+			wantGaps := uint64(0)
+			if len(tt.want) > 0 && tt.want[0].Type == Gap {
+				wantGaps = 1
+			}
+			if g := b.Gaps(); g != wantGaps {
+				t.Errorf("Gaps() = %d, want %d", g, wantGaps)
+			}
 			// Nothing more is pending; the next publish is delivered next.
 			p := b.Publish(Event{Type: CallEnded})
 			if e := next(t, s); e.Seq != p.Seq {

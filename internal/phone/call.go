@@ -144,7 +144,9 @@ func (p *Phone) listener(c *call) sipua.Listener {
 			c.mu.Unlock()
 			c.setState(stateEnded)
 			p.au.callEnded(sc.SIPCallID())
+			sent, received, lost := sc.RTPCounts()
 			p.mu.Lock()
+			p.ended.add(sent, received, lost)
 			delete(p.calls, c.id)
 			if len(p.calls) == 0 {
 				p.calls = make(map[string]*call) // drop the buckets a burst grew

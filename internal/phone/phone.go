@@ -38,11 +38,60 @@ type Phone struct {
 	mu     sync.Mutex
 	calls  map[string]*call // by gophone call id
 	nextID int
+	ended  RTPCounts // the RTP of the calls that ended
+}
+
+// RTPCounts are RTP packet totals.
+type RTPCounts struct{ Sent, Received, Lost int64 }
+
+func (a *RTPCounts) add(sent, received, lost int64) {
+	a.Sent += sent
+	a.Received += received
+	a.Lost += lost
+}
+
+// ActiveCalls returns the number of calls in progress.
+func (p *Phone) ActiveCalls() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.calls)
+}
+
+// RTPTotals returns the RTP packets of every call since the phone started,
+// ended calls and current ones. It reads counters the calls keep anyway;
+// the media path does no extra work for it.
+func (p *Phone) RTPTotals() RTPCounts {
+	p.mu.Lock()
+	t := p.ended
+	live := make([]*call, 0, len(p.calls))
+	for _, c := range p.calls {
+		live = append(live, c)
+	}
+	p.mu.Unlock()
+	for _, c := range live {
+		t.add(c.sc.RTPCounts())
+	}
+	return t
+}
+
+// Option changes how New sets up the phone.
+type Option func(*options)
+
+type options struct{ sipObserver sipua.Observer }
+
+// WithSIPObserver has o told of the SIP requests the phone handles and the
+// responses it sends (for metrics).
+func WithSIPObserver(o sipua.Observer) Option {
+	return func(opts *options) { opts.sipObserver = o }
 }
 
 // New starts the phone's SIP user agent on cfg.Listen. Messages and call
 // history go to st, which the caller closes after the phone.
-func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Store, log *slog.Logger) (*Phone, error) {
+func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Store, log *slog.Logger, opts ...Option) (*Phone, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -73,6 +122,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 		OnIncoming:  p.incoming,
 		OnReferred:  p.referred,
 		Logger:      log,
+		Observer:    o.sipObserver,
 	}
 	if !cfg.DisableMessaging {
 		uacfg.Messages = p

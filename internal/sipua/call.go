@@ -153,6 +153,18 @@ func (c *Call) Stats() (lost int64, jitterMs float64) {
 	return m.stats()
 }
 
+// RTPCounts returns the audio RTP packets the call sent and received so
+// far and the received ones lost (RFC 3550 A.3).
+func (c *Call) RTPCounts() (sent, received, lost int64) {
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m == nil {
+		return 0, 0, 0
+	}
+	return m.counts()
+}
+
 // SetListener sets the function that receives the call's events.
 func (c *Call) SetListener(l Listener) {
 	c.mu.Lock()

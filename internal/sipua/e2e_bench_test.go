@@ -48,7 +48,7 @@ func callPair(tb testing.TB, callerCfg, calleeCfg Config, listener Listener) (ca
 		return u
 	}
 	answered := make(chan *Call, 1)
-	var calleeCall *Call
+	var calleeDone <-chan struct{}
 	calleeCfg.OnIncoming = func(c *Call) {
 		c.SetListener(listener)
 		go func() {
@@ -61,12 +61,12 @@ func callPair(tb testing.TB, callerCfg, calleeCfg Config, listener Listener) (ca
 	callerUA := start(callerCfg)
 	tb.Cleanup(func() {
 		callerUA.Close()
-		if calleeCall != nil {
+		if calleeDone != nil {
 			// The callee takes the caller's BYE on its own goroutine; closed
 			// before, it would send a BYE of its own to the closed caller
 			// and wait out its transaction (32 s).
 			select {
-			case <-calleeCall.Done():
+			case <-calleeDone:
 			case <-time.After(time.Second):
 			}
 		}
@@ -98,7 +98,7 @@ func callPair(tb testing.TB, callerCfg, calleeCfg Config, listener Listener) (ca
 		case <-timeout:
 			tb.Fatal("callee not established")
 		}
-		calleeCall = c
+		calleeDone = c.Done() // not c: a test may watch it be collected
 		return call, c
 	case <-timeout:
 		tb.Fatal("callee did not answer")

@@ -134,6 +134,20 @@ func (s *rxStats) update(seq uint16, ts uint32, arrival time.Time) {
 	s.jitter += (float64(d) - s.jitter) / 16
 }
 
+// counts returns the RTP packets sent (as diago's RTP session counts them
+// for RTCP) and received, and the received ones lost. Nothing on the
+// media path counts for it.
+func (m *mediaLoop) counts() (sent, received, lost int64) {
+	lost, _ = m.stats()
+	m.mu.Lock()
+	received = m.rx.received
+	m.mu.Unlock()
+	if s := m.med.RTPSession(); s != nil {
+		sent = int64(s.WriteStats().PacketsCount)
+	}
+	return sent, received, lost
+}
+
 func (m *mediaLoop) stats() (lost int64, jitterMs float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

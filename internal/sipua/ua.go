@@ -78,6 +78,27 @@ type Config struct {
 	// AllowedRequire lists the option tags accepted in Require headers.
 	AllowedRequire []string
 	Logger         *slog.Logger
+	// Observer, if set, is told of every request the UA handles and every
+	// response it sends to one (not of retransmissions), for metrics.
+	Observer Observer
+}
+
+// Observer is told of SIP traffic. Its methods must be cheap and safe for
+// concurrent use.
+type Observer interface {
+	SIPRequest(method string)
+	SIPResponse(code int)
+}
+
+// observedTx tells the observer of each response sent on the transaction.
+type observedTx struct {
+	sip.ServerTransaction
+	o Observer
+}
+
+func (t observedTx) Respond(res *sip.Response) error {
+	t.o.SIPResponse(res.StatusCode)
+	return t.ServerTransaction.Respond(res)
 }
 
 // UA is a running SIP user agent.
@@ -300,6 +321,12 @@ func (u *UA) lookup(callID string) *Call {
 // not (Require, out-of-dialog REFER, SIP INFO DTMF, hold detection).
 func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if o := u.cfg.Observer; o != nil {
+			o.SIPRequest(string(req.Method))
+			if tx != nil {
+				tx = observedTx{tx, o}
+			}
+		}
 		if u.rejectInvalid(req, tx) {
 			return
 		}

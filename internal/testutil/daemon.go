@@ -220,6 +220,13 @@ func (d *Daemon) HTTPAddr() string { return "127.0.0.1:" + strconv.Itoa(d.HTTPPo
 // Exited is closed when the daemon process has exited.
 func (d *Daemon) Exited() <-chan struct{} { return d.exited }
 
+// Kill ends the daemon with SIGKILL, as `kill -9 PID` does, and waits
+// for it to exit: no shutdown work of its own runs.
+func (d *Daemon) Kill() {
+	_ = d.cmd.Process.Kill()
+	<-d.exited
+}
+
 // Run runs `bin -c FILE args…` as a client and returns its standard output.
 // A non-zero exit is an *exec.ExitError whose message includes stderr. Each
 // client run is bounded to 60 s.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago/media"
@@ -729,24 +730,28 @@ func (dg *Diago) newSipDialog(recipient sip.Uri, tran *Transport, opts NewDialog
 		dtlsConf:   tran.MediaDTLSConf,
 	}
 
-	// This should be run on ACK
-	d.OnState(func(s sip.DialogState) {
-		if s != sip.DialogStateConfirmed {
-			return
-		}
-
-		// Now dialog is established and can be add into store
-		if err := dg.cache.client.DialogStore(context.Background(), d.ID, d); err != nil {
-			dg.log.Error("Failed to store in dialog cache", "error", err)
-		}
-	})
-
+	// gophone: the state callbacks live as long as sipgo keeps the INVITE
+	// transaction (64*T1 after the 2xx); they reach d through a pointer
+	// emptied when the dialog ends, so an ended call is garbage then.
+	// (d.ID is complete only once the answer's To tag is known: read it
+	// when the state changes.)
+	held := new(atomic.Pointer[DialogClientSession])
+	held.Store(d)
 	d.Dialog.OnState(func(s sip.DialogState) {
-		if s != sip.DialogStateEnded {
-			return
-		}
-		if err := dg.cache.client.DialogDelete(context.Background(), d.ID); err != nil {
-			dg.log.Error("Failed to delete client dialog", "error", err)
+		switch s {
+		case sip.DialogStateConfirmed: // on ACK
+			// Now dialog is established and can be add into store
+			if d := held.Load(); d != nil {
+				if err := dg.cache.client.DialogStore(context.Background(), d.ID, d); err != nil {
+					dg.log.Error("Failed to store in dialog cache", "error", err)
+				}
+			}
+		case sip.DialogStateEnded:
+			if d := held.Swap(nil); d != nil {
+				if err := dg.cache.client.DialogDelete(context.Background(), d.ID); err != nil {
+					dg.log.Error("Failed to delete client dialog", "error", err)
+				}
+			}
 		}
 	})
 	return d, nil

@@ -144,13 +144,16 @@ func (d *DialogClientSession) Invite(ctx context.Context, opts InviteClientOptio
 	med.registerDialogCallbacks(&d.dialogCallbacks)
 
 	// NOTE: this can be racy
+	// gophone: reach med through a pointer emptied at the end, so that
+	// sipgo's completed INVITE transaction, which keeps the dialog's state
+	// callbacks for 64*T1, does not keep an ended call's media.
+	held := new(atomic.Pointer[DialogMedia])
+	held.Store(med)
 	d.Dialog.OnState(func(s sip.DialogState) {
 		if s == sip.DialogStateEnded {
-			med.Close()
-		}
-
-		if s == sip.DialogStateConfirmed {
-			// Do some finalize on ACK?
+			if m := held.Swap(nil); m != nil {
+				m.Close()
+			}
 		}
 	})
 

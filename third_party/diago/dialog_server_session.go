@@ -193,9 +193,16 @@ func (d *DialogServerSession) Answer(opt AnswerOptions) (*DialogMedia, error) {
 		return nil, err
 	}
 
+	// gophone: the dialog's state callbacks live as long as sipgo keeps the
+	// INVITE transaction (64*T1 after the 2xx): reach med through a
+	// pointer emptied at the end, so an ended call's media is garbage then.
+	held := new(atomic.Pointer[DialogMedia])
+	held.Store(med)
 	d.Dialog.OnState(func(s sip.DialogState) {
 		if s == sip.DialogStateEnded {
-			med.Close()
+			if m := held.Swap(nil); m != nil {
+				m.Close()
+			}
 		}
 	})
 

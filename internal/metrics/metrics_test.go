@@ -1,0 +1,149 @@
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/gophone/gophone/internal/events"
+)
+
+// scrape GETs the handler's page and parses it as the Prometheus text
+// exposition format.
+func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(res.Body)
+	if err != nil {
+		t.Fatalf("not the exposition format: %v", err)
+	}
+	return fams
+}
+
+// value returns the value of the metric of family name whose labels are
+// labels (name=value pairs), or -1.
+func value(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	f, ok := fams[name]
+	if !ok {
+		return -1
+	}
+next:
+	for _, m := range f.Metric {
+		have := map[string]string{}
+		for _, l := range m.Label {
+			have[l.GetName()] = l.GetValue()
+		}
+		for i := 0; i+1 < len(labels); i += 2 {
+			if have[labels[i]] != labels[i+1] {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+	}
+	return -1
+}
+
+func TestMetricsFromEvents(t *testing.T) {
+	bus := events.NewBus(3)
+	m := New(Sources{Bus: bus, ActiveCalls: func() int { return 2 },
+		RTP: func() (int64, int64, int64) { return 500, 480, 3 }})
+	t0 := time.Now()
+	for _, e := range []events.Event{
+		{Type: events.CallIncoming, Call: "1", Direction: "incoming", Time: t0},
+		{Type: events.CallAnswered, Call: "1", Direction: "incoming", Time: t0.Add(30 * time.Millisecond)},
+		{Type: events.DTMFReceived, Call: "1", Digit: "5"},
+		{Type: events.CallEnded, Call: "1", Direction: "incoming", Code: 200},
+		{Type: events.CallOutgoing, Call: "2", Direction: "outgoing", Time: t0},
+		{Type: events.CallEnded, Call: "2", Direction: "outgoing", Code: 486},
+		{Type: events.CallIncoming, Call: "3", Direction: "incoming", Time: t0},
+		{Type: events.CallEnded, Call: "3", Direction: "incoming", Code: 200},
+		{Type: events.RegistrationOK, Account: "1"},
+		{Type: events.RegistrationOK, Account: "2"},
+		{Type: events.RegistrationFailed, Account: "2", Code: 403},
+		{Type: events.HookFailed, Hook: "cmdCallEnd"},
+	} {
+		m.count(bus.Publish(e))
+	}
+	// A client that fell behind the ring of 3 gets a gap.
+	sub := bus.Subscribe(0)
+	if e, _ := sub.Next(context.Background()); e.Type != events.Gap {
+		t.Fatalf("expected a gap, got %+v", e)
+	}
+	m.SIPRequest("INVITE")
+	m.SIPRequest("INVITE")
+	m.SIPResponse(200)
+
+	fams := scrape(t, m.Handler())
+	tests := []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"gophone_calls_total", []string{"direction", "incoming", "code", "200"}, 2},
+		{"gophone_calls_total", []string{"direction", "outgoing", "code", "486"}, 1},
+		{"gophone_calls_active", nil, 2},
+		{"gophone_call_setup_seconds", nil, 1}, // only call 1 was answered
+		{"gophone_dtmf_digits_total", nil, 1},
+		{"gophone_registered", []string{"account", "1"}, 1},
+		{"gophone_registered", []string{"account", "2"}, 0},
+		{"gophone_hook_runs_total", []string{"hook", "cmdCallEnd", "outcome", "failed"}, 1},
+		{"gophone_event_gaps_total", nil, 1},
+		{"gophone_rtp_packets_total", []string{"dir", "out"}, 500},
+		{"gophone_rtp_packets_total", []string{"dir", "in"}, 480},
+		{"gophone_rtp_lost_packets_total", nil, 3},
+		{"gophone_sip_requests_total", []string{"method", "INVITE"}, 2},
+		{"gophone_sip_responses_total", []string{"code", "200"}, 1},
+	}
+	for _, tt := range tests {
+		if got := value(fams, tt.name, tt.labels...); got != tt.want {
+			t.Errorf("%s%v = %v, want %v", tt.name, tt.labels, got, tt.want)
+		}
+	}
+	h := fams["gophone_call_setup_seconds"].Metric[0].Histogram
+	if s := h.GetSampleSum(); s < 0.029 || s > 0.031 {
+		t.Errorf("setup time sum %v s, want 0.03", s)
+	}
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes"} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("runtime metric %s missing", name)
+		}
+	}
+}
+
+func TestRunFollowsTheBus(t *testing.T) {
+	bus := events.NewBus(100)
+	m := New(Sources{Bus: bus})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	bus.Publish(events.Event{Type: events.CallEnded, Direction: "incoming", Code: 603})
+	deadline := time.Now().Add(10 * time.Second)
+	for value(scrape(t, m.Handler()), "gophone_calls_total", "code", "603") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the call.ended event was not counted")
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval
+	}
+	cancel()
+	<-done
+}
