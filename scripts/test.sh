@@ -11,11 +11,13 @@ export PATH="$PATH:/usr/local/go/bin"
 step() { printf '\n==> %s\n' "$*"; }
 
 # 1. Tools the integration tests need (DESIGN.md §7).
-step "checking test tools (sipp, baresip, tshark, sox)"
+step "checking test tools (sipp, baresip, tshark, sox, kamailio)"
 missing=()
-for tool in sipp baresip tshark sox; do
+for tool in sipp baresip tshark sox kamailio; do
 	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# Kamailio's TLS module is a package of its own.
+compgen -G '/usr/lib/*/kamailio/modules/tls.so' >/dev/null || missing+=(kamailio-tls-modules)
 if ((${#missing[@]} > 0)); then
 	echo "missing: ${missing[*]}; installing from Debian packages"
 	SUDO=()
@@ -27,9 +29,9 @@ if ((${#missing[@]} > 0)); then
 		"${SUDO[@]}" debconf-set-selections 2>/dev/null || true
 	"${SUDO[@]}" apt-get update
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		sip-tester baresip-core tshark sox
+		sip-tester baresip-core tshark sox kamailio kamailio-tls-modules
 fi
-for tool in sipp baresip tshark sox; do
+for tool in sipp baresip tshark sox kamailio; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "FAIL: $tool is still missing after installation" >&2
 		exit 1
