@@ -32,6 +32,9 @@ type Phone struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// lines are the accounts with a server, by account id; fixed after New.
+	lines map[string]*line
+
 	mu     sync.Mutex
 	calls  map[string]*call // by gophone call id
 	nextID int
@@ -66,6 +69,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		Media:       au,
 		OnIncoming:  p.incoming,
 		OnReferred:  p.referred,
+		Route:       p.route,
 		Logger:      log,
 	})
 	if err != nil {
@@ -73,6 +77,11 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		return nil, err
 	}
 	p.ua = ua
+	if err := p.startLines(); err != nil {
+		ua.Close()
+		p.cancel()
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -86,8 +95,12 @@ func audioCodecs(codecs []string) []string {
 	return out
 }
 
-// Close hangs up every call and stops the user agent.
+// Close hangs up every call, unregisters every account and stops the user
+// agent.
 func (p *Phone) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	p.stopLines(ctx)
 	err := p.ua.Close()
 	p.cancel()
 	p.au.close()

@@ -17,8 +17,15 @@ type AccountStatus struct {
 	Label      string `json:"label"`
 	AOR        string `json:"aor"`
 	Registered bool   `json:"registered"`
-	State      string `json:"state"`
-	Error      string `json:"error"`
+	// State is local, registering, registered, failed or unregistered.
+	State string `json:"state"`
+	// Error is the last registration failure, "401 Unauthorized"; Code
+	// its SIP status (0 when no response came).
+	Error string `json:"error"`
+	Code  int    `json:"code,omitempty"`
+	// Expires is the registration lifetime the registrar granted, in
+	// seconds (0 unless registered).
+	Expires int `json:"expires"`
 }
 
 // CallStatus describes one call.
@@ -53,19 +60,7 @@ func (p *Phone) Status() Status {
 	au := p.au.status()
 	st := Status{Calls: []CallStatus{}, Audio: au}
 	for _, a := range p.cfg.Accounts {
-		host := a.Domain
-		if host == "" {
-			host = p.ua.Addr()
-		}
-		user := a.Username
-		if user == "" {
-			user = "gophone"
-		}
-		state := "local"
-		if !a.Local() {
-			state = "unregistered"
-		}
-		st.Accounts = append(st.Accounts, AccountStatus{ID: a.ID, Label: a.Label, AOR: user + "@" + host, State: state})
+		st.Accounts = append(st.Accounts, p.accountStatus(a))
 	}
 	for _, c := range p.sortedCalls() {
 		state, held, remoteHeld, answered := c.snapshot()

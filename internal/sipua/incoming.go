@@ -20,6 +20,18 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 		c.sipCallID = id.Value()
 	}
 	c.number, c.name, c.remoteURI = callerIdentity(req)
+	if route := u.cfg.Route; route != nil {
+		toUser := ""
+		if to := req.To(); to != nil {
+			toUser = to.Address.User
+		}
+		id, ok := route(req.Recipient.User, toUser)
+		if !ok {
+			d.Respond(sip.StatusNotFound, "Not Found", nil)
+			return
+		}
+		c.accountID = id
+	}
 	if body := req.Body(); len(body) > 0 {
 		if !offerHasCodec(body, u.codecs) {
 			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)

@@ -63,6 +63,10 @@ type Config struct {
 	// response but 100 Trying is sent. It must not block, and must set the
 	// call's listener (SetListener) before it acts on the call.
 	OnIncoming func(c *Call)
+	// Route names the account an incoming call is for, from the user part
+	// of its Request-URI and of its To; with ok false the INVITE is
+	// answered 404 Not Found. Nil routes every call to no account.
+	Route func(requestUser, toUser string) (account string, ok bool)
 	// OnReferred is called when the far end of call from transferred us and
 	// we now call the transfer target as c; it returns c's listener.
 	OnReferred func(from, c *Call) Listener

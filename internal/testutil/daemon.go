@@ -247,6 +247,8 @@ type Account struct {
 	Registered bool   `json:"registered"`
 	State      string `json:"state"`
 	Error      string `json:"error"`
+	Code       int    `json:"code"`
+	Expires    int    `json:"expires"` // seconds the registrar granted
 }
 
 // Call is one call in Status.
