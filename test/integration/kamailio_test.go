@@ -2,9 +2,12 @@ package integration
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gophone/gophone/internal/testutil"
 )
@@ -92,4 +95,119 @@ func TestKamailioCalls(t *testing.T) {
 			bev.WaitType(t, eventWait, "call.ended", "")
 		})
 	}
+}
+
+// wantNoSecret fails if secret appears in the daemon's log, serve output,
+// audit log, Status, the events seen, or the command lines of `ps`.
+func wantNoSecret(t *testing.T, d *testutil.Daemon, ev *testutil.EventStream, secret string) {
+	t.Helper()
+	places := map[string]string{"status": d.MustRun(t, "status", "--json"), "accounts": d.MustRun(t, "accounts")}
+	for _, f := range []string{"gophone.log", "serve.log", "data/audit.log", "gophone.ini"} {
+		b, err := os.ReadFile(filepath.Join(d.Dir, f))
+		if err != nil && f != "gophone.ini" {
+			t.Fatalf("reading %s: %v", f, err)
+		}
+		places[f] = string(b)
+	}
+	for _, e := range ev.All() {
+		places["events"] += string(e.Raw) + "\n"
+	}
+	ps, err := exec.Command("ps", "-eo", "args").Output()
+	if err != nil {
+		t.Fatalf("ps: %v", err)
+	}
+	places["ps"] = string(ps)
+	if !strings.Contains(places["gophone.ini"], secret) {
+		t.Fatal("the secret is not even in the config: the check checks nothing")
+	}
+	for where, text := range places {
+		if where != "gophone.ini" && strings.Contains(text, secret) {
+			t.Errorf("the account password appears in %s", where)
+		}
+	}
+	if len(places["gophone.log"]) == 0 || len(places["events"]) == 0 {
+		t.Error("empty log or event stream: nothing to look in")
+	}
+}
+
+// TestKamailioWrongPassword: a wrong password fails with the SIP code in
+// registration.failed and Status, and the retries back off: at most 6
+// REGISTERs (3 attempts with their challenges) in the first 30 s, with
+// growing gaps, as Kamailio counts them. The password is never shown.
+func TestKamailioWrongPassword(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{})
+	const secret = "Wr0ng-pw-7Qx"
+	d := testutil.StartDaemon(t, gophoneBin, "[Settings]\n"+accountINI(k, "1001", secret, "udp", 60))
+	ev := d.Events(t)
+	e := ev.WaitType(t, 2*eventWait, "registration.failed", "")
+	if e.Code != 401 || e.Account != "1" {
+		t.Fatalf("registration.failed = %s; want code 401 for account 1", e.Raw)
+	}
+	acc := d.Status(t).Accounts[0]
+	if acc.Registered || acc.State != "failed" || acc.Code != 401 || !strings.Contains(acc.Error, "401") {
+		t.Fatalf("account after a wrong password = %+v; want failed with 401", acc)
+	}
+	first := k.Records("REGISTER", "1001")[0].At
+	time.Sleep(time.Until(first.Add(30 * time.Second)))
+	var n int
+	var starts []time.Time // REGISTERs without credentials start an attempt
+	for _, r := range k.Records("REGISTER", "1001") {
+		if r.At.Sub(first) > 30*time.Second {
+			break
+		}
+		n++
+		if r.Fields["auth"] == "0" {
+			starts = append(starts, r.At)
+		}
+	}
+	if n > 6 || len(starts) < 2 {
+		t.Fatalf("%d REGISTERs, %d attempts in the first 30 s; want at most 6 and a retry", n, len(starts))
+	}
+	for i := 2; i < len(starts); i++ {
+		if prev, gap := starts[i-1].Sub(starts[i-2]), starts[i].Sub(starts[i-1]); gap <= prev {
+			t.Errorf("retry gaps %v then %v: want them growing", prev, gap)
+		}
+	}
+	if n := len(ev.All()); n == 0 {
+		t.Fatal("no events")
+	}
+	wantNoSecret(t, d, ev, secret)
+}
+
+// TestKamailioRestart: Kamailio killed and started again forgets every
+// registration; each account registers again within its refresh interval
+// (registerRefresh = 20) by itself, and calls to each then get through.
+func TestKamailioRestart(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{})
+	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n"+accountINI(k, "1001", testutil.KamailioPassword("1001"), "udp", 20))
+	b := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n"+accountINI(k, "1002", testutil.KamailioPassword("1002"), "tcp", 20))
+	aev, bev := a.Events(t), b.Events(t)
+	registered(t, a, aev)
+	registered(t, b, bev)
+
+	k.Stop()
+	restarted := time.Now()
+	k.Start()
+	for _, user := range []string{"1001", "1002"} {
+		deadline := restarted.Add(25 * time.Second) // the refresh interval, and slack for a loaded machine
+		for {
+			regs := k.Records("REGISTER", user)
+			if r := regs[len(regs)-1]; r.At.After(restarted) && r.Fields["auth"] == "1" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not register again within %v of the restart: %+v", user, deadline.Sub(restarted), regs)
+			}
+			time.Sleep(200 * time.Millisecond) // polling interval
+		}
+	}
+	bCall := strings.TrimSpace(b.MustRun(t, "dial", "1001"))
+	bev.WaitType(t, eventWait, "call.established", bCall)
+	b.MustRun(t, "hangup")
+	aCall := strings.TrimSpace(a.MustRun(t, "dial", "1002"))
+	aev.WaitType(t, eventWait, "call.established", aCall)
+	a.MustRun(t, "hangup")
+	wantNoSecret(t, a, aev, testutil.KamailioPassword("1001"))
 }
