@@ -211,3 +211,95 @@ func TestKamailioRestart(t *testing.T) {
 	a.MustRun(t, "hangup")
 	wantNoSecret(t, a, aev, testutil.KamailioPassword("1001"))
 }
+
+// TestKamailioSHA256MinExpires runs against a Kamailio that challenges
+// with SHA-256 and wants registrations of at least 30 s: the account asks
+// for 20, gets 423, asks again for 30 and registers. Unregister removes
+// the binding (Expires: 0) and says so; Register brings it back.
+func TestKamailioSHA256MinExpires(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{SHA256: true, MinExpires: 30})
+	d := testutil.StartDaemon(t, gophoneBin, "[Settings]\n"+accountINI(k, "1001", testutil.KamailioPassword("1001"), "udp", 20))
+	ev := d.Events(t)
+	if acc := registered(t, d, ev); acc.Expires != 30 {
+		t.Fatalf("account = %+v; want the 30 s Min-Expires granted", acc)
+	}
+	var asked []string
+	for _, r := range k.Records("REGISTER", "1001") {
+		asked = append(asked, r.Fields["expires"])
+	}
+	if len(asked) < 2 || asked[0] != "20" || asked[len(asked)-1] != "30" {
+		t.Fatalf("REGISTERs asked for %v; want 20 first, 30 after the 423", asked)
+	}
+	if regs := k.Records("REGISTER", "1001"); regs[len(regs)-1].Fields["alg"] != "SHA-256" {
+		t.Fatalf("the REGISTER that registered: %+v; want credentials with algorithm SHA-256", regs[len(regs)-1])
+	}
+
+	d.MustRun(t, "unregister")
+	if e := ev.WaitType(t, eventWait, "registration.unregistered", ""); e.Account != "1" {
+		t.Fatalf("registration.unregistered = %s; want account 1", e.Raw)
+	}
+	regs := k.Records("REGISTER", "1001")
+	if last := regs[len(regs)-1]; last.Fields["expires"] != "0" || last.Fields["auth"] != "1" {
+		t.Fatalf("last REGISTER %+v; want an authenticated Expires: 0", last)
+	}
+	if acc := d.Status(t).Accounts[0]; acc.Registered || acc.State != "unregistered" {
+		t.Fatalf("after unregister the account is %+v", acc)
+	}
+	d.MustRun(t, "register", "1")
+	registered(t, d, ev)
+}
+
+// TestKamailioTwoAccounts: one daemon registers 1001 and 1003. A call to
+// each number arrives on its own account; --account and /account:N place
+// calls as that account's user; a call for a user the daemon has no
+// account for is refused 404.
+func TestKamailioTwoAccounts(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{})
+	two := accountINI(k, "1001", testutil.KamailioPassword("1001"), "udp", 120) +
+		strings.Replace(accountINI(k, "1003", testutil.KamailioPassword("1003"), "tcp", 120), "[Account1]", "[Account2]", 1)
+	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n"+two)
+	b := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n"+accountINI(k, "1002", testutil.KamailioPassword("1002"), "udp", 120))
+	aev, bev := a.Events(t), b.Events(t)
+	aev.WaitFor(t, 2*eventWait, func(e testutil.Event) bool { return e.Type == "registration.ok" && e.Account == "2" })
+	registered(t, b, bev)
+	for _, acc := range a.Status(t).Accounts {
+		if !acc.Registered {
+			t.Fatalf("account %+v not registered", acc)
+		}
+	}
+
+	for _, c := range []struct{ number, account string }{{"1001", "1"}, {"1003", "2"}} {
+		bCall := strings.TrimSpace(b.MustRun(t, "dial", c.number))
+		bev.WaitType(t, eventWait, "call.established", bCall)
+		e := aev.WaitType(t, eventWait, "call.incoming", "")
+		if e.Account != c.account {
+			t.Fatalf("call to %s arrived on account %q; want %s", c.number, e.Account, c.account)
+		}
+		b.MustRun(t, "hangup")
+		bev.WaitType(t, eventWait, "call.ended", bCall)
+	}
+
+	// From A as account 2 (by id), then as the account of number 1003.
+	for _, args := range [][]string{{"dial", "--account", "2", "1002"}, {"dial", "--account", "1003", "1002"}} {
+		aCall := strings.TrimSpace(a.MustRun(t, args...))
+		aev.WaitType(t, eventWait, "call.established", aCall)
+		if e := bev.WaitType(t, eventWait, "call.incoming", ""); e.Number != "1003" {
+			t.Fatalf("%v: B sees the call from %q; want 1003", args, e.Number)
+		}
+		a.MustRun(t, "hangup")
+		aev.WaitType(t, eventWait, "call.ended", aCall)
+	}
+	if n := len(k.Records("INVITE", "1003")); n < 2 {
+		t.Fatalf("Kamailio saw %d INVITEs from 1003; want the two calls", n)
+	}
+
+	// A call straight to the daemon for a user it has no account for.
+	c := testutil.StartDaemon(t, gophoneBin, "")
+	cev := c.Events(t)
+	cCall := strings.TrimSpace(c.MustRun(t, "dial", "sip:9999@"+a.SIPAddr()))
+	if e := cev.WaitType(t, eventWait, "call.ended", cCall); e.Code != 404 {
+		t.Fatalf("call for an unknown user ended %s; want 404", e.Raw)
+	}
+}
