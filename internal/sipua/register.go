@@ -13,6 +13,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 )
 
 // Registration states.
@@ -257,10 +258,13 @@ func challengeStale(res *sip.Response) bool {
 	return false
 }
 
+// challengeNonce returns the nonce of res's first digest challenge.
 func challengeNonce(res *sip.Response) string {
 	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
 		for _, h := range res.GetHeaders(name) {
-			return h.Value()
+			if c, err := digest.ParseChallenge(h.Value()); err == nil {
+				return c.Nonce
+			}
 		}
 	}
 	return ""

@@ -182,7 +182,23 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		ua.Close()
 		return nil, fmt.Errorf("serving SIP on %s: %w", cfg.Listen, err)
 	}
+	u.awaitUDPListener()
 	return u, nil
+}
+
+// awaitUDPListener waits until sipgo serves the UDP socket: diago says a
+// transport is ready just before sipgo adds the socket to its connection
+// pool, and a request sent from the listen address in between makes sipgo
+// bind a second socket to it, which fails (address in use).
+func (u *UA) awaitUDPListener() {
+	tl := u.ua.TransportLayer()
+	for range 2000 {
+		if c, err := tl.GetConnection("udp", u.Addr()); err == nil && c != nil {
+			return
+		}
+		time.Sleep(time.Millisecond) // polling interval: the socket is added within microseconds
+	}
+	u.log.Warn("the SIP UDP listener is not in the connection pool after 2s", "addr", u.Addr())
 }
 
 // Addr returns the host:port the agent serves on.
