@@ -303,3 +303,51 @@ func TestKamailioTwoAccounts(t *testing.T) {
 		t.Fatalf("call for an unknown user ended %s; want 404", e.Raw)
 	}
 }
+
+// TestKamailioBaresip: baresip registered as 1003 at Kamailio calls
+// gophone's 1001 by number through it, and is called by it; audio flows
+// both ways and the hangup passes the proxy.
+func TestKamailioBaresip(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{})
+	heard := filepath.Join(t.TempDir(), "heard.wav")
+	d := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\naudioInput=tone:1000\naudioOutput=file:"+heard+"\n"+
+		accountINI(k, "1001", testutil.KamailioPassword("1001"), "udp", 120))
+	ev := d.Events(t)
+	registered(t, d, ev)
+	b := testutil.StartBaresip(t, testutil.BaresipOptions{User: "1003", Registrar: k.Addr(),
+		Password: testutil.KamailioPassword("1003"), AutoAnswer: true, ToneHz: 440})
+	// baresip may register before its ctrl_tcp client is connected, so
+	// REGISTER_OK is looked for at Kamailio: an authenticated REGISTER.
+	deadline := time.Now().Add(2 * eventWait)
+	for {
+		if regs := k.Records("REGISTER", "1003"); len(regs) > 0 && regs[len(regs)-1].Fields["auth"] == "1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip did not register:\n%s", b.Log())
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+
+	b.MustCommand(t, "dial", "1001")
+	b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+	e := ev.WaitType(t, eventWait, "call.established", "")
+	if c, _ := d.Status(t).Call(e.Call); c.Number != "1003" || c.Direction != "incoming" {
+		t.Fatalf("gophone's call = %+v; want incoming from 1003", c)
+	}
+	wantHearing(t, "gophone", heard, 440)
+	b.MustCommand(t, "hangup", "")
+	ev.WaitType(t, eventWait, "call.ended", e.Call)
+	b.WaitEventType(t, eventWait, "CALL_CLOSED")
+
+	call := strings.TrimSpace(d.MustRun(t, "dial", "1003"))
+	ev.WaitType(t, eventWait, "call.established", call)
+	b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+	wantHearing(t, "gophone", heard, 440)
+	d.MustRun(t, "hangup", call)
+	b.WaitEventType(t, eventWait, "CALL_CLOSED")
+	if n := len(k.Records("INVITE", "1001")); n < 1 {
+		t.Fatal("gophone's INVITE did not pass Kamailio")
+	}
+}
