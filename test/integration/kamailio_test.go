@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,15 @@ import (
 func accountINI(k *testutil.Kamailio, user, password, transport string, refresh int) string {
 	return fmt.Sprintf("[Account1]\nserver=%s\nusername=%s\npassword=%s\ntransport=%s\nregisterRefresh=%d\ndisplayName=User %s\n",
 		k.Addr(), user, password, transport, refresh, user)
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q is not a number", s)
+	}
+	return n
 }
 
 // registered waits for the daemon's registration.ok and returns its
@@ -59,8 +69,12 @@ func TestKamailioCalls(t *testing.T) {
 			bCall := strings.TrimSpace(b.MustRun(t, "dial", "1001"))
 			bev.WaitType(t, eventWait, "call.established", bCall)
 			aCall := aev.WaitType(t, eventWait, "call.established", "").Call
-			if inv := k.Records("INVITE", "1002"); len(inv) == 0 || inv[0].Fields["to"] != "1001" {
-				t.Fatalf("Kamailio relayed INVITEs %+v; want one from 1002 to 1001", inv)
+			// The INVITE is challenged (407) and sent again with
+			// credentials and the next CSeq (RFC 3261 §22.2).
+			inv := k.Records("INVITE", "1002")
+			if len(inv) != 2 || inv[0].Fields["to"] != "1001" || inv[0].Fields["auth"] != "0" || inv[1].Fields["auth"] != "1" ||
+				atoi(t, inv[1].Fields["cseq"]) != atoi(t, inv[0].Fields["cseq"])+1 {
+				t.Fatalf("Kamailio got INVITEs %+v; want one from 1002 to 1001, then with credentials and CSeq+1", inv)
 			}
 			if c, _ := a.Status(t).Call(aCall); c.Number != "1002" || c.Account != "1" {
 				t.Fatalf("A's call = %+v; want from 1002 on account 1", c)
@@ -301,6 +315,20 @@ func TestKamailioTwoAccounts(t *testing.T) {
 	cCall := strings.TrimSpace(c.MustRun(t, "dial", "sip:9999@"+a.SIPAddr()))
 	if e := cev.WaitType(t, eventWait, "call.ended", cCall); e.Code != 404 {
 		t.Fatalf("call for an unknown user ended %s; want 404", e.Raw)
+	}
+
+	// Close unregisters both accounts before the daemon exits.
+	a.MustRun(t, "close")
+	select {
+	case <-a.Exited():
+	case <-time.After(2 * eventWait):
+		t.Fatal("daemon did not exit after close")
+	}
+	for _, user := range []string{"1001", "1003"} {
+		regs := k.Records("REGISTER", user)
+		if last := regs[len(regs)-1]; last.Fields["expires"] != "0" || last.Fields["auth"] != "1" {
+			t.Errorf("last REGISTER of %s: %+v; want an authenticated Expires: 0 on close", user, last)
+		}
 	}
 }
 
