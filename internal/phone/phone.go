@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -60,6 +62,8 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 	acc := cfg.Accounts[0]
 	ua, err := sipua.Start(p.ctx, sipua.Config{
 		Listen:      cfg.Listen,
+		TLSListen:   tlsListen(cfg),
+		TLSCAFiles:  tlsCAFiles(cfg),
 		UserAgent:   cfg.UserAgent,
 		Username:    acc.Username,
 		DisplayName: acc.DisplayName,
@@ -83,6 +87,34 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		return nil, err
 	}
 	return p, nil
+}
+
+// tlsListen is the TLS listen address: tlsListen, else, when an account
+// uses transport tls, the listen host on the port after listen's.
+func tlsListen(cfg *config.Config) string {
+	if cfg.TLSListen != "" {
+		return cfg.TLSListen
+	}
+	for _, a := range cfg.Accounts {
+		if !a.Local() && a.Transport == "tls" {
+			host, port, err := net.SplitHostPort(cfg.Listen)
+			if n, perr := strconv.Atoi(port); err == nil && perr == nil && n > 0 {
+				return net.JoinHostPort(host, strconv.Itoa(n+1))
+			}
+		}
+	}
+	return ""
+}
+
+// tlsCAFiles lists the accounts' tlsCAFile settings.
+func tlsCAFiles(cfg *config.Config) []string {
+	var files []string
+	for _, a := range cfg.Accounts {
+		if a.TLSCAFile != "" && !slices.Contains(files, a.TLSCAFile) {
+			files = append(files, a.TLSCAFile)
+		}
+	}
+	return files
 }
 
 func audioCodecs(codecs []string) []string {

@@ -85,6 +85,9 @@ func (u *UA) Register(acc Account, expires time.Duration, onState func(RegState)
 	if acc.Server == "" {
 		return nil, errors.New("the account has no server")
 	}
+	if acc.transport() == "tls" && u.tlsPort == 0 {
+		return nil, errors.New("transport tls needs a TLS listener (tlsListen)")
+	}
 	if expires <= 0 {
 		expires = 300 * time.Second
 	}
@@ -334,7 +337,11 @@ func (u *UA) accountClient(acc Account) (*sipgo.Client, error) {
 // contact is the Contact of acc's registrations and calls: the account's
 // user at the address the route to its server leaves from.
 func (u *UA) contact(acc Account) sip.ContactHeader {
-	c := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: acc.Username, Host: u.contactHost(acc), Port: u.port,
+	port := u.port
+	if acc.transport() == "tls" {
+		port = u.tlsPort
+	}
+	c := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: acc.Username, Host: u.contactHost(acc), Port: port,
 		UriParams: sip.NewParams(), Headers: sip.NewParams()}, Params: sip.NewParams()}
 	if tp := acc.transport(); tp != "udp" {
 		c.Address.UriParams.Add("transport", tp)

@@ -47,6 +47,12 @@ type CallAudio interface {
 type Config struct {
 	// Listen is the host:port to serve SIP on, UDP and TCP.
 	Listen string
+	// TLSListen is the host:port to serve SIP over TLS on; "" serves no
+	// TLS. Accounts with transport tls need it: it is their Contact.
+	TLSListen string
+	// TLSCAFiles are PEM files of CAs trusted, besides the system's, to
+	// sign the certificates of the TLS servers the agent connects to.
+	TLSCAFiles []string
 	// UserAgent is the User-Agent header value.
 	UserAgent string
 	// Username is the local user part for From and Contact.
@@ -82,9 +88,10 @@ type UA struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server // diago's, with our no-route handler; read only by allow
 	dg     *diago.Diago
-	host   string
-	port   int
-	codecs []media.Codec
+	host    string
+	port    int
+	tlsPort int // 0 without a TLS listener
+	codecs  []media.Codec
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -146,7 +153,12 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		parser: sip.NewParser(),
 		done:   make(chan struct{}),
 	}
+	tlsClient, err := clientTLS(cfg.TLSCAFiles)
+	if err != nil {
+		return nil, err
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgenTLSConfig(tlsClient),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(u.strayResponse)),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(u.readFilter)))
 	if err != nil {
@@ -174,6 +186,26 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 			BindHost:     host,
 			BindPort:     port,
 			ListenPacket: listenSIPSocket,
+		}))
+	}
+	if cfg.TLSListen != "" {
+		tlsHost, tlsPortStr, err := net.SplitHostPort(cfg.TLSListen)
+		if err != nil {
+			ua.Close()
+			return nil, fmt.Errorf("sip tls listen address %q: %w", cfg.TLSListen, err)
+		}
+		u.tlsPort, err = strconv.Atoi(tlsPortStr)
+		if err != nil || u.tlsPort == 0 {
+			ua.Close()
+			return nil, fmt.Errorf("sip tls listen port %q: want a port number", tlsPortStr)
+		}
+		conf, err := serverTLS(tlsHost)
+		if err != nil {
+			ua.Close()
+			return nil, fmt.Errorf("making the TLS listener's certificate: %w", err)
+		}
+		opts = append(opts, diago.WithTransport(diago.Transport{
+			Transport: "tls", BindHost: tlsHost, BindPort: u.tlsPort, TLSConf: conf, TLSURINoSIPS: true,
 		}))
 	}
 	u.dg = diago.NewDiago(ua, opts...)

@@ -13,10 +13,26 @@ import (
 	"github.com/gophone/gophone/internal/testutil"
 )
 
-// accountINI is an [Account1] of Kamailio test user user over transport.
+// accountINI is an [Account1] of Kamailio test user user over transport;
+// over TLS it trusts Kamailio's test CA, and the ini's [Settings] get a
+// tlsListen on a free port.
 func accountINI(k *testutil.Kamailio, user, password, transport string, refresh int) string {
-	return fmt.Sprintf("[Account1]\nserver=%s\nusername=%s\npassword=%s\ntransport=%s\nregisterRefresh=%d\ndisplayName=User %s\n",
-		k.Addr(), user, password, transport, refresh, user)
+	server, tls := k.Addr(), ""
+	if transport == "tls" {
+		server = "127.0.0.1:" + strconv.Itoa(k.TLSPort)
+		tls = "tlsCAFile=" + k.CAFile + "\n"
+	}
+	return fmt.Sprintf("[Account1]\nserver=%s\nusername=%s\npassword=%s\ntransport=%s\nregisterRefresh=%d\ndisplayName=User %s\n%s",
+		server, user, password, transport, refresh, user, tls)
+}
+
+// tlsSettings is the [Settings] line of a daemon with accounts over
+// transport: a tlsListen on a free port for tls.
+func tlsSettings(t *testing.T, transport string) string {
+	if transport != "tls" {
+		return ""
+	}
+	return "tlsListen=127.0.0.1:" + strconv.Itoa(testutil.FreePort(t)) + "\n"
 }
 
 func atoi(t *testing.T, s string) int {
@@ -44,18 +60,18 @@ func registered(t *testing.T, d *testutil.Daemon, ev *testutil.EventStream) test
 // Kamailio and has them call each other by number through it: hold,
 // DTMF and hangup pass the proxy, and each side hears the other.
 func TestKamailioCalls(t *testing.T) {
-	for _, transport := range []string{"udp", "tcp"} {
+	for _, transport := range []string{"udp", "tcp", "tls"} {
 		t.Run(transport, func(t *testing.T) {
-			k := testutil.StartKamailio(t, testutil.KamailioOptions{})
+			k := testutil.StartKamailio(t, testutil.KamailioOptions{TLS: transport == "tls"})
 			dir := t.TempDir()
 			aHeard, bHeard := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
 			a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\naudioInput=tone:440\naudioOutput=file:"+aHeard+"\n"+
-				accountINI(k, "1001", testutil.KamailioPassword("1001"), transport, 120))
+				tlsSettings(t, transport)+accountINI(k, "1001", testutil.KamailioPassword("1001"), transport, 120))
 			b := testutil.StartDaemon(t, gophoneBin, "[Settings]\naudioInput=tone:1000\naudioOutput=file:"+bHeard+"\n"+
-				accountINI(k, "1002", testutil.KamailioPassword("1002"), transport, 120))
+				tlsSettings(t, transport)+accountINI(k, "1002", testutil.KamailioPassword("1002"), transport, 120))
 			aev, bev := a.Events(t), b.Events(t)
-			if acc := registered(t, a, aev); acc.AOR != "1001@"+k.Addr() || acc.Expires != 120 {
-				t.Fatalf("A account = %+v; want AOR 1001@%s, expires 120", acc, k.Addr())
+			if acc := registered(t, a, aev); !strings.HasPrefix(acc.AOR, "1001@127.0.0.1:") || acc.Expires != 120 {
+				t.Fatalf("A account = %+v; want AOR 1001@127.0.0.1:PORT, expires 120", acc)
 			}
 			registered(t, b, bev)
 			for _, user := range []string{"1001", "1002"} {
@@ -100,6 +116,15 @@ func TestKamailioCalls(t *testing.T) {
 			b.MustRun(t, "hangup")
 			aev.WaitType(t, eventWait, "call.ended", aCall)
 			bev.WaitType(t, eventWait, "call.ended", bCall)
+			// The re-INVITEs of hold and the BYE went through Kamailio
+			// (its Record-Route), not straight to A.
+			methods := map[string]int{}
+			for _, r := range k.Records("INDIALOG", "1002") {
+				methods[r.Fields["method"]]++
+			}
+			if methods["INVITE"] < 2 || methods["BYE"] != 1 || methods["ACK"] < 1 {
+				t.Fatalf("in-dialog requests from 1002 at Kamailio: %v; want 2 re-INVITEs, their ACKs and a BYE", methods)
+			}
 
 			aCall2 := strings.TrimSpace(a.MustRun(t, "dial", "1002"))
 			bev.WaitType(t, eventWait, "call.incoming", "")
