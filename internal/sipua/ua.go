@@ -83,11 +83,11 @@ type Config struct {
 
 // UA is a running SIP user agent.
 type UA struct {
-	cfg    Config
-	log    *slog.Logger
-	ua     *sipgo.UserAgent
-	srv    *sipgo.Server // diago's, with our no-route handler; read only by allow
-	dg     *diago.Diago
+	cfg     Config
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server // diago's, with our no-route handler; read only by allow
+	dg      *diago.Diago
 	host    string
 	port    int
 	tlsPort int // 0 without a TLS listener
