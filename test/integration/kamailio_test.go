@@ -404,3 +404,25 @@ func TestKamailioBaresip(t *testing.T) {
 		t.Fatal("gophone's INVITE did not pass Kamailio")
 	}
 }
+
+// TestKamailioTLSUnverified: over TLS the server's certificate is checked;
+// one signed by a CA the account does not trust fails the registration
+// with a certificate error, never connected silently.
+func TestKamailioTLSUnverified(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{TLS: true})
+	ini := accountINI(k, "1001", testutil.KamailioPassword("1001"), "tls", 60)
+	ini = strings.Replace(ini, "tlsCAFile="+k.CAFile+"\n", "", 1) // the system store only
+	d := testutil.StartDaemon(t, gophoneBin, "[Settings]\n"+tlsSettings(t, "tls")+ini)
+	ev := d.Events(t)
+	e := ev.WaitType(t, 2*eventWait, "registration.failed", "")
+	if !strings.Contains(e.Reason, "certificate") {
+		t.Fatalf("registration.failed = %s; want a certificate error", e.Raw)
+	}
+	if acc := d.Status(t).Accounts[0]; acc.Registered || !strings.Contains(acc.Error, "certificate") {
+		t.Fatalf("account = %+v; want failed with the certificate error", acc)
+	}
+	if regs := k.Records("REGISTER", "1001"); len(regs) != 0 {
+		t.Fatalf("Kamailio got REGISTERs over an unverified connection: %+v", regs)
+	}
+}
