@@ -234,6 +234,7 @@ func TestAccounts(t *testing.T) {
 		{"SRTP=optional", func(a *Account) any { return a.SRTP }, "optional"},
 		{"srtp=Mandatory", func(a *Account) any { return a.SRTP }, "mandatory"},
 		{"tlsCAFile=ca.pem", func(a *Account) any { return a.TLSCAFile }, "/cfg/ca.pem"},
+		{"insecure=1", func(a *Account) any { return a.Insecure }, true},
 		{"codecs=opus, g722,pcma", func(a *Account) any { return a.Codecs }, []string{"opus", "G722", "PCMA"}},
 		{"codecs=PCMA/8000/1 Telephone-Event/8000", func(a *Account) any { return a.Codecs }, []string{"PCMA", "telephone-event"}},
 		{"codecs=", func(a *Account) any { return a.Codecs }, []string{"PCMU", "PCMA"}},

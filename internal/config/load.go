@@ -318,6 +318,7 @@ func accountFields() []field[Account] {
 		durationField("keepAlive", func(a *Account) *time.Duration { return &a.KeepAlive }, time.Second, 0),
 		enumField("srtp", func(a *Account) *string { return &a.SRTP }, "", "optional", "mandatory"),
 		stringField("tlsCAFile", func(a *Account) *string { return &a.TLSCAFile }),
+		boolField("insecure", func(a *Account) *bool { return &a.Insecure }),
 		{name: "codecs", set: func(a *Account, v string) (err error) {
 			a.Codecs, err = parseCodecs(v)
 			return err

@@ -64,6 +64,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, log *slog.Log
 		Listen:      cfg.Listen,
 		TLSListen:   tlsListen(cfg),
 		TLSCAFiles:  tlsCAFiles(cfg),
+		TLSHosts:    tlsHosts(cfg, log),
 		UserAgent:   cfg.UserAgent,
 		Username:    acc.Username,
 		DisplayName: acc.DisplayName,
@@ -104,6 +105,23 @@ func tlsListen(cfg *config.Config) string {
 		}
 	}
 	return ""
+}
+
+// tlsHosts maps the servers of accounts over TLS to whether they are
+// insecure (their certificates not verified), and warns about those.
+func tlsHosts(cfg *config.Config, log *slog.Logger) map[string]bool {
+	hosts := map[string]bool{}
+	for _, a := range cfg.Accounts {
+		if a.Local() || a.Transport != "tls" {
+			continue
+		}
+		host := uaAccount(a).NextHopHost()
+		if a.Insecure {
+			log.Warn("insecure: the TLS certificate of this account's server is not verified", "account", a.ID, "server", host)
+		}
+		hosts[host] = hosts[host] || a.Insecure
+	}
+	return hosts
 }
 
 // tlsCAFiles lists the accounts' tlsCAFile settings.

@@ -72,6 +72,13 @@ func (a Account) nextHop() string {
 	return net.JoinHostPort(strings.Trim(hop, "[]"), strconv.Itoa(port))
 }
 
+// NextHopHost is the host (name or address) the account's requests go
+// to: its proxy's, else its server's.
+func (a Account) NextHopHost() string {
+	host, _ := splitHostPort(a.nextHop())
+	return host
+}
+
 // aor is the account's address of record, sip:user@domain.
 func (a Account) aor() sip.Uri {
 	host, port := splitHostPort(a.domain())

@@ -7,17 +7,22 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"os"
+	"slices"
 	"time"
 )
 
 // clientTLS is the configuration of the TLS connections the agent opens:
 // the server's certificate is verified against the system's CAs and those
-// in caFiles, for the host the connection goes to (sipgo sets ServerName).
-func clientTLS(caFiles []string) (*tls.Config, error) {
+// in caFiles, for the host the connection goes to (sipgo sets ServerName
+// to it). The hosts in tlsHosts whose value is true (insecure) are not
+// verified.
+func clientTLS(caFiles []string, tlsHosts map[string]bool) (*tls.Config, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
@@ -31,7 +36,52 @@ func clientTLS(caFiles []string) (*tls.Config, error) {
 			return nil, fmt.Errorf("tlsCAFile %s: no PEM certificate in it", f)
 		}
 	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+	conf := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if !slices.Contains(slices.Collect(maps.Values(tlsHosts)), true) {
+		return conf, nil
+	}
+	// One configuration serves every account, so with an insecure one
+	// the verification is done here, per connection, and the other
+	// accounts' servers stay verified.
+	conf.InsecureSkipVerify = true
+	conf.VerifyConnection = func(cs tls.ConnectionState) error {
+		return verifyServer(cs, pool, tlsHosts)
+	}
+	return conf, nil
+}
+
+// verifyServer verifies a TLS server for the host it was dialled as, or
+// takes it unverified when that host is insecure. A client's connection
+// state names the host only when it is a DNS name (it is the SNI); a
+// server dialled by IP address is checked against the accounts' IP hosts.
+func verifyServer(cs tls.ConnectionState, pool *x509.CertPool, tlsHosts map[string]bool) error {
+	hosts := []string{cs.ServerName}
+	if cs.ServerName == "" {
+		hosts = nil
+		for h := range tlsHosts {
+			if net.ParseIP(h) != nil {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("tls: the server sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	err := errors.New("no host to verify it for")
+	for _, h := range hosts {
+		if tlsHosts[h] {
+			return nil
+		}
+		_, err = cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: h})
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("tls: failed to verify certificate: %w", err)
 }
 
 // serverTLS is the configuration of the agent's TLS listener: a

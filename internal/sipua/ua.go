@@ -53,6 +53,9 @@ type Config struct {
 	// TLSCAFiles are PEM files of CAs trusted, besides the system's, to
 	// sign the certificates of the TLS servers the agent connects to.
 	TLSCAFiles []string
+	// TLSHosts are the hosts the accounts reach over TLS, true for those
+	// whose certificates are not verified (insecure).
+	TLSHosts map[string]bool
 	// UserAgent is the User-Agent header value.
 	UserAgent string
 	// Username is the local user part for From and Contact.
@@ -153,7 +156,7 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		parser: sip.NewParser(),
 		done:   make(chan struct{}),
 	}
-	tlsClient, err := clientTLS(cfg.TLSCAFiles)
+	tlsClient, err := clientTLS(cfg.TLSCAFiles, cfg.TLSHosts)
 	if err != nil {
 		return nil, err
 	}

@@ -407,7 +407,8 @@ func TestKamailioBaresip(t *testing.T) {
 
 // TestKamailioTLSUnverified: over TLS the server's certificate is checked;
 // one signed by a CA the account does not trust fails the registration
-// with a certificate error, never connected silently.
+// with a certificate error, never connected silently, unless the account
+// says insecure=1, which is warned about.
 func TestKamailioTLSUnverified(t *testing.T) {
 	t.Parallel()
 	k := testutil.StartKamailio(t, testutil.KamailioOptions{TLS: true})
@@ -424,5 +425,14 @@ func TestKamailioTLSUnverified(t *testing.T) {
 	}
 	if regs := k.Records("REGISTER", "1001"); len(regs) != 0 {
 		t.Fatalf("Kamailio got REGISTERs over an unverified connection: %+v", regs)
+	}
+
+	// insecure=1 takes the certificate as it comes, and says so.
+	in := testutil.StartDaemon(t, gophoneBin, "[Settings]\n"+tlsSettings(t, "tls")+
+		strings.Replace(ini, "[Account1]\n", "[Account1]\ninsecure=1\n", 1))
+	registered(t, in, in.Events(t))
+	b, err := os.ReadFile(filepath.Join(in.Dir, "gophone.log"))
+	if err != nil || !strings.Contains(string(b), "not verified") {
+		t.Fatalf("no warning about insecure in the log (%v):\n%s", err, b)
 	}
 }
