@@ -34,7 +34,7 @@ func uaAccount(acc config.Account) sipua.Account {
 	return sipua.Account{
 		ID: acc.ID, Username: acc.Username, AuthID: acc.AuthID, Password: acc.Password,
 		DisplayName: acc.DisplayName, Domain: acc.Domain, Server: acc.Server, Proxy: acc.Proxy,
-		Transport: acc.Transport,
+		Transport: acc.Transport, KeepAlive: acc.KeepAlive,
 	}
 }
 

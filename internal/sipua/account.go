@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
@@ -30,6 +31,9 @@ type Account struct {
 	Proxy string
 	// Transport is "udp" (default), "tcp" or "tls".
 	Transport string
+	// KeepAlive is the interval of keep-alive pings to the next hop while
+	// registered; 0 sends none.
+	KeepAlive time.Duration
 }
 
 func (a Account) domain() string {

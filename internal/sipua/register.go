@@ -107,6 +107,9 @@ func (u *UA) Register(acc Account, expires time.Duration, onState func(RegState)
 	ctx, cancel := context.WithCancel(u.ctx)
 	r.cancel = cancel
 	go r.loop(ctx)
+	if acc.KeepAlive > 0 {
+		go r.keepAlive(ctx, acc.KeepAlive)
+	}
 	return r, nil
 }
 

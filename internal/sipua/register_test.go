@@ -52,8 +52,9 @@ func TestAccountNextHop(t *testing.T) {
 // registrar is a scripted registrar on a loopback UDP socket: it answers
 // the n-th REGISTER with script[n] and records what it received.
 type registrar struct {
-	conn *net.UDPConn
-	got  chan *sip.Request
+	conn  *net.UDPConn
+	got   chan *sip.Request
+	pings chan struct{} // a double CRLF keep-alive arrived
 }
 
 // reply builds a registrar answer to req: code, with a digest challenge
@@ -72,7 +73,7 @@ func startRegistrar(t *testing.T, script []reply) *registrar {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	r := &registrar{conn: conn, got: make(chan *sip.Request, 16)}
+	r := &registrar{conn: conn, got: make(chan *sip.Request, 16), pings: make(chan struct{}, 16)}
 	go func() {
 		buf := make([]byte, 65535)
 		for i := 0; ; i++ {
@@ -80,6 +81,14 @@ func startRegistrar(t *testing.T, script []reply) *registrar {
 			if err != nil {
 				close(r.got)
 				return
+			}
+			if string(buf[:n]) == "\r\n\r\n" {
+				i--
+				select {
+				case r.pings <- struct{}{}:
+				default:
+				}
+				continue
 			}
 			msg, err := sip.ParseMessage(append([]byte(nil), buf[:n]...))
 			req, ok := msg.(*sip.Request)
@@ -246,5 +255,44 @@ func TestRegisterDigest(t *testing.T) {
 			defer stopCancel()
 			r.Stop(stopCtx)
 		})
+	}
+}
+
+// TestKeepAlive: a registered account with a keep-alive interval pings its
+// server with a double CRLF from the SIP socket, and stops when the
+// registration stops.
+func TestKeepAlive(t *testing.T) {
+	reg := startRegistrar(t, []reply{{code: 200}, {code: 200}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	u, err := Start(ctx, Config{Listen: "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t)), Media: nullMedia{},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	r, err := u.Register(Account{ID: "1", Username: "1001", Server: reg.addr(), KeepAlive: 50 * time.Millisecond}, time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.next(t)
+	for i := range 3 {
+		select {
+		case <-reg.pings:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("keep-alive %d not received within 10s", i+1)
+		}
+	}
+	stopCtx, stopCancel := context.WithTimeout(ctx, 5*time.Second)
+	defer stopCancel()
+	r.Stop(stopCtx)
+	reg.next(t) // the unregister
+	for len(reg.pings) > 0 {
+		<-reg.pings
+	}
+	select {
+	case <-reg.pings:
+		t.Fatal("keep-alive after the registration stopped")
+	case <-time.After(300 * time.Millisecond):
 	}
 }
