@@ -81,7 +81,7 @@ func (u *UA) newDialog(uri sip.Uri, acc *Account) (*diago.DialogClientSession, e
 		return nil, err
 	}
 	d.InviteRequest.SetDestination(acc.nextHop())
-	d.UA.ContactHDR = u.contact(*acc)
+	d.UA.ContactHDR = u.accountContact(*acc)
 	return d, nil
 }
 

@@ -69,7 +69,7 @@ type Registration struct {
 	callID  string
 	fromTag string
 	cseq    uint32
-	contact sip.ContactHeader
+	contact sip.ContactHeader // guarded by mu: calls read it
 
 	kick   chan struct{}
 	cancel context.CancelFunc
@@ -106,11 +106,51 @@ func (u *UA) Register(acc Account, expires time.Duration, onState func(RegState)
 	}
 	ctx, cancel := context.WithCancel(u.ctx)
 	r.cancel = cancel
+	u.mu.Lock()
+	u.regs[acc.ID] = r
+	u.mu.Unlock()
 	go r.loop(ctx)
 	if acc.KeepAlive > 0 {
 		go r.keepAlive(ctx, acc.KeepAlive)
 	}
 	return r, nil
+}
+
+// Contact returns the Contact the account registers, which its calls use
+// too.
+func (r *Registration) Contact() *sip.ContactHeader {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.contact.Clone()
+}
+
+// learnContact takes the address a UDP registrar saw our REGISTER come
+// from (Via received and rport, RFC 3581) as our Contact when it differs:
+// we are behind a NAT, and requests to the address we had put in
+// Contact would not reach us. It reports whether the Contact changed.
+// Over TCP and TLS the source port is the connection's, not a port we
+// listen on, so the Contact stays.
+func (r *Registration) learnContact(res *sip.Response) bool {
+	via := res.Via()
+	if via == nil || r.acc.transport() != "udp" {
+		return false
+	}
+	received, _ := via.Params.Get("received")
+	rport, _ := via.Params.Get("rport")
+	port, err := strconv.Atoi(rport)
+	if received == "" || err != nil || port <= 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.contact.Address.Host == received && r.contact.Address.Port == port {
+		return false
+	}
+	r.u.log.Info("registrar sees us at another address; registering it as Contact", "account", r.acc.ID,
+		"contact", net.JoinHostPort(r.contact.Address.Host, strconv.Itoa(r.contact.Address.Port)),
+		"seen", net.JoinHostPort(received, rport))
+	r.contact.Address.Host, r.contact.Address.Port = received, port
+	return true
 }
 
 // State returns the registration's current state.
@@ -142,6 +182,11 @@ func (r *Registration) Refresh() {
 func (r *Registration) Stop(ctx context.Context) error {
 	r.cancel()
 	<-r.done
+	r.u.mu.Lock()
+	if r.u.regs[r.acc.ID] == r {
+		delete(r.u.regs, r.acc.ID)
+	}
+	r.u.mu.Unlock()
 	was := r.State()
 	var err error
 	if was.State == RegRegistered || was.State == RegRegistering {
@@ -245,7 +290,11 @@ func (r *Registration) send(ctx context.Context, expires time.Duration) (time.Du
 			expires = time.Duration(minExp) * time.Second
 			r.expires = expires
 		case res.StatusCode >= 200 && res.StatusCode < 300:
-			return r.granted(res, expires), nil
+			granted := r.granted(res, expires)
+			if expires > 0 && r.learnContact(res) {
+				r.Refresh() // register the address the server sees (RFC 3581)
+			}
+			return granted, nil
 		default:
 			return 0, &ResponseError{Code: res.StatusCode, Reason: res.Reason}
 		}
@@ -288,7 +337,7 @@ func (r *Registration) request(expires time.Duration) *sip.Request {
 	callID := sip.CallIDHeader(r.callID)
 	r.cseq++
 	cseq := &sip.CSeqHeader{SeqNo: r.cseq, MethodName: sip.REGISTER}
-	contact := r.contact.Clone()
+	contact := r.Contact()
 	exp := sip.ExpiresHeader(uint32(expires / time.Second))
 	req.AppendHeader(from)
 	req.AppendHeader(to)
@@ -305,10 +354,11 @@ func (r *Registration) request(expires time.Duration) *sip.Request {
 // granted reads the expiry the registrar gave our binding: its Contact's
 // expires parameter, else the Expires header, else what we asked for.
 func (r *Registration) granted(res *sip.Response, asked time.Duration) time.Duration {
+	ours := r.Contact()
 	for _, h := range res.GetHeaders("Contact") {
 		c, ok := h.(*sip.ContactHeader)
-		if !ok || c.Address.Host != r.contact.Address.Host || c.Address.Port != r.contact.Address.Port ||
-			c.Address.User != r.contact.Address.User {
+		if !ok || c.Address.Host != ours.Address.Host || c.Address.Port != ours.Address.Port ||
+			c.Address.User != ours.Address.User {
 			continue
 		}
 		if v, ok := c.Params.Get("expires"); ok {
@@ -335,6 +385,18 @@ func (u *UA) accountClient(acc Account) (*sipgo.Client, error) {
 		opts = append(opts, sipgo.WithClientConnectionAddr(u.Addr()), sipgo.WithClientPort(u.port))
 	}
 	return sipgo.NewClient(u.ua, opts...)
+}
+
+// accountContact is the Contact of acc's calls: its registration's (which
+// follows the address the registrar sees), else the one it would register.
+func (u *UA) accountContact(acc Account) sip.ContactHeader {
+	u.mu.Lock()
+	r := u.regs[acc.ID]
+	u.mu.Unlock()
+	if r != nil {
+		return *r.Contact()
+	}
+	return u.contact(acc)
 }
 
 // contact is the Contact of acc's registrations and calls: the account's

@@ -64,6 +64,10 @@ type reply struct {
 	nonce      string
 	stale      bool
 	minExpires int
+	// received and rport, when set, go into the response's Via (the
+	// address a NAT made of ours).
+	received string
+	rport    int
 }
 
 func startRegistrar(t *testing.T, script []reply) *registrar {
@@ -101,6 +105,11 @@ func startRegistrar(t *testing.T, script []reply) *registrar {
 				rep = script[i]
 			}
 			res := sip.NewResponseFromRequest(req, rep.code, "", nil)
+			if rep.received != "" {
+				via := res.Via()
+				via.Params.Add("received", rep.received)
+				via.Params.Add("rport", strconv.Itoa(rep.rport))
+			}
 			if rep.code == 200 {
 				res.Reason = "OK"
 				c := req.Contact().Clone()
@@ -293,6 +302,40 @@ func TestKeepAlive(t *testing.T) {
 	select {
 	case <-reg.pings:
 		t.Fatal("keep-alive after the registration stopped")
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestRegisterLearnsContact: behind a NAT the registrar's Via received and
+// rport name the address it sees; the account registers that as its
+// Contact at once, and its calls use it too.
+func TestRegisterLearnsContact(t *testing.T) {
+	reg := startRegistrar(t, []reply{{code: 200, received: "192.0.2.7", rport: 40123}, {code: 200, received: "192.0.2.7", rport: 40123}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	u, err := Start(ctx, Config{Listen: "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t)), Media: nullMedia{},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	acc := Account{ID: "1", Username: "1001", Server: reg.addr()}
+	if _, err := u.Register(acc, time.Minute, nil); err != nil {
+		t.Fatal(err)
+	}
+	first, second := reg.next(t), reg.next(t)
+	if c := first.Contact().Address; c.Host != "127.0.0.1" || c.Port != u.port {
+		t.Fatalf("first Contact %s; want our listen address", c.String())
+	}
+	if c := second.Contact().Address; c.Host != "192.0.2.7" || c.Port != 40123 || c.User != "1001" {
+		t.Fatalf("second Contact %s; want 1001@192.0.2.7:40123", c.String())
+	}
+	if c := u.accountContact(acc).Address; c.Host != "192.0.2.7" || c.Port != 40123 {
+		t.Fatalf("calls' Contact %s; want the learned address", c.String())
+	}
+	select {
+	case req := <-reg.got:
+		t.Fatalf("a third REGISTER right away:\n%s", req)
 	case <-time.After(300 * time.Millisecond):
 	}
 }

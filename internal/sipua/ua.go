@@ -103,7 +103,8 @@ type UA struct {
 	done   chan struct{}
 
 	mu    sync.Mutex
-	calls map[string]*Call // by SIP Call-ID
+	calls map[string]*Call         // by SIP Call-ID
+	regs  map[string]*Registration // running registrations, by account id
 	// gone holds the Call-IDs of our outgoing calls that ended in the last
 	// 64·T1, whose late 2xx must still be ACKed and BYEd; goneOrder lists
 	// them oldest first, so expired ones are dropped without a scan.
@@ -152,6 +153,7 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		codecs: codecs,
 		ports:  newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax),
 		calls:  make(map[string]*Call),
+		regs:   make(map[string]*Registration),
 		gone:   make(map[string]time.Time),
 		parser: sip.NewParser(),
 		done:   make(chan struct{}),
