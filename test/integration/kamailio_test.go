@@ -258,7 +258,7 @@ func TestKamailioRestart(t *testing.T) {
 func TestKamailioSHA256MinExpires(t *testing.T) {
 	t.Parallel()
 	k := testutil.StartKamailio(t, testutil.KamailioOptions{SHA256: true, MinExpires: 30})
-	d := testutil.StartDaemon(t, gophoneBin, "[Settings]\n"+accountINI(k, "1001", testutil.KamailioPassword("1001"), "udp", 20))
+	d := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n"+accountINI(k, "1001", testutil.KamailioPassword("1001"), "udp", 20))
 	ev := d.Events(t)
 	if acc := registered(t, d, ev); acc.Expires != 30 {
 		t.Fatalf("account = %+v; want the 30 s Min-Expires granted", acc)
@@ -273,6 +273,15 @@ func TestKamailioSHA256MinExpires(t *testing.T) {
 	if regs := k.Records("REGISTER", "1001"); regs[len(regs)-1].Fields["alg"] != "SHA-256" {
 		t.Fatalf("the REGISTER that registered: %+v; want credentials with algorithm SHA-256", regs[len(regs)-1])
 	}
+
+	// A call to its own number goes out and comes back through Kamailio,
+	// the INVITE answering a SHA-256 challenge.
+	call := strings.TrimSpace(d.MustRun(t, "dial", "1001"))
+	ev.WaitType(t, eventWait, "call.established", call)
+	if inv := k.Records("INVITE", "1001"); len(inv) != 2 || inv[1].Fields["alg"] != "SHA-256" {
+		t.Fatalf("INVITEs at Kamailio: %+v; want the second with SHA-256 credentials", inv)
+	}
+	d.MustRun(t, "hangup", "--all")
 
 	d.MustRun(t, "unregister")
 	if e := ev.WaitType(t, eventWait, "registration.unregistered", ""); e.Account != "1" {
