@@ -37,6 +37,14 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
 			return
 		}
+		// Media for an address family our sockets cannot reach would be
+		// a one-way call: refuse it (RFC 3264 §6 lets the answerer
+		// reject what it cannot use).
+		if !reachesAddrType(u.host, offerAddrType(body)) {
+			u.log.Info("refusing an offer for an address family we do not listen on", "offer", offerAddrType(body), "listen", u.host)
+			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+			return
+		}
 	}
 	u.track(c)
 	if u.cfg.OnIncoming == nil {
