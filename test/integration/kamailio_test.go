@@ -118,9 +118,13 @@ func TestKamailioCalls(t *testing.T) {
 			bev.WaitType(t, eventWait, "call.ended", bCall)
 			// The re-INVITEs of hold and the BYE went through Kamailio
 			// (its Record-Route), not straight to A.
+			// They went to A's Contact, which names A's account.
 			methods := map[string]int{}
 			for _, r := range k.Records("INDIALOG", "1002") {
 				methods[r.Fields["method"]]++
+				if r.Fields["ruser"] != "1001" {
+					t.Errorf("in-dialog %s to user %q; want A's Contact, user 1001", r.Fields["method"], r.Fields["ruser"])
+				}
 			}
 			if methods["INVITE"] < 2 || methods["BYE"] != 1 || methods["ACK"] < 1 {
 				t.Fatalf("in-dialog requests from 1002 at Kamailio: %v; want 2 re-INVITEs, their ACKs and a BYE", methods)
