@@ -4,6 +4,7 @@
 package sipua
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,6 +80,9 @@ type Config struct {
 	// OnReferred is called when the far end of call from transferred us and
 	// we now call the transfer target as c; it returns c's listener.
 	OnReferred func(from, c *Call) Listener
+	// Resolver resolves the names of SIP servers (SRV first, then
+	// addresses); nil is the system's.
+	Resolver *net.Resolver
 	// AllowedRequire lists the option tags accepted in Require headers.
 	AllowedRequire []string
 	Logger         *slog.Logger
@@ -165,7 +169,11 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host),
 		sipgo.WithUserAgenTLSConfig(tlsClient),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(u.strayResponse)),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(u.readFilter)))
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(u.readFilter),
+			// RFC 3263: a server named without a port is found by its
+			// SRV records first.
+			sip.WithTransportLayerDNSLookupSRV(true)),
+		sipgo.WithUserAgentDNSResolver(cmp.Or(cfg.Resolver, net.DefaultResolver)))
 	if err != nil {
 		return nil, fmt.Errorf("creating SIP user agent: %w", err)
 	}
