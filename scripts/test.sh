@@ -17,6 +17,8 @@ missing=()
 for tool in sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio; do
 	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# Kamailio's TLS module is a package of its own.
+compgen -G '/usr/lib/*/kamailio/modules/tls.so' >/dev/null || missing+=(kamailio-tls-modules)
 if ((${#missing[@]} > 0)); then
 	echo "missing: ${missing[*]}; installing from Debian packages"
 	SUDO=()
@@ -28,7 +30,7 @@ if ((${#missing[@]} > 0)); then
 		"${SUDO[@]}" debconf-set-selections 2>/dev/null || true
 	"${SUDO[@]}" apt-get update
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		sip-tester baresip-core tshark sox espeak-ng mosquitto mosquitto-clients kamailio
+		sip-tester baresip-core tshark sox espeak-ng mosquitto mosquitto-clients kamailio kamailio-tls-modules
 fi
 for tool in sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio; do
 	if ! command -v "$tool" >/dev/null 2>&1; then

@@ -197,6 +197,9 @@ type Account struct {
 	// TLSCAFile is a PEM file of CAs that verify the server; "" means the
 	// system store.
 	TLSCAFile string
+	// Insecure turns off the verification of the TLS server's certificate
+	// (insecure); the phone warns about it at every start.
+	Insecure bool
 	// Codecs lists the audio codecs in preference order, by their
 	// canonical names: PCMU, PCMA, telephone-event.
 	Codecs []string
@@ -250,6 +253,7 @@ func (a Account) LogValue() slog.Value {
 		slog.Duration("keepAlive", p.KeepAlive),
 		slog.String("srtp", p.SRTP),
 		slog.String("tlsCAFile", p.TLSCAFile),
+		slog.Bool("insecure", p.Insecure),
 		slog.String("codecs", strings.Join(p.Codecs, ",")),
 		slog.Bool("needsPassword", p.NeedsPassword),
 	)

@@ -258,6 +258,7 @@ func TestAccounts(t *testing.T) {
 		{"keepAlive=0", func(a *Account) any { return a.KeepAlive }, 15 * time.Second},
 		{"keepAlive=-1", func(a *Account) any { return a.KeepAlive }, 15 * time.Second},
 		{"transport=auto", func(a *Account) any { return a.Transport }, "udp"},
+		{"insecure=1", func(a *Account) any { return a.Insecure }, true},
 		{"codecs=PCMA/8000/1 Telephone-Event/8000", func(a *Account) any { return a.Codecs }, []string{"PCMA", "telephone-event"}},
 		{"codecs=", func(a *Account) any { return a.Codecs }, []string{"PCMU", "PCMA"}},
 	}

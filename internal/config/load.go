@@ -485,6 +485,7 @@ func accountFields() []field[Account] {
 		enumField("SRTP", func(a *Account) *string { return &a.SRTP }, "", "optional", "mandatory"),
 		stringField("tlsCAFile", func(a *Account) *string { return &a.TLSCAFile }),
 		codecsField("codecs", func(a *Account) *[]string { return &a.Codecs }),
+		boolField("insecure", func(a *Account) *bool { return &a.Insecure }),
 	}
 }
 

@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -78,7 +79,7 @@ func (c *call) after(d time.Duration, f func()) {
 func (p *Phone) add(sc *sipua.Call, state string) *call {
 	c := &call{
 		sc:        sc,
-		account:   p.cfg.Accounts[0].ID,
+		account:   cmp.Or(sc.Account(), p.cfg.Accounts[0].ID),
 		direction: sc.Direction(),
 		number:    sc.Number(),
 		name:      sc.Name(),

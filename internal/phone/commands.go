@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/sipua"
 )
@@ -40,7 +41,23 @@ func (p *Phone) account(args command.Args) (int, *command.Error) {
 			return i, nil
 		}
 	}
+	// Else the account whose user (number) or label it is.
+	for i, a := range p.cfg.Accounts {
+		if a.Username == id || a.Label == id && a.Label != "" {
+			return i, nil
+		}
+	}
 	return 0, command.Errorf(command.CodeNoSuchAccount, "no account %q", id)
+}
+
+// accountByID returns the account with id, else the default account.
+func (p *Phone) accountByID(id string) config.Account {
+	for _, a := range p.cfg.Accounts {
+		if a.ID == id {
+			return a
+		}
+	}
+	return p.cfg.Accounts[0]
 }
 
 // Dial places a call to args' number on args' account. With holdActive, the
@@ -76,10 +93,14 @@ func (p *Phone) Dial(ctx context.Context, args command.Args, holdActive bool) (a
 	}
 	var c *call
 	ready := make(chan struct{})
-	sc, err := p.ua.Dial(p.ctx, target, sipua.DialOptions{Listener: func(sc *sipua.Call, ev sipua.Event) {
+	opts := sipua.DialOptions{Listener: func(sc *sipua.Call, ev sipua.Event) {
 		<-ready
 		p.listener(c)(sc, ev)
-	}})
+	}}
+	if l := p.lines[acc.ID]; l != nil {
+		opts.Account = &l.ua
+	}
+	sc, err := p.ua.Dial(p.ctx, target, opts)
 	if err != nil {
 		return nil, errf(command.CodeBadArgs, err, "dialing %s", target)
 	}
@@ -247,7 +268,7 @@ func (p *Phone) Transfer(ctx context.Context, args command.Args) (any, error) {
 		return nil, cerr
 	}
 	defer c.cmd.Unlock()
-	target, err := sipua.ParseTarget(args.String("number"), p.cfg.Accounts[0].Domain)
+	target, err := sipua.ParseTarget(args.String("number"), p.accountByID(c.account).Domain)
 	if err != nil {
 		return nil, command.Errorf(command.CodeBadArgs, "%v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -34,6 +36,9 @@ type Phone struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// lines are the accounts with a server, by account id; fixed after New.
+	lines map[string]*line
 
 	mu     sync.Mutex
 	calls  map[string]*call // by gophone call id
@@ -111,6 +116,9 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 	acc := cfg.Accounts[0]
 	uacfg := sipua.Config{
 		Listen:      cfg.Listen,
+		TLSListen:   tlsListen(cfg),
+		TLSCAFiles:  tlsCAFiles(cfg),
+		TLSHosts:    tlsHosts(cfg, log),
 		UserAgent:   cfg.UserAgent,
 		Username:    acc.Username,
 		DisplayName: acc.DisplayName,
@@ -121,6 +129,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 		Media:       au,
 		OnIncoming:  p.incoming,
 		OnReferred:  p.referred,
+		Route:       p.route,
 		Logger:      log,
 		Observer:    o.sipObserver,
 	}
@@ -134,7 +143,57 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 		return nil, err
 	}
 	p.ua = ua
+	if err := p.startLines(); err != nil {
+		ua.Close()
+		p.cancel()
+		return nil, err
+	}
 	return p, nil
+}
+
+// tlsListen is the TLS listen address: tlsListen, else, when an account
+// uses transport tls, the listen host on the port after listen's.
+func tlsListen(cfg *config.Config) string {
+	if cfg.TLSListen != "" {
+		return cfg.TLSListen
+	}
+	for _, a := range cfg.Accounts {
+		if !a.Local() && a.Transport == "tls" {
+			host, port, err := net.SplitHostPort(cfg.Listen)
+			if n, perr := strconv.Atoi(port); err == nil && perr == nil && n > 0 {
+				return net.JoinHostPort(host, strconv.Itoa(n+1))
+			}
+		}
+	}
+	return ""
+}
+
+// tlsHosts maps the servers of accounts over TLS to whether they are
+// insecure (their certificates not verified), and warns about those.
+func tlsHosts(cfg *config.Config, log *slog.Logger) map[string]bool {
+	hosts := map[string]bool{}
+	for _, a := range cfg.Accounts {
+		if a.Local() || a.Transport != "tls" {
+			continue
+		}
+		host := uaAccount(a).NextHopHost()
+		if a.Insecure {
+			log.Warn("insecure: the TLS certificate of this account's server is not verified", "account", a.ID, "server", host)
+		}
+		hosts[host] = hosts[host] || a.Insecure
+	}
+	return hosts
+}
+
+// tlsCAFiles lists the accounts' tlsCAFile settings.
+func tlsCAFiles(cfg *config.Config) []string {
+	var files []string
+	for _, a := range cfg.Accounts {
+		if a.TLSCAFile != "" && !slices.Contains(files, a.TLSCAFile) {
+			files = append(files, a.TLSCAFile)
+		}
+	}
+	return files
 }
 
 func audioCodecs(codecs []string) []string {
@@ -147,8 +206,12 @@ func audioCodecs(codecs []string) []string {
 	return out
 }
 
-// Close hangs up every call and stops the user agent.
+// Close hangs up every call, unregisters every account and stops the user
+// agent.
 func (p *Phone) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	p.stopLines(ctx)
 	err := p.ua.Close()
 	p.cancel()
 	p.au.close()

@@ -22,10 +22,17 @@ type AccountStatus struct {
 	Label      string `json:"label"`
 	AOR        string `json:"aor"`
 	Registered bool   `json:"registered"`
-	// State is "local", "unregistered", or "needs-password" when the
-	// configuration holds MicroSIP's encrypted password and no other.
+	// State is local, registering, registered, failed, unregistered, or
+	// needs-password when the configuration holds MicroSIP's encrypted
+	// password and no other.
 	State string `json:"state"`
+	// Error is the last registration failure, "401 Unauthorized"; Code
+	// its SIP status (0 when no response came).
 	Error string `json:"error"`
+	Code  int    `json:"code,omitempty"`
+	// Expires is the registration lifetime the registrar granted, in
+	// seconds (0 unless registered).
+	Expires int `json:"expires"`
 	// NeedsPassword is State "needs-password".
 	NeedsPassword bool `json:"needsPassword"`
 }
@@ -63,23 +70,7 @@ func (p *Phone) Status() Status {
 	bi := buildinfo.Read()
 	st := Status{Version: bi.Version, Revision: bi.Revision, Calls: []CallStatus{}, Audio: au}
 	for _, a := range p.cfg.Accounts {
-		host := a.Domain
-		if host == "" {
-			host = p.ua.Addr()
-		}
-		user := a.Username
-		if user == "" {
-			user = "gophone"
-		}
-		as := AccountStatus{ID: a.ID, Label: a.Label, AOR: user + "@" + host, State: "local"}
-		switch {
-		case a.NeedsPassword:
-			as.State, as.NeedsPassword = "needs-password", true
-			as.Error = "the configuration holds MicroSIP's encrypted password; give it as password=, passwordFile= or $GOPHONE_ACCOUNT" + a.ID + "_PASSWORD"
-		case !a.Local():
-			as.State = "unregistered"
-		}
-		st.Accounts = append(st.Accounts, as)
+		st.Accounts = append(st.Accounts, p.accountStatus(a))
 	}
 	for _, c := range p.sortedCalls() {
 		state, held, remoteHeld, answered := c.snapshot()

@@ -59,6 +59,10 @@ type Call struct {
 	number    string
 	name      string
 	inviteReq *sip.Request
+	// account is the account an outgoing call is placed for (nil: none);
+	// accountID the account a call belongs to, as OnIncoming's Route said.
+	account   *Account
+	accountID string
 
 	mu          sync.Mutex
 	listener    Listener
@@ -85,6 +89,15 @@ type Call struct {
 
 // SIPCallID returns the SIP Call-ID.
 func (c *Call) SIPCallID() string { return c.sipCallID }
+
+// Account returns the id of the account an incoming call was routed to
+// (see Config.Route), or an outgoing call was placed for.
+func (c *Call) Account() string {
+	if c.account != nil {
+		return c.account.ID
+	}
+	return c.accountID
+}
 
 // Direction returns who placed the call.
 func (c *Call) Direction() Direction { return c.direction }

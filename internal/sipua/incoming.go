@@ -20,8 +20,28 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 		c.sipCallID = id.Value()
 	}
 	c.number, c.name, c.remoteURI = callerIdentity(req)
+	if route := u.cfg.Route; route != nil {
+		toUser := ""
+		if to := req.To(); to != nil {
+			toUser = to.Address.User
+		}
+		id, ok := route(req.Recipient.User, toUser)
+		if !ok {
+			d.Respond(sip.StatusNotFound, "Not Found", nil)
+			return
+		}
+		c.accountID = id
+	}
 	if body := req.Body(); len(body) > 0 {
 		if !offerHasCodec(body, u.codecs) {
+			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+			return
+		}
+		// Media for an address family our sockets cannot reach would be
+		// a one-way call: refuse it (RFC 3264 §6 lets the answerer
+		// reject what it cannot use).
+		if !reachesAddrType(u.host, offerAddrType(body)) {
+			u.log.Info("refusing an offer for an address family we do not listen on", "offer", offerAddrType(body), "listen", u.host)
 			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
 			return
 		}

@@ -41,6 +41,10 @@ func redirectTarget(err error) (sip.Uri, bool) {
 // DialOptions configure an outgoing call.
 type DialOptions struct {
 	Listener Listener
+	// Account, when set, places the call for a registered account: From
+	// is its address, the INVITE goes to its proxy or server over its
+	// transport, and digest challenges are answered with its credentials.
+	Account *Account
 }
 
 // Dial places a call to target (a SIP URI). It returns as soon as the
@@ -50,11 +54,12 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return nil, fmt.Errorf("bad SIP URI %q: %w", target, err)
 	}
-	d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{})
+	d, err := u.newDialog(uri, opts.Account)
 	if err != nil {
 		return nil, fmt.Errorf("creating dialog: %w", err)
 	}
 	c := newCall(u, Outgoing)
+	c.account = opts.Account
 	c.cli = d
 	c.remoteURI = uri.String()
 	c.number = uri.User
@@ -63,6 +68,21 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 	u.track(c)
 	go c.invite(u.ctx, d)
 	return c, nil
+}
+
+// newDialog makes the dialog of an outgoing call to uri, for acc if set:
+// over its transport, to its next hop, with its Contact.
+func (u *UA) newDialog(uri sip.Uri, acc *Account) (*diago.DialogClientSession, error) {
+	if acc == nil {
+		return u.dg.NewDialog(uri, diago.NewDialogOptions{})
+	}
+	d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{Transport: acc.transport()})
+	if err != nil {
+		return nil, err
+	}
+	d.InviteRequest.SetDestination(acc.nextHop())
+	d.UA.ContactHDR = u.accountContact(*acc)
+	return d, nil
 }
 
 // invite runs an outgoing INVITE to its end: answered and confirmed, or failed.
@@ -93,7 +113,12 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 			EarlyMediaDetect: true,
 			OnRefer:          c.onRefer,
 		}
-		opts.WithCaller(c.u.cfg.DisplayName, c.u.cfg.Username, c.u.host)
+		if acc := c.account; acc != nil {
+			opts.Headers = append(opts.Headers, &sip.FromHeader{DisplayName: acc.DisplayName, Address: acc.aor(), Params: sip.NewParams()})
+			opts.Username, opts.Password = acc.authID(), acc.Password
+		} else {
+			opts.WithCaller(c.u.cfg.DisplayName, c.u.cfg.Username, c.u.host)
+		}
 		med, err = d.Invite(ctx, opts)
 		if errors.Is(err, diago.ErrClientEarlyMedia) {
 			c.startMedia(med)
@@ -105,7 +130,7 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		}
 		// Follow a 3xx as MicroSIP and pjsua do: a new INVITE to the
 		// Contact, with the same Call-ID (RFC 3261 §8.1.3.4).
-		nd, nerr := c.u.dg.NewDialog(target, diago.NewDialogOptions{})
+		nd, nerr := c.u.newDialog(target, c.account)
 		if nerr != nil {
 			break
 		}

@@ -3,6 +3,7 @@ package sipua
 import (
 	"bytes"
 	"iter"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -147,4 +148,49 @@ func sdpPtime(body []byte) time.Duration {
 		return min(max(d, 10*time.Millisecond), maxPtime)
 	}
 	return framePeriod
+}
+
+// offerAddrType returns the address type (IP4, IP6) of the connection
+// address an offer's audio is to be sent to: the audio section's c= line,
+// else the session's; "" when there is none.
+func offerAddrType(body []byte) string {
+	session, audio, inAudio := "", "", false
+	for _, line := range lines(body) {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "m=") {
+			inAudio = strings.HasPrefix(line, "m=audio ")
+			continue
+		}
+		if v, ok := strings.CutPrefix(line, "c="); ok {
+			f := strings.Fields(v)
+			if len(f) < 2 {
+				continue
+			}
+			if inAudio {
+				audio = strings.ToUpper(f[1])
+			} else if audio == "" {
+				session = strings.ToUpper(f[1])
+			}
+		}
+	}
+	if audio != "" {
+		return audio
+	}
+	return session
+}
+
+// reachesAddrType reports whether media sockets bound to host (the
+// agent's listen host) can send to an address of type addrType.
+func reachesAddrType(host, addrType string) bool {
+	ip := net.ParseIP(host)
+	if ip == nil || addrType == "" {
+		return true // a name: the family is not known here
+	}
+	switch addrType {
+	case "IP4":
+		return ip.To4() != nil || ip.IsUnspecified()
+	case "IP6":
+		return ip.To4() == nil
+	}
+	return false
 }

@@ -154,3 +154,27 @@ func TestSDPPtime(t *testing.T) {
 		}
 	}
 }
+
+func TestOfferAddrFamily(t *testing.T) {
+	tests := []struct {
+		sdp, host string
+		typ       string
+		ok        bool
+	}{
+		{"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n", "127.0.0.1", "IP4", true},
+		{"v=0\r\nc=IN IP6 ::1\r\nm=audio 4000 RTP/AVP 0\r\n", "127.0.0.1", "IP6", false},
+		{"v=0\r\nc=IN IP6 ::1\r\nm=audio 4000 RTP/AVP 0\r\n", "0.0.0.0", "IP6", false},
+		{"v=0\r\nc=IN IP6 ::1\r\nm=audio 4000 RTP/AVP 0\r\n", "::", "IP6", true},
+		{"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n", "::", "IP4", true},
+		{"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n", "::1", "IP4", false},
+		// The audio section's c= overrides the session's.
+		{"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP6 2001:db8::1\r\n", "127.0.0.1", "IP6", false},
+		{"v=0\r\nm=audio 4000 RTP/AVP 0\r\n", "127.0.0.1", "", true},
+	}
+	for _, tt := range tests {
+		typ := offerAddrType([]byte(tt.sdp))
+		if typ != tt.typ || reachesAddrType(tt.host, typ) != tt.ok {
+			t.Errorf("offer %q on %s: type %q reachable %v; want %q %v", tt.sdp, tt.host, typ, reachesAddrType(tt.host, typ), tt.typ, tt.ok)
+		}
+	}
+}

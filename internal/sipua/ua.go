@@ -4,6 +4,7 @@
 package sipua
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,15 @@ type CallAudio interface {
 type Config struct {
 	// Listen is the host:port to serve SIP on, UDP and TCP.
 	Listen string
+	// TLSListen is the host:port to serve SIP over TLS on; "" serves no
+	// TLS. Accounts with transport tls need it: it is their Contact.
+	TLSListen string
+	// TLSCAFiles are PEM files of CAs trusted, besides the system's, to
+	// sign the certificates of the TLS servers the agent connects to.
+	TLSCAFiles []string
+	// TLSHosts are the hosts the accounts reach over TLS, true for those
+	// whose certificates are not verified (insecure).
+	TLSHosts map[string]bool
 	// UserAgent is the User-Agent header value.
 	UserAgent string
 	// Username is the local user part for From and Contact.
@@ -66,6 +76,10 @@ type Config struct {
 	// response but 100 Trying is sent. It must not block, and must set the
 	// call's listener (SetListener) before it acts on the call.
 	OnIncoming func(c *Call)
+	// Route names the account an incoming call is for, from the user part
+	// of its Request-URI and of its To; with ok false the INVITE is
+	// answered 404 Not Found. Nil routes every call to no account.
+	Route func(requestUser, toUser string) (account string, ok bool)
 	// OnReferred is called when the far end of call from transferred us and
 	// we now call the transfer target as c; it returns c's listener.
 	OnReferred func(from, c *Call) Listener
@@ -75,6 +89,9 @@ type Config struct {
 	// MaxMessageBytes bounds a received message's text: a larger one is
 	// answered 413 (0: no bound).
 	MaxMessageBytes int
+	// Resolver resolves the names of SIP servers (SRV first, then
+	// addresses); nil is the system's.
+	Resolver *net.Resolver
 	// AllowedRequire lists the option tags accepted in Require headers.
 	AllowedRequire []string
 	Logger         *slog.Logger
@@ -103,14 +120,15 @@ func (t observedTx) Respond(res *sip.Response) error {
 
 // UA is a running SIP user agent.
 type UA struct {
-	cfg    Config
-	log    *slog.Logger
-	ua     *sipgo.UserAgent
-	srv    *sipgo.Server // diago's, with our no-route handler; read only by allow
-	dg     *diago.Diago
-	host   string
-	port   int
-	codecs []media.Codec
+	cfg     Config
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server // diago's, with our no-route handler; read only by allow
+	dg      *diago.Diago
+	host    string
+	port    int
+	tlsPort int // 0 without a TLS listener
+	codecs  []media.Codec
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -119,7 +137,8 @@ type UA struct {
 	done   chan struct{}
 
 	mu    sync.Mutex
-	calls map[string]*Call // by SIP Call-ID
+	calls map[string]*Call         // by SIP Call-ID
+	regs  map[string]*Registration // running registrations, by account id
 	// gone holds the Call-IDs of our outgoing calls that ended in the last
 	// 64·T1, whose late 2xx must still be ACKed and BYEd; goneOrder lists
 	// them oldest first, so expired ones are dropped without a scan.
@@ -179,13 +198,23 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		codecs: codecs,
 		ports:  newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax),
 		calls:  make(map[string]*Call),
+		regs:   make(map[string]*Registration),
 		gone:   make(map[string]time.Time),
 		parser: sip.NewParser(),
 		done:   make(chan struct{}),
 	}
+	tlsClient, err := clientTLS(cfg.TLSCAFiles, cfg.TLSHosts)
+	if err != nil {
+		return nil, err
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgenTLSConfig(tlsClient),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(u.strayResponse)),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(u.readFilter)))
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(u.readFilter),
+			// RFC 3263: a server named without a port is found by its
+			// SRV records first.
+			sip.WithTransportLayerDNSLookupSRV(true)),
+		sipgo.WithUserAgentDNSResolver(cmp.Or(cfg.Resolver, net.DefaultResolver)))
 	if err != nil {
 		return nil, fmt.Errorf("creating SIP user agent: %w", err)
 	}
@@ -218,6 +247,26 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 			BindHost:     host,
 			BindPort:     port,
 			ListenPacket: listenSIPSocket,
+		}))
+	}
+	if cfg.TLSListen != "" {
+		tlsHost, tlsPortStr, err := net.SplitHostPort(cfg.TLSListen)
+		if err != nil {
+			ua.Close()
+			return nil, fmt.Errorf("sip tls listen address %q: %w", cfg.TLSListen, err)
+		}
+		u.tlsPort, err = strconv.Atoi(tlsPortStr)
+		if err != nil || u.tlsPort == 0 {
+			ua.Close()
+			return nil, fmt.Errorf("sip tls listen port %q: want a port number", tlsPortStr)
+		}
+		conf, err := serverTLS(tlsHost)
+		if err != nil {
+			ua.Close()
+			return nil, fmt.Errorf("making the TLS listener's certificate: %w", err)
+		}
+		opts = append(opts, diago.WithTransport(diago.Transport{
+			Transport: "tls", BindHost: tlsHost, BindPort: u.tlsPort, TLSConf: conf, TLSURINoSIPS: true,
 		}))
 	}
 	u.dg = diago.NewDiago(ua, opts...)

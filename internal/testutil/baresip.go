@@ -35,6 +35,11 @@ type BaresipOptions struct {
 	AccountParams string
 	// ExtraConfig lines are appended to the config file.
 	ExtraConfig []string
+	// Registrar, when set (host:port), makes the account User@Registrar,
+	// registered there every 60 s with digest password Password, instead
+	// of a serverless account.
+	Registrar string
+	Password  string
 }
 
 // Baresip is a running baresip (Debian's baresip-core 1.0.0) controlled
@@ -144,6 +149,10 @@ func StartBaresip(t testing.TB, opts BaresipOptions) *Baresip {
 	}
 	account := fmt.Sprintf("<sip:%s@127.0.0.1:%d>;regint=0;answermode=%s;audio_codecs=%s%s\n",
 		opts.User, b.Port, answer, opts.Codecs, opts.AccountParams)
+	if opts.Registrar != "" {
+		account = fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;regint=60;answermode=%s;audio_codecs=%s%s\n",
+			opts.User, opts.Registrar, opts.Password, answer, opts.Codecs, opts.AccountParams)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(strings.Join(config, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -298,6 +298,8 @@ type Account struct {
 	Error      string `json:"error"`
 	// NeedsPassword: the file holds MicroSIP's encrypted password only.
 	NeedsPassword bool `json:"needsPassword"`
+	Code          int  `json:"code"`
+	Expires       int  `json:"expires"` // seconds the registrar granted
 }
 
 // Call is one call in Status.

@@ -57,8 +57,13 @@ func (r *rawCaller) send(t *testing.T, msg string) {
 // ending in CRLF).
 func (r *rawCaller) invite(t *testing.T, extra string) {
 	t.Helper()
-	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
-		"m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	r.inviteSDP(t, extra, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+}
+
+// inviteSDP sends an INVITE with the offer sdp.
+func (r *rawCaller) inviteSDP(t *testing.T, extra, sdp string) {
+	t.Helper()
 	r.send(t, r.head("INVITE", "")+"Contact: <sip:tester@"+r.me+">\r\n"+extra+
 		fmt.Sprintf("Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(sdp), sdp))
 }

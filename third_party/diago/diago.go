@@ -280,6 +280,11 @@ func NewDiago(ua *sipgo.UserAgent, opts ...DiagoOption) *Diago {
 			RewriteContact: tran.RewriteContact,
 		}
 		dg.contactHDRFromTransport(tran, &dialogUA.ContactHDR)
+		// Answer as the user called (the account a registrar routed the
+		// call to), not as the user agent's name.
+		if req.Recipient.User != "" {
+			dialogUA.ContactHDR.Address.User = req.Recipient.User
+		}
 
 		dialog, err := dialogUA.ReadInvite(req, tx)
 		if err != nil {

@@ -510,7 +510,13 @@ func (d *DialogClientSession) ReInvite(ctx context.Context) error {
 func (d *DialogClientSession) reInviteDo(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 
 	for {
-		res, err := d.Do(ctx, req.Clone())
+		// sipgo's Clone fixes the destination the request has now, its
+		// Request-URI: forget it, so the dialog's route set, added when the
+		// clone is sent, decides where it goes (through the proxies that
+		// Record-Routed, RFC 3261 §12.2.1.1).
+		clone := req.Clone()
+		clone.SetDestination("")
+		res, err := d.Do(ctx, clone)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,118 @@
+package sipua
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"maps"
+	"math/big"
+	"net"
+	"os"
+	"slices"
+	"time"
+)
+
+// clientTLS is the configuration of the TLS connections the agent opens:
+// the server's certificate is verified against the system's CAs and those
+// in caFiles, for the host the connection goes to (sipgo sets ServerName
+// to it). The hosts in tlsHosts whose value is true (insecure) are not
+// verified.
+func clientTLS(caFiles []string, tlsHosts map[string]bool) (*tls.Config, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, f := range caFiles {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("tlsCAFile: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tlsCAFile %s: no PEM certificate in it", f)
+		}
+	}
+	conf := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if !slices.Contains(slices.Collect(maps.Values(tlsHosts)), true) {
+		return conf, nil
+	}
+	// One configuration serves every account, so with an insecure one
+	// the verification is done here, per connection, and the other
+	// accounts' servers stay verified.
+	conf.InsecureSkipVerify = true
+	conf.VerifyConnection = func(cs tls.ConnectionState) error {
+		return verifyServer(cs, pool, tlsHosts)
+	}
+	return conf, nil
+}
+
+// verifyServer verifies a TLS server for the host it was dialled as, or
+// takes it unverified when that host is insecure. A client's connection
+// state names the host only when it is a DNS name (it is the SNI); a
+// server dialled by IP address is checked against the accounts' IP hosts.
+func verifyServer(cs tls.ConnectionState, pool *x509.CertPool, tlsHosts map[string]bool) error {
+	hosts := []string{cs.ServerName}
+	if cs.ServerName == "" {
+		hosts = nil
+		for h := range tlsHosts {
+			if net.ParseIP(h) != nil {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("tls: the server sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	err := errors.New("no host to verify it for")
+	for _, h := range hosts {
+		if tlsHosts[h] {
+			return nil
+		}
+		_, err = cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: h})
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("tls: failed to verify certificate: %w", err)
+}
+
+// serverTLS is the configuration of the agent's TLS listener: a
+// certificate made at start for host, signed by itself. Registrars and
+// proxies that send us requests over TLS do not verify a phone's
+// certificate (it has no name of its own to verify).
+func serverTLS(host string) (*tls.Config, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: "gophone"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else if host != "" {
+		tmpl.DNSNames = []string{host}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		MinVersion:   tls.VersionTLS12,
+	}, nil
+}
