@@ -6,7 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-		"strconv"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
