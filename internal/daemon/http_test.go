@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/events"
@@ -348,4 +352,77 @@ func TestHTTPWebSocket(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("websocket still open after the bus closed")
 	}
+}
+
+// A client that stops reading is not buffered for: once it reads again it
+// gets a gap event for what the ring no longer holds, then the events
+// after it in order — over SSE and over WebSocket.
+func TestHTTPSlowClientGetsGap(t *testing.T) {
+	d, _, _, api := newHTTPDaemon(t, false) // a ring of 100 events
+	big := strings.Repeat("x", 16<<10)
+
+	req, _ := http.NewRequest("GET", api.Base+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ws, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(api.Base, "http")+"/v1/events/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + testToken}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(1 << 20)
+
+	// 2000 events of 16 KiB: 32 MiB, more than the socket buffers hold.
+	const n = 2000
+	for range n {
+		d.bus.Publish(events.Event{Type: events.MessageReceived, Text: big})
+	}
+	check := func(name string, next func() (events.Event, bool)) {
+		t.Helper()
+		var gaps int
+		var prev uint64
+		for prev < n {
+			e, ok := next()
+			if !ok {
+				t.Fatalf("%s: stream ended after seq %d", name, prev)
+			}
+			switch {
+			case e.Type == events.Gap:
+				if e.From != prev+1 || e.To < e.From {
+					t.Fatalf("%s: gap %d-%d after seq %d", name, e.From, e.To, prev)
+				}
+				gaps++
+				prev = e.To
+			case e.Seq != prev+1:
+				t.Fatalf("%s: seq %d after %d without a gap event", name, e.Seq, prev)
+			default:
+				prev = e.Seq
+			}
+		}
+		if gaps == 0 {
+			t.Errorf("%s: a client that did not read for %d events of 16 KiB got no gap event", name, n)
+		}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	check("SSE", func() (events.Event, bool) {
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var e events.Event
+				return e, json.Unmarshal([]byte(data), &e) == nil
+			}
+		}
+		return events.Event{}, false
+	})
+	check("WebSocket", func() (events.Event, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, data, err := ws.Read(ctx)
+		var e events.Event
+		return e, err == nil && json.Unmarshal(data, &e) == nil
+	})
 }
