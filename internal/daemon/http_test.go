@@ -8,6 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -425,4 +428,17 @@ func TestHTTPSlowClientGetsGap(t *testing.T) {
 		var e events.Event
 		return e, err == nil && json.Unmarshal(data, &e) == nil
 	})
+}
+
+// docs/API.md, the HTTP reference, names every command of the table.
+func TestAPIDocNamesEveryCommand(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "API.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands() {
+		if !regexp.MustCompile(`\b` + c.Name + `\b`).Match(b) {
+			t.Errorf("docs/API.md does not mention %s (%s %s)", c.Name, c.Route.Method, c.Route.Path)
+		}
+	}
 }
