@@ -284,13 +284,7 @@ func TestHTTPSSE(t *testing.T) {
 			t.Fatalf("frame %+v (data %s), want seq %d with id and event lines", e, e.Raw, want)
 		}
 	}
-	for s.Heartbeats() == 0 {
-		select {
-		case <-s.Done():
-			t.Fatalf("stream ended: %v", s.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	waitHeartbeat(t, s)
 	s.Close()
 
 	// Resume: Last-Event-ID wins over since.
@@ -322,8 +316,24 @@ func TestHTTPSSE(t *testing.T) {
 	}
 }
 
-// WebSocket: one event per text message from ?since, gap when behind the
-// ring; the stream ends with the server.
+// waitHeartbeat waits for an idle stream's heartbeat (the test server
+// sends one every 100 ms).
+func waitHeartbeat(t *testing.T, s *testutil.Stream) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for s.Heartbeats() == 0 {
+		select {
+		case <-s.Done():
+			t.Fatalf("stream ended: %v", s.Err())
+		case <-deadline:
+			t.Fatal("no heartbeat on an idle stream within 5s")
+		case <-time.After(10 * time.Millisecond): // polling interval
+		}
+	}
+}
+
+// WebSocket: one event per text message from ?since, pings when idle, gap
+// when behind the ring; the stream ends with the server.
 func TestHTTPWebSocket(t *testing.T) {
 	d, _, _, api := newHTTPDaemon(t, false)
 	for range 3 {
@@ -336,6 +346,7 @@ func TestHTTPWebSocket(t *testing.T) {
 			t.Fatalf("message seq %d (%s), want %d", e.Seq, e.Raw, want)
 		}
 	}
+	waitHeartbeat(t, ws)
 	for range 200 {
 		d.bus.Publish(events.Event{Type: events.CallEnded})
 	}
