@@ -68,8 +68,13 @@ func (r Reply) Code() string {
 	return r.Error.Code
 }
 
+// String renders the status and the body, cut to 400 bytes.
 func (r Reply) String() string {
-	return fmt.Sprintf("%d %s", r.Status, bytes.TrimSpace(r.Body))
+	b := bytes.TrimSpace(r.Body)
+	if len(b) > 400 {
+		b = append(b[:400:400], "…"...)
+	}
+	return fmt.Sprintf("%d %s", r.Status, b)
 }
 
 // Do sends a request and decodes the reply. body is nil (none), a string
