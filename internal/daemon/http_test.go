@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/testutil"
 )
@@ -452,4 +454,61 @@ func TestAPIDocNamesEveryCommand(t *testing.T) {
 			t.Errorf("docs/API.md does not mention %s (%s %s)", c.Name, c.Route.Method, c.Route.Path)
 		}
 	}
+}
+
+// BenchmarkFrontEnds: one command (Accounts) through the control socket
+// and through the HTTP API (a kept-alive connection), from request to
+// reply, on a real daemon and phone.
+func BenchmarkFrontEnds(b *testing.B) {
+	b.Run("socket", func(b *testing.B) {
+		d, _ := newTestDaemon(b)
+		d.phone = newTestPhone(b, d.bus)
+		dir, err := os.MkdirTemp("", "gph")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "ctl.sock")
+		ln, err := control.Listen(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: d.bus}
+		go srv.Serve(ctx, ln)
+		c, err := control.Dial(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		b.ResetTimer()
+		for b.Loop() {
+			if resp, err := c.Do(ctx, command.Request{Command: "Accounts"}); err != nil || !resp.OK {
+				b.Fatal(err, resp.Error)
+			}
+		}
+	})
+	b.Run("http", func(b *testing.B) {
+		d, _ := newTestDaemon(b)
+		d.phone = newTestPhone(b, d.bus)
+		srv := httptest.NewUnstartedServer(nil)
+		srv.Config.Handler = d.httpServer(testToken, "").Handler(srv.Listener.Addr().String())
+		srv.Start()
+		defer srv.Close()
+		req, _ := http.NewRequest("GET", srv.URL+"/v1/accounts", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		b.ResetTimer()
+		for b.Loop() {
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatal(resp.Status)
+			}
+		}
+	})
 }
