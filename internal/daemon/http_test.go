@@ -95,6 +95,31 @@ func TestHTTPNoRoute(t *testing.T) {
 	}
 }
 
+// No reply carries a CORS header: not a preflight, not a request with an
+// Origin, with or without the token.
+func TestHTTPNoCORS(t *testing.T) {
+	_, _, _, api := newHTTPDaemon(t, true)
+	noToken := *api
+	noToken.Token = ""
+	for _, c := range []struct {
+		api            *testutil.API
+		method, origin string
+	}{
+		{api, "OPTIONS", "http://evil.example"},
+		{&noToken, "OPTIONS", "http://evil.example"},
+		{api, "GET", "http://evil.example"},
+		{api, "GET", "null"},
+		{api, "GET", "http://" + strings.TrimPrefix(api.Base, "http://")},
+	} {
+		r := c.api.Do(t, c.method, "/v1/status", nil, "Origin", c.origin, "Access-Control-Request-Method", "POST")
+		for k := range r.Header {
+			if strings.HasPrefix(strings.ToLower(k), "access-control-") {
+				t.Errorf("%s /v1/status from %s: %s: %s", c.method, c.origin, k, r.Header.Get(k))
+			}
+		}
+	}
+}
+
 // Arguments from the path, the query string and the JSON body reach the
 // command typed by its parameters; errors have the documented status.
 func TestHTTPCommands(t *testing.T) {
