@@ -1,6 +1,10 @@
 package httpapi
 
 import (
+	"context"
+	"net/http/httptest"
+
+	"github.com/gophone/gophone/internal/command"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,5 +97,35 @@ func TestPathMatches(t *testing.T) {
 func TestSecretEqual(t *testing.T) {
 	if !secretEqual("abc", "abc") || secretEqual("abc", "abd") || secretEqual("abc", "abcd") || secretEqual("", "a") {
 		t.Error("secretEqual is wrong")
+	}
+}
+
+// execFunc adapts a function to Executor.
+type execFunc func(ctx context.Context, channel string, req command.Request) command.Response
+
+func (f execFunc) Exec(ctx context.Context, channel string, req command.Request) command.Response {
+	return f(ctx, channel, req)
+}
+
+// A command that panics is answered 500 internal, and the server goes on.
+func TestPanicIsInternal(t *testing.T) {
+	srv := &Server{Token: "t", Commands: command.Specs{{Name: "Boom", Route: command.Route{Method: "POST", Path: "/v1/boom"}}},
+		Exec: execFunc(func(_ context.Context, channel string, req command.Request) command.Response {
+			if channel != Channel {
+				t.Errorf("channel %q", channel)
+			}
+			panic("boom")
+		})}
+	h := srv.Handler("127.0.0.1:6060")
+	for range 2 {
+		for _, path := range []string{"/v1/boom", "/v1/commands/boom"} {
+			req := httptest.NewRequest("POST", "http://127.0.0.1:6060"+path, nil)
+			req.Header.Set("Authorization", "Bearer t")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"code":"internal"`) {
+				t.Errorf("POST %s: %d %s", path, rec.Code, rec.Body)
+			}
+		}
 	}
 }
