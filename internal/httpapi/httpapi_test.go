@@ -3,12 +3,12 @@ package httpapi
 import (
 	"context"
 	"net/http/httptest"
-
-	"github.com/gophone/gophone/internal/command"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gophone/gophone/internal/command"
 )
 
 func TestHostCheck(t *testing.T) {
