@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/hooks"
+	"github.com/gophone/gophone/internal/httpapi"
 	"github.com/gophone/gophone/internal/metrics"
 	"github.com/gophone/gophone/internal/mqttbridge"
 	"github.com/gophone/gophone/internal/phone"
@@ -115,6 +117,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, spawner st
 		return fmt.Errorf("control socket: %w", err)
 	}
 	defer ln.Close() // the control server closes it; this is for early returns
+	api, err := listenHTTP(cfg)
+	if err != nil {
+		return err
+	}
+	if api != nil {
+		defer api.ln.Close()
+	}
 	al, err := audit.Open(filepath.Join(cfg.DataDir, "audit.log"))
 	if err != nil {
 		return err
@@ -161,22 +170,31 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, spawner st
 		ph.Close()
 		return err
 	}
-	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
+	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket, "http", cfg.HTTPListen)
 	srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: bus, Logger: log, Audit: al, Replied: d.replied}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	running := 1
 	go func() { errc <- srv.Serve(ctx, ln) }()
+	if api != nil {
+		running++
+		hs := d.httpServer(api.token, cfg.HTTPListen)
+		go func() { errc <- hs.Serve(ctx, api.ln) }()
+	}
 	// The MQTT bridge's offline status is out before the phone stops, and
-	// the phone ends its calls before the control server's connections
-	// are waited for: a command waiting on a call ends with the call.
+	// the phone ends its calls before the front ends' connections are
+	// waited for: a command waiting on a call ends with the call.
 	select {
 	case <-ctx.Done():
-		<-mqttDone
-		ph.Close()
-		err = <-errc
 	case err = <-errc:
-		stop()
-		<-mqttDone
-		ph.Close()
+		running--
+	}
+	stop()
+	<-mqttDone
+	ph.Close()
+	for ; running > 0; running-- {
+		if e := <-errc; err == nil {
+			err = e
+		}
 	}
 	return err
 }
@@ -212,6 +230,38 @@ func (d *Daemon) startMQTT(ctx context.Context) (<-chan struct{}, error) {
 		}
 	}()
 	return done, nil
+
+}
+
+// httpListener is the HTTP API's listener and token, ready before the
+// phone starts so that a port in use is a start-up error.
+type httpListener struct {
+	ln    net.Listener
+	token string
+}
+
+// listenHTTP binds cfg.HTTPListen and loads the API token; it returns nil
+// when the HTTP API is turned off (httpListen empty).
+func listenHTTP(cfg *config.Config) (*httpListener, error) {
+	if cfg.HTTPListen == "" {
+		return nil, nil
+	}
+	token, err := httpapi.LoadToken(cfg.APIToken, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPListen)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP API: %w (httpListen=%s; set httpListen= to turn the HTTP API off)", err, cfg.HTTPListen)
+	}
+	return &httpListener{ln: ln, token: token}, nil
+}
+
+// httpServer is the HTTP API over the daemon's command table, for
+// httpListen listen.
+func (d *Daemon) httpServer(token, listen string) *httpapi.Server {
+	return &httpapi.Server{Exec: d, Commands: d.commands.Specs(), Bus: d.bus, Token: token,
+		Listen: listen, Logger: d.log, Audit: d.audit, Replied: d.replied}
 }
 
 // Exec runs one command from channel and records it in the audit log.

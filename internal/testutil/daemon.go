@@ -217,6 +217,9 @@ func (d *Daemon) SIPAddr() string { return "127.0.0.1:" + strconv.Itoa(d.SIPPort
 // HTTPAddr returns the daemon's HTTP API address, 127.0.0.1:port.
 func (d *Daemon) HTTPAddr() string { return "127.0.0.1:" + strconv.Itoa(d.HTTPPort) }
 
+// Pid is the daemon's process id.
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+
 // Exited is closed when the daemon process has exited.
 func (d *Daemon) Exited() <-chan struct{} { return d.exited }
 
