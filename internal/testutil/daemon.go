@@ -36,6 +36,7 @@ type Daemon struct {
 	env     []string
 	exited  chan struct{}
 	waitErr error
+	cleanup bool // stop is registered with t.Cleanup
 }
 
 // StartDaemon writes an ini file and runs `bin -c FILE serve` until the test
@@ -94,34 +95,49 @@ func StartDaemon(t testing.TB, bin string, ini string) *Daemon {
 		"GOPHONE_CONFIG="+d.Config,
 	)
 
-	logf, err := os.Create(d.logPath)
+	d.start()
+	return d
+}
+
+// start runs `bin -c FILE serve` and returns once `status --json` answers.
+func (d *Daemon) start() {
+	t := d.t
+	t.Helper()
+	d.exited = make(chan struct{})
+	d.waitErr = nil
+	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.cmd = exec.Command(bin, "-c", d.Config, "serve")
+	d.cmd = exec.Command(d.Bin, "-c", d.Config, "serve")
 	d.cmd.Env = d.env
-	d.cmd.Dir = dir
+	d.cmd.Dir = d.Dir
 	d.cmd.Stdout = logf
 	d.cmd.Stderr = logf
 	if err := d.cmd.Start(); err != nil {
 		logf.Close()
-		t.Fatalf("start %s serve: %v", bin, err)
+		t.Fatalf("start %s serve: %v", d.Bin, err)
 	}
+	if !d.cleanup {
+		d.cleanup = true
+		t.Cleanup(d.stop)
+	}
+	cmd, exited := d.cmd, d.exited
 	go func() {
-		d.waitErr = d.cmd.Wait()
+		err := cmd.Wait()
 		logf.Close()
-		close(d.exited)
+		d.waitErr = err
+		close(exited)
 	}()
-	t.Cleanup(d.stop)
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		_, err := d.Run("status", "--json")
 		if err == nil {
-			return d
+			return
 		}
 		select {
-		case <-d.exited:
+		case <-exited:
 			d.dumpLog()
 			t.Fatalf("gophone serve exited before it was ready: %v (last status: %v)", d.waitErr, err)
 		default:
@@ -134,9 +150,31 @@ func StartDaemon(t testing.TB, bin string, ini string) *Daemon {
 	}
 }
 
+// Restart closes the daemon, waits for it to exit, and starts it again on
+// the same configuration, ports and data directory (what a user's restart
+// or upgrade does). It returns once the new daemon answers.
+func (d *Daemon) Restart() {
+	d.t.Helper()
+	d.halt()
+	d.start()
+}
+
 // stop asks the daemon to close, kills it if it does not exit in time, and
 // logs its output when the test failed.
 func (d *Daemon) stop() {
+	d.halt()
+	// A client command run after the daemon died may have started another
+	// one in the background (as MicroSIP does); close that one too.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	_ = d.command(ctx2, "close").Run()
+	if d.t.Failed() {
+		d.dumpLog()
+	}
+}
+
+// halt asks the daemon to close and kills it if it does not exit in time.
+func (d *Daemon) halt() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = d.command(ctx, "close").Run()
@@ -145,14 +183,6 @@ func (d *Daemon) stop() {
 	case <-time.After(5 * time.Second):
 		_ = d.cmd.Process.Kill()
 		<-d.exited
-	}
-	// A client command run after the daemon died may have started another
-	// one in the background (as MicroSIP does); close that one too.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel2()
-	_ = d.command(ctx2, "close").Run()
-	if d.t.Failed() {
-		d.dumpLog()
 	}
 }
 
@@ -501,4 +531,15 @@ func dedupKeys(lines []string) []string {
 		out = append(out, last[k])
 	}
 	return out
+}
+
+// APIToken returns the HTTP API token the daemon generated into its data
+// directory (dataDir/api-token).
+func (d *Daemon) APIToken(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(iniSetting(t, d.Config, "dataDir"), "api-token"))
+	if err != nil {
+		t.Fatalf("reading the API token: %v", err)
+	}
+	return strings.TrimSpace(string(b))
 }

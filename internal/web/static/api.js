@@ -62,16 +62,18 @@ export async function call(method, path, body) {
 /** describe renders an error for people: what failed, why, and the code. */
 export function describe(what, err) {
   if (!(err instanceof ApiError)) {
-    return `${what} failed: ${err && err.message ? err.message : err}`;
+    return `${what} failed: ${sentence(err && err.message ? err.message : String(err))}`;
   }
   if (err.code === 'unavailable') {
-    return `${what} is not available: ${err.message}`;
+    return `${what} is not available: ${sentence(err.message)}`;
   }
   if (err.status === 401) {
     return `${what} failed: you are signed out.`;
   }
-  return `${what} failed: ${err.message} (${err.code})`;
+  return `${what} failed: ${err.message} (${err.code}).`;
 }
+
+const sentence = (s) => (/[.!?]$/.test(s) ? s : s + '.');
 
 /** signIn exchanges the token for the session cookie. */
 export function signIn(token) {

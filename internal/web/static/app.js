@@ -241,7 +241,7 @@ function callStateWords(c) {
   switch (c.state) {
     case 'calling': return 'Calling…';
     case 'early': return 'Ringing at the far end';
-    case 'ringing': return c.direction === 'incoming' ? 'Incoming call' : 'Ringing';
+    case 'ringing': return c.direction === 'incoming' ? 'Ringing here (answer above)' : 'Ringing';
     case 'established':
       if (c.held && c.remoteHeld) return 'Connected, on hold both ways';
       if (c.held) return 'Connected, on hold';
@@ -347,10 +347,7 @@ function updateCallItem(li, c) {
   const dir = c.direction === 'incoming' ? 'Incoming' : 'Outgoing';
   li.querySelector('.state').textContent = `${dir} · ${callStateWords(c)}${c.codec ? ' · ' + c.codec : ''}`;
   const established = c.state === 'established';
-  const ringingIn = isIncomingRinging(c);
   const show = (act, on) => { li.querySelector(`[data-act="${act}"]`).hidden = !on; };
-  show('answer', ringingIn);
-  show('reject', ringingIn);
   show('hold', established);
   show('mute', established);
   show('keypad', established);
@@ -372,8 +369,6 @@ function updateCallItem(li, c) {
 async function callAction(li, b) {
   const id = li.dataset.id;
   switch (b.dataset.act) {
-    case 'answer': return act('Answering', () => call('POST', callPath(id, 'answer')));
-    case 'reject': return act('Rejecting', () => call('POST', callPath(id, 'reject')));
     case 'hangup': return act('Hanging up', () => call('POST', callPath(id, 'hangup')));
     case 'hold': return act(b.textContent === 'Resume' ? 'Resuming' : 'Holding', () => call('POST', callPath(id, 'hold')));
     case 'mute': return toggleMute();
@@ -560,25 +555,32 @@ function renderHistory() {
   const ol = $('history');
   const stored = state.history !== null;
   const rows = stored ? state.history : state.ended.map((e) => ({
-    id: e.call, direction: e.direction, number: e.number, name: e.name,
+    id: e.call, direction: e.direction, number: e.number, name: e.name, uri: e.uri,
     ended: e.time, duration: e.duration, code: e.code, reason: e.reason,
   }));
   ol.replaceChildren(...rows.map((h) => {
     const li = document.createElement('li');
     li.dataset.id = h.id || '';
+    const text = document.createElement('span');
+    text.className = 'entry';
     const who = document.createElement('strong');
     who.textContent = callWho(h);
     const info = document.createElement('span');
     const dir = h.direction === 'incoming' ? 'Incoming' : 'Outgoing';
     const when = h.started || h.ended;
-    const missed = h.duration === undefined || h.duration === null || (h.answered === null && stored);
+    // A stored row says whether the call was answered; an event says so
+    // by its code (a final failure response: never answered).
+    const missed = stored ? !h.answered : h.code >= 300;
     const outcome = missed
       ? `not answered${h.code ? ` (${h.code} ${h.reason || ''})`.trimEnd() : ''}`
       : `lasted ${fmtDuration(h.duration)}`;
     info.textContent = ` · ${dir} · ${when ? new Date(when).toLocaleString() : ''} · ${outcome}`;
     li.append(who, info);
-    if (h.number) {
-      const b = button('Call back', '', () => act(`Calling ${h.number}`, () => call('POST', '/v1/calls', { number: h.number })));
+    // The number, as MicroSIP calls back (the account's domain completes
+    // it); a caller's From URI often names no port, and a history row none.
+    const target = h.number || h.uri;
+    if (target) {
+      const b = button('Call back', '', () => act(`Calling ${callWho(h)}`, () => call('POST', '/v1/calls', { number: target })));
       b.setAttribute('aria-label', `Call back ${callWho(h)}`);
       li.append(' ', b);
     }

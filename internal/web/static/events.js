@@ -14,6 +14,10 @@ export const EVENT_TYPES = [
   'audio.device', 'play.ended', 'recording.saved', 'hook.failed', 'gap',
 ];
 
+// FROM_NOW is a seq no daemon reaches (2^53-1, JavaScript's largest exact
+// integer).
+const FROM_NOW = Number.MAX_SAFE_INTEGER;
+
 /**
  * connectEvents opens the stream and keeps it open.
  * handlers: onOpen() after every (re)connect, onLost() when the connection
@@ -39,7 +43,9 @@ export function connectEvents(handlers) {
 
   const open = () => {
     if (closed) return;
-    es = new EventSource('/v1/events');
+    // since beyond the daemon's last seq means "from now on" (the state
+    // is read right after); on a reconnect Last-Event-ID takes over.
+    es = new EventSource('/v1/events?since=' + FROM_NOW);
     es.addEventListener('open', () => handlers.onOpen());
     es.addEventListener('error', () => {
       if (es.readyState === EventSource.CLOSED) handlers.onClosed();
