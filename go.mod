@@ -3,6 +3,7 @@ module github.com/gophone/gophone
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/emiago/diago v0.42.1
 	github.com/emiago/sipgo v1.7.3
 	github.com/zaf/g711 v1.4.0

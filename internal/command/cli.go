@@ -50,17 +50,11 @@ func (s Spec) ParseCLI(words []string) (Args, *Error) {
 	for k, v := range args {
 		p, _ := s.param(k)
 		if str, ok := v.(string); ok {
-			switch p.Kind {
-			case Int:
-				if n, ok := (Args{k: str}).Int(k); ok {
-					args[k] = n
-				}
-			case Bool:
-				args[k] = Args{k: str}.Bool(k)
-				if !strings.EqualFold(str, "true") && !strings.EqualFold(str, "false") && str != "1" && str != "0" {
-					return nil, Errorf(CodeBadArgs, "%s: --%s must be true or false, not %q", s.Name, k, str)
-				}
+			typed, err := p.ParseString(str)
+			if err != nil {
+				return nil, Errorf(CodeBadArgs, "%s: --%s %s", s.Name, k, err.Message)
 			}
+			args[k] = typed
 		}
 	}
 	if err := s.Validate(args); err != nil {
@@ -69,6 +63,29 @@ func (s Spec) ParseCLI(words []string) (Args, *Error) {
 	s.Normalize(args)
 	return args, nil
 }
+
+// ParseString converts an argument given as text (a CLI word, an HTTP path
+// segment or query value) to the parameter's kind: an int for Int, a bool
+// for Bool (true, false, 1 or 0), the text itself for String and Duration.
+// Text that is not an integer is kept for Validate to report. A Bool that
+// is none of the four spellings is a bad_args error whose message says so.
+func (p Param) ParseString(str string) (any, *Error) {
+	switch p.Kind {
+	case Int:
+		if n, ok := (Args{p.Name: str}).Int(p.Name); ok {
+			return n, nil
+		}
+	case Bool:
+		if !strings.EqualFold(str, "true") && !strings.EqualFold(str, "false") && str != "1" && str != "0" {
+			return nil, Errorf(CodeBadArgs, "must be true or false, not %q", str)
+		}
+		return Args{p.Name: str}.Bool(p.Name), nil
+	}
+	return str, nil
+}
+
+// Param returns the parameter called name (case-insensitively).
+func (s Spec) Param(name string) (Param, bool) { return s.param(name) }
 
 func (s Spec) param(name string) (Param, bool) {
 	for _, p := range s.Params {

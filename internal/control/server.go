@@ -29,7 +29,7 @@ const MaxLineSize = 1 << 20
 
 // CodeBadRequest is the error code for a request line that is not a valid
 // request: malformed JSON, a missing command or a line over MaxLineSize.
-const CodeBadRequest = "bad_request"
+const CodeBadRequest = command.CodeBadRequest
 
 // Channel is the audit channel name of requests from the control socket.
 const Channel = "socket"

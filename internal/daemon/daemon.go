@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/httpapi"
 	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/procscale"
 )
@@ -89,9 +91,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
+	defer ln.Close()
+	api, err := listenHTTP(cfg)
+	if err != nil {
+		return err
+	}
+	if api != nil {
+		defer api.ln.Close()
+	}
 	al, err := audit.Open(filepath.Join(cfg.DataDir, "audit.log"))
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer al.Close()
@@ -99,33 +108,63 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer bus.Close()
 	ph, err := phone.New(ctx, cfg, bus, log)
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("starting the phone: %w", err)
 	}
 	d := &Daemon{cfg: cfg, log: log, bus: bus, audit: al, phone: ph, stop: stop, commands: commands()}
-	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket)
+	log.Info("gophone serving", "sip", cfg.Listen, "socket", cfg.ControlSocket, "http", cfg.HTTPListen)
 	srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: bus, Logger: log, Audit: al, Replied: d.replied}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	running := 1
 	go func() { errc <- srv.Serve(ctx, ln) }()
+	if api != nil {
+		running++
+		hs := d.httpServer(api.token, cfg.HTTPListen)
+		go func() { errc <- hs.Serve(ctx, api.ln) }()
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+		running--
 	}
 	stop()
 	ph.Close()
-	if e := <-errcOrNil(errc, err); e != nil {
-		return e
+	for ; running > 0; running-- {
+		if e := <-errc; err == nil {
+			err = e
+		}
 	}
-	return nil
+	return err
 }
 
-func errcOrNil(errc chan error, got error) chan error {
-	if got != nil {
-		c := make(chan error, 1)
-		c <- got
-		return c
+// httpListener is the HTTP API's listener and token, ready before the
+// phone starts so that a port in use is a start-up error.
+type httpListener struct {
+	ln    net.Listener
+	token string
+}
+
+// listenHTTP binds cfg.HTTPListen and loads the API token; it returns nil
+// when the HTTP API is turned off (httpListen empty).
+func listenHTTP(cfg *config.Config) (*httpListener, error) {
+	if cfg.HTTPListen == "" {
+		return nil, nil
 	}
-	return errc
+	token, err := httpapi.LoadToken(cfg.APIToken, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPListen)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP API: %w (httpListen=%s; set httpListen= to turn the HTTP API off)", err, cfg.HTTPListen)
+	}
+	return &httpListener{ln: ln, token: token}, nil
+}
+
+// httpServer is the HTTP API over the daemon's command table, for
+// httpListen listen.
+func (d *Daemon) httpServer(token, listen string) *httpapi.Server {
+	return &httpapi.Server{Exec: d, Commands: d.commands.Specs(), Bus: d.bus, Token: token,
+		Listen: listen, Logger: d.log, Audit: d.audit, Replied: d.replied}
 }
 
 // Exec runs one command from channel and records it in the audit log.
