@@ -4,7 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +29,9 @@ const chromiumPath = "/usr/bin/chromium"
 // end: a wrong token is refused in words; a call dialled by keyboard; B
 // calls in, the banner names B, a click answers, the timer runs, the DTMF
 // keypad's digits reach B, hold/resume, mute, levels and device pickers,
-// Hang up puts the call in the history, Call back dials B; chat; A
-// restarted while the page is open. The script asks for B's side of each
+// Hang up puts the call in the history, Call back dials B; a transfer of B
+// to C; the page offline while B calls, then back; chat; A restarted while
+// the page is open. The script asks for B's side of each
 // step on stdout and is answered on stdin. Screenshots go to
 // docs/screenshots.
 func TestWebDialpad(t *testing.T) {
@@ -40,18 +46,24 @@ func TestWebDialpad(t *testing.T) {
 	// A's domain is B's address, so that a bare number (Call back 2002)
 	// reaches B, as it would through a server.
 	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\naudioInput=tone:440\n[Account1]\ndomain="+b.SIPAddr()+"\n")
-	bev := b.Events(t)
+	c := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n")
+	bev, cev := b.Events(t), c.Events(t)
+
+	// The browser reaches A through a proxy the test can cut, as a network
+	// drop would.
+	proxy := startCutProxy(t, a.HTTPAddr())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", script)
 	cmd.Dir = filepath.Join(root, "test", "web")
 	cmd.Env = append(os.Environ(),
-		"GOPHONE_URL=http://"+a.HTTPAddr()+"/",
+		"GOPHONE_URL=http://"+proxy.addr+"/",
 		"GOPHONE_TOKEN="+a.APIToken(t),
 		"GOPHONE_FAR_URI=sip:2002@"+b.SIPAddr(),
 		"GOPHONE_CALLER_NAME=Alice Example",
 		"GOPHONE_CALLER_NUMBER=2002",
+		"GOPHONE_TRANSFER_URI=sip:carol@"+c.SIPAddr(),
 		"GOPHONE_OUT_WAV="+filepath.Join(t.TempDir(), "heard.wav"),
 		"GOPHONE_SCREENSHOTS="+filepath.Join(root, "docs", "screenshots"),
 		"CHROMIUM="+chromiumPath,
@@ -96,6 +108,15 @@ func TestWebDialpad(t *testing.T) {
 				t.Fatalf("B received DTMF %q, want %q", got, want)
 			}
 		},
+		"far-transferred": func(string) {
+			// B, transferred, calls C; C answers; B's call with A ends.
+			bev.WaitFor(t, eventWait, func(e testutil.Event) bool {
+				return e.Type == "call.established" && e.Call != bCall && e.Number == "carol"
+			})
+			bev.WaitType(t, eventWait, "call.ended", bCall)
+			cCall := cev.WaitType(t, eventWait, "call.established", "").Call
+			c.MustRun(t, "hangup", cCall)
+		},
 		"far-held":    func(string) { bev.WaitType(t, eventWait, "call.remote_held", bCall) },
 		"far-resumed": func(string) { bev.WaitType(t, eventWait, "call.remote_resumed", bCall) },
 		"far-rings-and-hangs-up": func(string) {
@@ -107,6 +128,8 @@ func TestWebDialpad(t *testing.T) {
 		},
 		"far-sends-message": func(text string) { b.MustRun(t, "message", "sip:web@"+a.SIPAddr(), text) },
 		"restart":           func(string) { a.Restart() },
+		"drop":              func(string) { proxy.cut() },
+		"restore":           func(string) { proxy.restore(t) },
 	}
 
 	sc := bufio.NewScanner(stdout)
@@ -150,6 +173,52 @@ func needWebTools(t *testing.T, root string) {
 	}
 	if len(missing) > 0 {
 		t.Fatalf("missing %s: run scripts/test.sh (make test), which installs them", strings.Join(missing, ", "))
+	}
+}
+
+// cutProxy is a reverse proxy on a loopback port in front of a daemon's
+// HTTP API that a test can cut (every connection closed, new ones refused)
+// and restore on the same port.
+type cutProxy struct {
+	addr    string
+	handler http.Handler
+	mu      sync.Mutex
+	srv     *http.Server
+}
+
+func startCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	u := &url.URL{Scheme: "http", Host: target}
+	p := &cutProxy{
+		addr:    fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)),
+		handler: &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) }},
+	}
+	p.restore(t)
+	t.Cleanup(p.cut)
+	return p
+}
+
+// restore serves the proxy on its address again.
+func (p *cutProxy) restore(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", p.addr)
+	if err != nil {
+		t.Fatalf("proxy: %v", err)
+	}
+	srv := &http.Server{Handler: p.handler, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	p.mu.Lock()
+	p.srv = srv
+	p.mu.Unlock()
+}
+
+// cut closes the listener and every connection through the proxy.
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.srv != nil {
+		p.srv.Close()
+		p.srv = nil
 	}
 }
 

@@ -8,7 +8,8 @@
 //
 // Environment: GOPHONE_URL (A's http://host:port/), GOPHONE_TOKEN (A's API
 // token), GOPHONE_FAR_URI (B's SIP URI), GOPHONE_CALLER_NAME and
-// GOPHONE_CALLER_NUMBER (how A sees B), GOPHONE_OUT_WAV (an output device
+// GOPHONE_CALLER_NUMBER (how A sees B), GOPHONE_TRANSFER_URI (daemon C,
+// which answers), GOPHONE_OUT_WAV (an output device
 // path to switch to), GOPHONE_SCREENSHOTS (a directory), CHROMIUM
 // (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
@@ -28,6 +29,7 @@ const FAR = env('GOPHONE_FAR_URI');
 const CALLER_NAME = env('GOPHONE_CALLER_NAME');
 const CALLER_NUMBER = env('GOPHONE_CALLER_NUMBER');
 const OUT_WAV = env('GOPHONE_OUT_WAV');
+const TRANSFER = env('GOPHONE_TRANSFER_URI');
 const SHOTS = env('GOPHONE_SCREENSHOTS');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -247,6 +249,42 @@ async function incomingCall(page) {
   check(true, 'Call back dialled the caller');
 }
 
+// transfer: B calls, the page answers and blind-transfers B to C.
+async function transfer(page) {
+  await step('far-dials');
+  await page.locator('#banner .incoming').getByRole('button', { name: /^Answer/ }).click();
+  const call = page.locator('#calls li.call[data-state="established"]');
+  await call.waitFor();
+  await call.getByLabel('Transfer to').fill(TRANSFER);
+  await call.getByRole('button', { name: 'Transfer' }).click();
+  await page.locator('#notice', { hasText: /^Transfer to .*: success/ }).waitFor();
+  await page.locator('#no-calls').waitFor({ state: 'visible' });
+  await step('far-transferred');
+  check(true, `Transfer moved the caller to ${TRANSFER}: "${await page.textContent('#notice')}"`);
+}
+
+// dropped: the connection to the daemon breaks (the Go test's proxy in
+// front of it closes every connection and refuses new ones) while a call
+// comes in; once it is back, the stream resumes (Last-Event-ID) and the
+// banner shows the call, without a reload.
+async function dropped(page) {
+  await step('drop');
+  await page.locator('#connection', { hasText: 'Connection lost' }).waitFor();
+  check(true, `the page says the connection is lost: "${await page.textContent('#connection')}"`);
+  await step('far-dials');
+  check(await page.locator('#banner .incoming').count() === 0, 'cut off, the page does not show the call yet');
+  await step('restore');
+  await page.locator('#connection', { hasText: 'Live' }).waitFor({ timeout: 20000 });
+  const banner = page.locator('#banner .incoming');
+  await banner.waitFor();
+  check(true, 'the connection came back: the page resumed and shows the call that came in meanwhile');
+  await banner.getByRole('button', { name: /^Reject/ }).focus();
+  await page.keyboard.press('Enter');
+  await banner.waitFor({ state: 'detached' });
+  await step('far-rejected');
+  check(true, 'Reject by keyboard rejected the call (486 at the far end)');
+}
+
 async function chat(page) {
   await page.getByRole('tab', { name: 'Chat' }).click();
   const probe = await apiFromPage(page, 'GET', '/v1/messages');
@@ -347,6 +385,8 @@ async function main() {
 
     await keyboardDialOut(page);
     await incomingCall(page);
+    await transfer(page);
+    await dropped(page);
     summary.chat = await chat(page);
     summary.restart = await restart(page);
 
