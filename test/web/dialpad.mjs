@@ -268,6 +268,11 @@ async function transfer(page) {
 // comes in; once it is back, the stream resumes (Last-Event-ID) and the
 // banner shows the call, without a reload.
 async function dropped(page) {
+  const streams = [];
+  const onRequest = async (r) => {
+    if (new URL(r.url()).pathname === '/v1/events') streams.push((await r.allHeaders())['last-event-id'] || '');
+  };
+  page.on('request', onRequest);
   await step('drop');
   await page.locator('#connection', { hasText: 'Connection lost' }).waitFor();
   check(true, `the page says the connection is lost: "${await page.textContent('#connection')}"`);
@@ -278,6 +283,9 @@ async function dropped(page) {
   const banner = page.locator('#banner .incoming');
   await banner.waitFor();
   check(true, 'the connection came back: the page resumed and shows the call that came in meanwhile');
+  page.off('request', onRequest);
+  check(streams.length > 0 && streams.every((id) => /^\d+$/.test(id)),
+    `the stream reconnected with Last-Event-ID (${streams.join(', ')})`);
   await banner.getByRole('button', { name: /^Reject/ }).focus();
   await page.keyboard.press('Enter');
   await banner.waitFor({ state: 'detached' });
