@@ -1,17 +1,22 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/events"
@@ -43,94 +48,17 @@ func newHTTPDaemon(t *testing.T, withPhone bool) (*Daemon, *syncBuffer, *syncBuf
 	return d, audit, &logBuf, testutil.NewAPI(srv.Listener.Addr().String(), testToken)
 }
 
-// openAPIDoc is the part of the OpenAPI document the tests walk.
-type openAPIDoc struct {
-	OpenAPI string `json:"openapi"`
-	Paths   map[string]map[string]struct {
-		OperationID string `json:"operationId"`
-		Parameters  []struct {
-			Name   string `json:"name"`
-			In     string `json:"in"`
-			Schema struct {
-				Enum []string `json:"enum"`
-			} `json:"schema"`
-		} `json:"parameters"`
-	} `json:"paths"`
-	Components struct {
-		SecuritySchemes map[string]struct {
-			Type   string `json:"type"`
-			Scheme string `json:"scheme"`
-		} `json:"securitySchemes"`
-	} `json:"components"`
-}
-
-func fetchOpenAPI(t *testing.T, api *testutil.API) openAPIDoc {
-	t.Helper()
-	r := api.Do(t, "GET", "/v1/openapi.json", nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("GET /v1/openapi.json: %s", r)
-	}
-	var doc openAPIDoc
-	if err := json.Unmarshal(r.Body, &doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc
-}
-
-// walkRequest is one path/method of the OpenAPI document as a request:
-// wildcards filled (an enum's first value, else "walk") and an argument
-// no command has ("zz_walk"), so that a command route answers bad_args
-// from the table's validation without running anything.
-type walkRequest struct {
-	method, path string
-	body         any
-	wantStatus   int // with the token and the bogus argument
-}
-
-func walkRequests(t *testing.T, doc openAPIDoc) []walkRequest {
-	t.Helper()
-	wildcard := regexp.MustCompile(`\{([a-z]+)\}`)
-	var reqs []walkRequest
-	for path, methods := range doc.Paths {
-		for method, op := range methods {
-			filled := wildcard.ReplaceAllStringFunc(path, func(w string) string {
-				for _, p := range op.Parameters {
-					if p.In == "path" && "{"+p.Name+"}" == w && len(p.Schema.Enum) > 0 {
-						return p.Schema.Enum[0]
-					}
-				}
-				return "walk"
-			})
-			r := walkRequest{method: strings.ToUpper(method), path: filled, wantStatus: http.StatusBadRequest}
-			switch {
-			case path == "/v1/openapi.json", path == "/v1/session" && r.method == "DELETE":
-				r.wantStatus = http.StatusOK
-			case path == "/v1/session":
-				r.body = map[string]any{"zz_walk": 1}
-			case path == "/v1/commands/{name}":
-				r.body = map[string]any{"args": map[string]any{"zz_walk": 1}}
-			case r.method == "GET":
-				r.path += "?zz_walk=1"
-			default:
-				r.body = map[string]any{"zz_walk": 1}
-			}
-			reqs = append(reqs, r)
-		}
-	}
-	return reqs
-}
-
 // Every route of the OpenAPI document exists on the server and is
 // guarded: 401 (with WWW-Authenticate: Bearer) without a token or with a
 // wrong one, 403 for a foreign Host even with the token, and with the
-// token an answer from the route itself, never 404/405.
+// token an answer from the route itself, never 404/405. Every command is
+// in the document on its own route.
 func TestHTTPOpenAPIWalk(t *testing.T) {
 	d, _, _, api := newHTTPDaemon(t, true)
-	doc := fetchOpenAPI(t, api)
+	doc := api.OpenAPI(t)
 	if doc.OpenAPI != "3.1.0" || doc.Components.SecuritySchemes["bearerAuth"].Scheme != "bearer" {
 		t.Errorf("document: openapi %q, bearerAuth %+v", doc.OpenAPI, doc.Components.SecuritySchemes["bearerAuth"])
 	}
-	// Every command is in the document on its own route.
 	for _, c := range d.commands {
 		op, ok := doc.Paths[c.Route.Path][strings.ToLower(c.Route.Method)]
 		if !ok || op.OperationID != c.Name {
@@ -142,38 +70,8 @@ func TestHTTPOpenAPIWalk(t *testing.T) {
 			t.Errorf("the document has no %s", p)
 		}
 	}
-	noToken := *api
-	noToken.Token = ""
-	wrong := *api
-	wrong.Token = testToken + "x"
-	reqs := walkRequests(t, doc)
-	if len(reqs) < len(d.commands)+4 {
-		t.Fatalf("only %d operations in the document", len(reqs))
-	}
-	for _, r := range reqs {
-		name := r.method + " " + r.path
-		for _, c := range []struct {
-			who string
-			api *testutil.API
-		}{{"no token", &noToken}, {"wrong token", &wrong}} {
-			got := c.api.Do(t, r.method, r.path, r.body)
-			if got.Status != http.StatusUnauthorized || got.Code() != command.CodeUnauthorized ||
-				!strings.HasPrefix(got.Header.Get("WWW-Authenticate"), "Bearer") {
-				t.Errorf("%s with %s: %s (WWW-Authenticate %q), want 401 unauthorized", name, c.who, got,
-					got.Header.Get("WWW-Authenticate"))
-			}
-		}
-		if got := api.Do(t, r.method, r.path, r.body, "Host", "evil.example"); got.Status != http.StatusForbidden ||
-			got.Code() != command.CodeForbidden {
-			t.Errorf("%s with Host evil.example: %s, want 403 forbidden", name, got)
-		}
-		got := api.Do(t, r.method, r.path, r.body)
-		if got.Status != r.wantStatus {
-			t.Errorf("%s with the token: %s, want %d", name, got, r.wantStatus)
-		}
-		if got.Status == http.StatusNotFound || got.Status == http.StatusMethodNotAllowed {
-			t.Errorf("%s: not served: %s", name, got)
-		}
+	if probes := api.WalkOpenAPI(t); len(probes) < len(d.commands)+5 {
+		t.Errorf("only %d operations in the document", len(probes))
 	}
 }
 
@@ -456,5 +354,91 @@ func TestHTTPWebSocket(t *testing.T) {
 	case <-ws.Done():
 	case <-time.After(5 * time.Second):
 		t.Error("websocket still open after the bus closed")
+	}
+}
+
+// A client that stops reading is not buffered for: once it reads again it
+// gets a gap event for what the ring no longer holds, then the events
+// after it in order — over SSE and over WebSocket.
+func TestHTTPSlowClientGetsGap(t *testing.T) {
+	d, _, _, api := newHTTPDaemon(t, false) // a ring of 100 events
+	big := strings.Repeat("x", 16<<10)
+
+	req, _ := http.NewRequest("GET", api.Base+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ws, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(api.Base, "http")+"/v1/events/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + testToken}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(1 << 20)
+
+	// 2000 events of 16 KiB: 32 MiB, more than the socket buffers hold.
+	const n = 2000
+	for range n {
+		d.bus.Publish(events.Event{Type: events.MessageReceived, Text: big})
+	}
+	check := func(name string, next func() (events.Event, bool)) {
+		t.Helper()
+		var gaps int
+		var prev uint64
+		for prev < n {
+			e, ok := next()
+			if !ok {
+				t.Fatalf("%s: stream ended after seq %d", name, prev)
+			}
+			switch {
+			case e.Type == events.Gap:
+				if e.From != prev+1 || e.To < e.From {
+					t.Fatalf("%s: gap %d-%d after seq %d", name, e.From, e.To, prev)
+				}
+				gaps++
+				prev = e.To
+			case e.Seq != prev+1:
+				t.Fatalf("%s: seq %d after %d without a gap event", name, e.Seq, prev)
+			default:
+				prev = e.Seq
+			}
+		}
+		if gaps == 0 {
+			t.Errorf("%s: a client that did not read for %d events of 16 KiB got no gap event", name, n)
+		}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	check("SSE", func() (events.Event, bool) {
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var e events.Event
+				return e, json.Unmarshal([]byte(data), &e) == nil
+			}
+		}
+		return events.Event{}, false
+	})
+	check("WebSocket", func() (events.Event, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, data, err := ws.Read(ctx)
+		var e events.Event
+		return e, err == nil && json.Unmarshal(data, &e) == nil
+	})
+}
+
+// docs/API.md, the HTTP reference, names every command of the table.
+func TestAPIDocNamesEveryCommand(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "API.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands() {
+		if !regexp.MustCompile(`\b` + c.Name + `\b`).Match(b) {
+			t.Errorf("docs/API.md does not mention %s (%s %s)", c.Name, c.Route.Method, c.Route.Path)
+		}
 	}
 }

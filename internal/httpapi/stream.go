@@ -94,6 +94,9 @@ func (s *Server) sse(spec command.Spec) http.HandlerFunc {
 		h.Set("X-Accel-Buffering", "no")
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodHead {
+			return
+		}
 		rc := http.NewResponseController(w)
 		bw := bufio.NewWriterSize(w, 32<<10)
 		flush := func() error {

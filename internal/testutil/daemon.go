@@ -207,6 +207,9 @@ func (d *Daemon) SIPAddr() string { return "127.0.0.1:" + strconv.Itoa(d.SIPPort
 // HTTPAddr returns the daemon's HTTP API address, 127.0.0.1:port.
 func (d *Daemon) HTTPAddr() string { return "127.0.0.1:" + strconv.Itoa(d.HTTPPort) }
 
+// Pid is the daemon's process id.
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+
 // Exited is closed when the daemon process has exited.
 func (d *Daemon) Exited() <-chan struct{} { return d.exited }
 
@@ -531,15 +534,4 @@ func dedupKeys(lines []string) []string {
 		out = append(out, last[k])
 	}
 	return out
-}
-
-// APIToken returns the HTTP API token the daemon generated into its data
-// directory (dataDir/api-token).
-func (d *Daemon) APIToken(t testing.TB) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(iniSetting(t, d.Config, "dataDir"), "api-token"))
-	if err != nil {
-		t.Fatalf("reading the API token: %v", err)
-	}
-	return strings.TrimSpace(string(b))
 }

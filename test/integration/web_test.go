@@ -59,7 +59,7 @@ func TestWebDialpad(t *testing.T) {
 	cmd.Dir = filepath.Join(root, "test", "web")
 	cmd.Env = append(os.Environ(),
 		"GOPHONE_URL=http://"+proxy.addr+"/",
-		"GOPHONE_TOKEN="+a.APIToken(t),
+		"GOPHONE_TOKEN="+a.API(t).Token,
 		"GOPHONE_FAR_URI=sip:2002@"+b.SIPAddr(),
 		"GOPHONE_CALLER_NAME=Alice Example",
 		"GOPHONE_CALLER_NUMBER=2002",
