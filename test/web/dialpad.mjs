@@ -310,7 +310,7 @@ async function chat(page) {
     return 'unavailable';
   }
   check(probe.status === 200, `GET /v1/messages answers 200 (got ${probe.status})`);
-  await mine.locator('.delivery', { hasText: 'delivered' }).waitFor();
+  await mine.locator('.delivery', { hasText: /— delivered$/ }).waitFor();
   await step('far-got-message', 'hello from the web');
   await step('far-sends-message', 'hello from gophone B');
   await page.locator('#messages li.in', { hasText: 'hello from gophone B' }).waitFor();
@@ -397,6 +397,11 @@ async function main() {
     await dropped(page);
     summary.chat = await chat(page);
     summary.restart = await restart(page);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#signin-error', { hasText: 'You are signed out' }).waitFor();
+    const after = await apiFromPage(page, 'GET', '/v1/status');
+    check(after.status === 401, `signed out, the API answers 401 (got ${after.status})`);
 
     check(!urls.some((u) => u.includes(TOKEN)), `no request URL of the session carried the token (${urls.length} requests)`);
     check(!page.url().includes(TOKEN), 'the page URL never carried the token');

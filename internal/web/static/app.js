@@ -16,7 +16,8 @@ const state = {
   ended: [], // calls that ended while the page was open (history fallback)
   messages: null,
   sending: [], // messages posted and not yet answered
-  chatPeer: '',
+  chatPeer: '', // the open conversation: a peer as the message store files it
+  peerAddr: new Map(), // peer → the address typed for it, where messages go
   unread: new Set(),
   devices: [],
   stream: null,
@@ -169,6 +170,8 @@ function onEvent(ev) {
   if (t === 'call.ended') {
     state.ended.unshift(ev);
     refreshHistory();
+    // The history row may be written just after the event: read again.
+    setTimeout(refreshHistory, 1000);
   }
   if (t === 'dtmf.received' && ev.call) {
     const li = document.querySelector(`li.call[data-id="${CSS.escape(ev.call)}"] .heard-digits`);
@@ -621,7 +624,8 @@ function renderChat() {
   const conv = $('conversation');
   conv.hidden = !state.chatPeer;
   if (!state.chatPeer) return;
-  $('chat-peer').textContent = `Chat with ${state.chatPeer}`;
+  const addr = state.peerAddr.get(state.chatPeer);
+  $('chat-peer').textContent = `Chat with ${state.chatPeer}${addr ? ` (${addr})` : ''}`;
   const msgs = (state.messages || []).filter((m) => m.peer === state.chatPeer)
     .concat(state.sending.filter((m) => m.peer === state.chatPeer));
   $('messages').replaceChildren(...msgs.map((m) => {
@@ -642,7 +646,16 @@ function renderChat() {
   }));
 }
 
-function openChat(peer) {
+// peerKey is the peer a message to or from addr is filed under, as the
+// daemon files it: a SIP URI's user part (its number), else addr itself.
+function peerKey(addr) {
+  const m = /^sips?:([^@;?]+)@/i.exec(addr);
+  return m ? decodeURIComponent(m[1]) : addr;
+}
+
+function openChat(addr) {
+  const peer = peerKey(addr);
+  if (addr !== peer) state.peerAddr.set(peer, addr);
   state.chatPeer = peer;
   state.unread.delete(peer);
   renderChat();
@@ -653,9 +666,10 @@ async function onSend(ev) {
   ev.preventDefault();
   const input = $('message-text');
   const text = input.value;
-  const to = state.chatPeer;
-  if (!text.trim() || !to) return;
-  const pending = { peer: to, text, direction: 'out', status: 'sending', time: new Date().toISOString() };
+  const peer = state.chatPeer;
+  const to = state.peerAddr.get(peer) || peer;
+  if (!text.trim() || !peer) return;
+  const pending = { peer, text, direction: 'out', status: 'sending', time: new Date().toISOString() };
   state.sending.push(pending);
   input.value = '';
   renderChat();
@@ -669,7 +683,7 @@ async function onSend(ev) {
   renderChat();
   await refreshMessages();
   // Once the store lists the message, the local copy is dropped.
-  if (state.messages && state.messages.some((m) => m.direction === 'out' && m.peer === to && m.text === text)) {
+  if (state.messages && state.messages.some((m) => m.direction === 'out' && m.peer === peer && m.text === text)) {
     state.sending = state.sending.filter((m) => m !== pending);
     renderChat();
   }
