@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,6 +58,9 @@ func TestWebDialpad(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", script)
 	cmd.Dir = filepath.Join(root, "test", "web")
+	// On a failed step, SIGTERM lets playwright close Chromium first.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = append(os.Environ(),
 		"GOPHONE_URL=http://"+proxy.addr+"/",
 		"GOPHONE_TOKEN="+a.API(t).Token,
