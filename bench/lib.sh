@@ -96,14 +96,15 @@ build_gophone() {
 	(cd "$ROOT" && go build -o "$WORK/benchdrive" ./bench/cmd/benchdrive)
 }
 
-# gophone_ini FILE SIPPORT RTPBASE RTPCOUNT DIR: the bench configuration.
+# gophone_ini FILE SIPPORT RTPBASE RTPCOUNT DIR HTTPPORT: the bench
+# configuration.
 gophone_ini() {
 	cat >"$1" <<EOF
 [Settings]
 listen=127.0.0.1:$2
 rtpPorts=$3-$(($3 + $4 - 1))
 controlSocket=$5/ctl.sock
-httpListen=
+httpListen=127.0.0.1:$6
 dataDir=$5/data
 logFile=$5/gophone.log
 autoAnswer=all
@@ -117,15 +118,16 @@ codecs=PCMU,PCMA
 EOF
 }
 
-# start_gophone NAME RTPCOUNT: sets G_PID G_PORT G_CFG G_DIR.
+# start_gophone NAME RTPCOUNT: sets G_PID G_PORT G_HTTP G_CFG G_DIR.
 start_gophone() {
 	local name=$1 n=$2 base
 	G_DIR=$WORK/$name
 	mkdir -p "$G_DIR/home"
-	base=$(free_range $((n + 2)))
+	base=$(free_range $((n + 3)))
 	G_PORT=$base
+	G_HTTP=$((base + n + 2))
 	G_CFG=$G_DIR/gophone.ini
-	gophone_ini "$G_CFG" "$G_PORT" $((base + 2)) "$n" "$G_DIR"
+	gophone_ini "$G_CFG" "$G_PORT" $((base + 2)) "$n" "$G_DIR" "$G_HTTP"
 	HOME=$G_DIR/home XDG_RUNTIME_DIR=$G_DIR/home XDG_DATA_HOME=$G_DIR/home XDG_CONFIG_HOME=$G_DIR/home \
 		"$GOPHONE_BIN" -c "$G_CFG" serve ${PROFILE:+--cpuprofile "$G_DIR/cpu.prof"} >"$G_DIR/serve.log" 2>&1 &
 	G_PID=$!

@@ -16,7 +16,7 @@ quick)
 	JITTER_N="${JITTER_N:-100}"       # step whose capture gives the jitter figure
 	WINDOW="${WINDOW:-2}"             # seconds of RTP capture while all calls are up
 	OUT_RATES="${OUT_RATES:-10 20}" OUT_DUR="${OUT_DUR:-4}"
-	CMD_N="${CMD_N:-15}" CMD_RATE="${CMD_RATE:-5}"
+	CMD_N="${CMD_N:-200}" CMD_RATE="${CMD_RATE:-100}"
 	;;
 full)
 	RATES="${RATES:-25 50 75 100 150 200 300 400 600 800 1000 1200 1500}"
@@ -28,7 +28,7 @@ full)
 	WINDOW="${WINDOW:-3}"
 	OUT_RATES="${OUT_RATES:-10 25 50 100 150 200 300 400 500 600 800}"
 	OUT_DUR="${OUT_DUR:-20}"
-	CMD_N="${CMD_N:-100}" CMD_RATE="${CMD_RATE:-5}"
+	CMD_N="${CMD_N:-1000}" CMD_RATE="${CMD_RATE:-100}"
 	;;
 *) echo "usage: bench/run.sh [quick|full]" >&2; exit 2 ;;
 esac
@@ -197,10 +197,11 @@ sipp_uas() {
 	log "sipp UAS did not bind $UAS_PORT"
 }
 
-drive() { # drive UA RATE N LOG TARGET
+drive() { # drive UA RATE N LOG TARGET (UA gophone-http: gophone over its HTTP API)
 	local args=(-rate "$2" -n "$3" -out "$4" -target "$5")
 	case $1 in
 	gophone) args+=(-backend gophone -sock "$G_DIR/ctl.sock") ;;
+	gophone-http) args+=(-backend gophone-http -http "127.0.0.1:$G_HTTP" -token "$G_DIR/data/api-token") ;;
 	baresip) args+=(-backend baresip -ctrl "127.0.0.1:$B_CTRL") ;;
 	esac
 	"$WORK/benchdrive" "${args[@]}"
@@ -228,18 +229,28 @@ bench_out() {
 }
 
 # ---- 5. command latency: control request -> INVITE on the wire ----
+# gophone is measured through its control socket and then, on the same
+# daemon, through its HTTP API (key cmd_http_*).
 bench_cmd() {
-	local ua=$1 out=$WORK/cmd-$ua cap=$WORK/cmd-$ua.pcap
-	start_ua "$ua" 400
-	capture_start "$cap" 2000 "udp port $UA_PORT"
-	sipp_uas "$out" "$UA_PID" "$CMD_N" $((CMD_N / CMD_RATE + 20))
-	drive "$ua" "$CMD_RATE" "$CMD_N" "$out.drive" "sip:1001@127.0.0.1:$UAS_PORT" >/dev/null || true
-	wait "$UAS_BG" || true
-	capture_stop "$cap"
-	local cnt p50 p99
-	read -r cnt p50 p99 < <(python3 "$BENCH_DIR/analyze.py" cmdlat "$cap" "$UA_PORT" "$out.drive")
-	log "$ua command latency: $cnt commands, p50 $p50 ms p99 $p99 ms"
-	put cmd_p50 "$ua" "$p50"; put cmd_p99 "$ua" "$p99"
+	local ua=$1 via vias=$1
+	[[ $ua == gophone ]] && vias="gophone gophone-http"
+	start_ua "$ua" 1000
+	for via in $vias; do
+		local out=$WORK/cmd-$via cap=$WORK/cmd-$via.pcap
+		capture_start "$cap" 2000 "udp port $UA_PORT"
+		sipp_uas "$out" "$UA_PID" "$CMD_N" $((CMD_N / CMD_RATE + 20))
+		drive "$via" "$CMD_RATE" "$CMD_N" "$out.drive" "sip:1001@127.0.0.1:$UAS_PORT" >/dev/null || true
+		wait "$UAS_BG" || true
+		capture_stop "$cap"
+		local cnt p50 p99 cr ok fail
+		read -r cnt p50 p99 < <(python3 "$BENCH_DIR/analyze.py" cmdlat "$cap" "$UA_PORT" "$out.drive")
+		read -r cr ok fail < <(python3 "$BENCH_DIR/analyze.py" sippstat "$out.csv")
+		log "$via command latency at $CMD_RATE/s: $cnt commands, p50 $p50 ms p99 $p99 ms; sipp UAS $ok/$CMD_N calls ok, steal $(steal_pct "$out.res")%"
+		local key=cmd
+		[[ $via == gophone-http ]] && key=cmd_http
+		put "${key}_p50" "$ua" "$p50"; put "${key}_p99" "$ua" "$p99"
+		put "${key}_note" "$ua" "$cnt commands at $CMD_RATE/s, sipp UAS $ok/$CMD_N calls ok, steal $(steal_pct "$out.res")%"
+	done
 	stop_pid "$UA_PID"
 }
 
@@ -269,6 +280,8 @@ rows = [
     ("out", "outgoing calls/s at >= 99.9 % success", True),
     ("cmd_p50", "command -> INVITE p50 ms (capture)", False),
     ("cmd_p99", "command -> INVITE p99 ms (capture)", False),
+    ("cmd_http_p50", "HTTP command -> INVITE p50 ms (capture)", False),
+    ("cmd_http_p99", "HTTP command -> INVITE p99 ms (capture)", False),
 ]
 print()
 print("gophone vs baresip 1.0.0, mode %s, %s, %s s" % (mode, when, secs))

@@ -198,7 +198,8 @@ func sseOperation(spec command.Spec) obj {
 		"parameters": streamParams(spec),
 		"responses": obj{
 			"200": obj{"description": "the event stream",
-				"content": obj{"text/event-stream": obj{"itemSchema": obj{"$ref": "#/components/schemas/Event"}}}},
+				"content": obj{"text/event-stream": obj{"schema": obj{"type": "string",
+					"description": "SSE frames whose data is an Event (#/components/schemas/Event)"}}}},
 			"4XX": errorReply(),
 			"5XX": errorReply(),
 		},

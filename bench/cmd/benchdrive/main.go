@@ -1,6 +1,7 @@
 // Command benchdrive places outgoing calls on a user agent under test at a
 // fixed rate, through its control interface: gophone's control socket
-// (CallTo) or baresip's ctrl_tcp (dial). For every request it writes one
+// (CallTo), gophone's HTTP API (POST /v1/callto, the same command) or
+// baresip's ctrl_tcp (dial). For every request it writes one
 // line "SEQ SEND_UNIX_NS REPLY_UNIX_NS OK" to -out, so that the bench can
 // match each request with the INVITE it caused in a packet capture (both
 // clocks are CLOCK_REALTIME on the same machine).
@@ -10,10 +11,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,8 +35,10 @@ type result struct {
 }
 
 func main() {
-	backend := flag.String("backend", "gophone", "gophone or baresip")
+	backend := flag.String("backend", "gophone", "gophone, gophone-http or baresip")
 	sock := flag.String("sock", "", "gophone control socket")
+	httpAddr := flag.String("http", "", "gophone HTTP API address host:port")
+	tokenFile := flag.String("token", "", "file holding gophone's API token")
 	ctrl := flag.String("ctrl", "", "baresip ctrl_tcp address host:port")
 	target := flag.String("target", "", "URI to call")
 	rate := flag.Float64("rate", 10, "requests per second")
@@ -61,6 +69,8 @@ func main() {
 			}
 			return true
 		}
+	case "gophone-http":
+		do = httpCallTo(*httpAddr, *tokenFile, *target)
 	case "baresip":
 		b, err := testutil.DialBaresipCtrl(*ctrl, nil)
 		if err != nil {
@@ -116,4 +126,45 @@ func main() {
 	w.Flush()
 	f.Close()
 	fmt.Printf("%d %d\n", okN, *n)
+}
+
+// httpCallTo returns a request function that places a call with POST
+// /v1/callto on gophone's HTTP API, over kept-alive connections.
+func httpCallTo(addr, tokenFile, target string) func(ctx context.Context, seq int) bool {
+	tok, err := os.ReadFile(tokenFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchdrive:", err)
+		os.Exit(1)
+	}
+	auth := "Bearer " + strings.TrimSpace(string(tok))
+	body, _ := json.Marshal(map[string]string{"number": target})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	url := "http://" + addr + "/v1/callto"
+	// One request first, so that the measured ones find a connection.
+	warm, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/status", nil)
+	warm.Header.Set("Authorization", auth)
+	if resp, err := client.Do(warm); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return func(ctx context.Context, seq int) bool {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		resp, err := client.Do(req)
+		if err != nil {
+			if seq < 3 {
+				fmt.Fprintln(os.Stderr, "benchdrive: POST /v1/callto:", err)
+			}
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			if seq < 3 {
+				fmt.Fprintf(os.Stderr, "benchdrive: POST /v1/callto: %s %s\n", resp.Status, b)
+			}
+			return false
+		}
+		return true
+	}
 }
