@@ -168,6 +168,7 @@ async function incomingCall(page) {
   check(text.includes(CALLER_NAME) && text.includes(CALLER_NUMBER),
     `the incoming-call banner names the caller: "${text.replace(/\s+/g, ' ')}"`);
   check(await page.getAttribute('#banner', 'aria-live') === 'assertive', 'the banner is an aria-live region');
+  check((await page.title()).startsWith(`Incoming call from ${CALLER_NAME}`), `the tab's title says so: "${await page.title()}"`);
   await shoot(page, 'ringing');
   await banner.getByRole('button', { name: /^Answer/ }).click();
   const call = page.locator('#calls li.call[data-state="established"]');

@@ -283,6 +283,7 @@ function renderBanner() {
     banner.append(div);
   }
   banner.hidden = ringing.length === 0;
+  document.title = ringing.length ? `Incoming call from ${callWho(ringing[0])} — gophone` : 'gophone';
 }
 
 function button(text, cls, onClick) {
