@@ -678,7 +678,9 @@ async function onSend(ev) {
     const r = await call('POST', '/v1/messages', { to, text });
     pending.status = (r && r.status) || 'sent';
   } catch (e) {
-    pending.status = e.code === 'unavailable' ? 'failed: chat is not available' : `failed: ${e.message}`;
+    // A refused message reads "failed: 404 Not Found" (DESIGN §2).
+    pending.status = e.code === 'unavailable' ? 'failed: chat is not available'
+      : `failed: ${e.message.replace(/^failed:?\s*/i, '')}`;
     notice(describe('Sending the message', e));
   }
   renderChat();
