@@ -121,8 +121,9 @@ func TestWebDialpad(t *testing.T) {
 			cCall := cev.WaitType(t, eventWait, "call.established", "").Call
 			c.MustRun(t, "hangup", cCall)
 		},
-		"far-held":    func(string) { bev.WaitType(t, eventWait, "call.remote_held", bCall) },
-		"far-resumed": func(string) { bev.WaitType(t, eventWait, "call.remote_resumed", bCall) },
+		"far-sends-dtmf": func(digits string) { b.MustRun(t, "senddtmf", digits, bCall) },
+		"far-held":       func(string) { bev.WaitType(t, eventWait, "call.remote_held", bCall) },
+		"far-resumed":    func(string) { bev.WaitType(t, eventWait, "call.remote_resumed", bCall) },
 		"far-rings-and-hangs-up": func(string) {
 			bCall = bev.WaitType(t, eventWait, "call.incoming", "").Call
 			b.MustRun(t, "hangup", bCall)

@@ -194,6 +194,9 @@ async function incomingCall(page) {
   }
   await step('far-heard-dtmf', '12#');
   check(true, 'the DTMF keypad sent 1 2 # and the far end received them');
+  await step('far-sends-dtmf', '4*');
+  await call.locator('.heard-digits', { hasText: 'Received: 4*' }).waitFor();
+  check(true, 'DTMF from the far end is shown as it arrives (Received: 4*)');
   await shoot(page, 'in-call');
 
   // Hold and resume, in words.

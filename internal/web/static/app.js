@@ -52,7 +52,7 @@ async function onSignIn(ev) {
     await signIn(token);
   } catch (e) {
     input.value = '';
-    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+    if (e instanceof ApiError && e.status === 401) {
       err.textContent = 'Sign-in failed: that token is wrong. Check the api-token file in the data directory and try again.';
     } else {
       err.textContent = describe('Sign-in', e);
@@ -88,7 +88,7 @@ async function probeSession() {
   if (!state.running) return;
   try {
     await call('GET', '/v1/status');
-    state.stream && state.stream.reopen(0);
+    state.stream && state.stream.reopen(1000);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return; // hooks.unauthorized took over
     setConnection('lost', 'Connection lost: reconnecting…');
@@ -174,8 +174,11 @@ function onEvent(ev) {
     setTimeout(refreshHistory, 1000);
   }
   if (t === 'dtmf.received' && ev.call) {
-    const li = document.querySelector(`li.call[data-id="${CSS.escape(ev.call)}"] .heard-digits`);
-    if (li) li.textContent += ev.digit || '';
+    const el = document.querySelector(`li.call[data-id="${CSS.escape(ev.call)}"] .heard-digits`);
+    if (el) {
+      el.dataset.digits = (el.dataset.digits || '') + (ev.digit || '');
+      el.textContent = `Received: ${el.dataset.digits}`;
+    }
   }
   if (t.startsWith('message.')) {
     if (t === 'message.received' && ev.peer && ev.peer !== state.chatPeer) state.unread.add(ev.peer);
