@@ -60,7 +60,7 @@ func hasParam(s command.Spec, name string) bool {
 
 // newTestPhone is a real phone on a free loopback port, with null audio and
 // the default local account (which has no domain).
-func newTestPhone(t *testing.T, bus *events.Bus) *phone.Phone {
+func newTestPhone(t testing.TB, bus *events.Bus) *phone.Phone {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))

@@ -38,7 +38,7 @@ func (s *syncBuffer) String() string {
 // newTestDaemon is a daemon without a phone: only the commands the daemon
 // answers itself (and the validation in front of the phone) work, until a
 // test gives it one (newTestPhone).
-func newTestDaemon(t *testing.T) (*Daemon, *syncBuffer) {
+func newTestDaemon(t testing.TB) (*Daemon, *syncBuffer) {
 	t.Helper()
 	var buf syncBuffer
 	_, stop := context.WithCancel(context.Background())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/gophone/gophone/internal/command"
+	"github.com/gophone/gophone/internal/control"
 	"github.com/gophone/gophone/internal/events"
 	"github.com/gophone/gophone/internal/testutil"
 )
@@ -90,6 +92,31 @@ func TestHTTPNoRoute(t *testing.T) {
 	noToken.Token = ""
 	if r := noToken.Do(t, "GET", "/v1/nope", nil); r.Status != 401 {
 		t.Errorf("GET /v1/nope without a token: %s, want 401", r)
+	}
+}
+
+// No reply carries a CORS header: not a preflight, not a request with an
+// Origin, with or without the token.
+func TestHTTPNoCORS(t *testing.T) {
+	_, _, _, api := newHTTPDaemon(t, true)
+	noToken := *api
+	noToken.Token = ""
+	for _, c := range []struct {
+		api            *testutil.API
+		method, origin string
+	}{
+		{api, "OPTIONS", "http://evil.example"},
+		{&noToken, "OPTIONS", "http://evil.example"},
+		{api, "GET", "http://evil.example"},
+		{api, "GET", "null"},
+		{api, "GET", "http://" + strings.TrimPrefix(api.Base, "http://")},
+	} {
+		r := c.api.Do(t, c.method, "/v1/status", nil, "Origin", c.origin, "Access-Control-Request-Method", "POST")
+		for k := range r.Header {
+			if strings.HasPrefix(strings.ToLower(k), "access-control-") {
+				t.Errorf("%s /v1/status from %s: %s: %s", c.method, c.origin, k, r.Header.Get(k))
+			}
+		}
 	}
 }
 
@@ -284,13 +311,7 @@ func TestHTTPSSE(t *testing.T) {
 			t.Fatalf("frame %+v (data %s), want seq %d with id and event lines", e, e.Raw, want)
 		}
 	}
-	for s.Heartbeats() == 0 {
-		select {
-		case <-s.Done():
-			t.Fatalf("stream ended: %v", s.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	waitHeartbeat(t, s)
 	s.Close()
 
 	// Resume: Last-Event-ID wins over since.
@@ -322,8 +343,24 @@ func TestHTTPSSE(t *testing.T) {
 	}
 }
 
-// WebSocket: one event per text message from ?since, gap when behind the
-// ring; the stream ends with the server.
+// waitHeartbeat waits for an idle stream's heartbeat (the test server
+// sends one every 100 ms).
+func waitHeartbeat(t *testing.T, s *testutil.Stream) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for s.Heartbeats() == 0 {
+		select {
+		case <-s.Done():
+			t.Fatalf("stream ended: %v", s.Err())
+		case <-deadline:
+			t.Fatal("no heartbeat on an idle stream within 5s")
+		case <-time.After(10 * time.Millisecond): // polling interval
+		}
+	}
+}
+
+// WebSocket: one event per text message from ?since, pings when idle, gap
+// when behind the ring; the stream ends with the server.
 func TestHTTPWebSocket(t *testing.T) {
 	d, _, _, api := newHTTPDaemon(t, false)
 	for range 3 {
@@ -336,6 +373,7 @@ func TestHTTPWebSocket(t *testing.T) {
 			t.Fatalf("message seq %d (%s), want %d", e.Seq, e.Raw, want)
 		}
 	}
+	waitHeartbeat(t, ws)
 	for range 200 {
 		d.bus.Publish(events.Event{Type: events.CallEnded})
 	}
@@ -441,4 +479,61 @@ func TestAPIDocNamesEveryCommand(t *testing.T) {
 			t.Errorf("docs/API.md does not mention %s (%s %s)", c.Name, c.Route.Method, c.Route.Path)
 		}
 	}
+}
+
+// BenchmarkFrontEnds: one command (Accounts) through the control socket
+// and through the HTTP API (a kept-alive connection), from request to
+// reply, on a real daemon and phone.
+func BenchmarkFrontEnds(b *testing.B) {
+	b.Run("socket", func(b *testing.B) {
+		d, _ := newTestDaemon(b)
+		d.phone = newTestPhone(b, d.bus)
+		dir, err := os.MkdirTemp("", "gph")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "ctl.sock")
+		ln, err := control.Listen(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		srv := &control.Server{Exec: d, Commands: d.commands.Specs(), Bus: d.bus}
+		go srv.Serve(ctx, ln)
+		c, err := control.Dial(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		b.ResetTimer()
+		for b.Loop() {
+			if resp, err := c.Do(ctx, command.Request{Command: "Accounts"}); err != nil || !resp.OK {
+				b.Fatal(err, resp.Error)
+			}
+		}
+	})
+	b.Run("http", func(b *testing.B) {
+		d, _ := newTestDaemon(b)
+		d.phone = newTestPhone(b, d.bus)
+		srv := httptest.NewUnstartedServer(nil)
+		srv.Config.Handler = d.httpServer(testToken, "").Handler(srv.Listener.Addr().String())
+		srv.Start()
+		defer srv.Close()
+		req, _ := http.NewRequest("GET", srv.URL+"/v1/accounts", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		b.ResetTimer()
+		for b.Loop() {
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatal(resp.Status)
+			}
+		}
+	})
 }

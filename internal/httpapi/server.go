@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,8 +147,13 @@ func (s *Server) Handler(addrs ...string) http.Handler {
 	handle(http.MethodPost, "/v1/commands/{name}", s.anyCommand)
 	handle(http.MethodPost, sessionPath, s.signIn)
 	handle(http.MethodDelete, sessionPath, s.signOut)
-	doc := s.openAPI()
-	handle(http.MethodGet, openAPIPath, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, doc) })
+	doc, err := json.Marshal(s.openAPI())
+	if err != nil {
+		panic(err) // maps of strings, ints and bools: it cannot fail
+	}
+	handle(http.MethodGet, openAPIPath, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, json.RawMessage(doc))
+	})
 	mux.HandleFunc("/", rt.notFound)
 
 	var h http.Handler = mux

@@ -68,8 +68,13 @@ func (r Reply) Code() string {
 	return r.Error.Code
 }
 
+// String renders the status and the body, cut to 400 bytes.
 func (r Reply) String() string {
-	return fmt.Sprintf("%d %s", r.Status, bytes.TrimSpace(r.Body))
+	b := bytes.TrimSpace(r.Body)
+	if len(b) > 400 {
+		b = append(b[:400:400], "…"...)
+	}
+	return fmt.Sprintf("%d %s", r.Status, b)
 }
 
 // Do sends a request and decodes the reply. body is nil (none), a string
@@ -228,7 +233,12 @@ func (a *API) WebSocket(t testing.TB, path string) *Stream {
 	url := "ws" + strings.TrimPrefix(a.Base, "http") + path
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
-	c, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPHeader: hdr})
+	s := &Stream{log: newEventLog[StreamEvent](), cancel: cancel}
+	c, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPHeader: hdr,
+		OnPingReceived: func(context.Context, []byte) bool {
+			s.heartbeats.Add(1)
+			return true
+		}})
 	if err != nil {
 		cancel()
 		status := ""
@@ -238,7 +248,6 @@ func (a *API) WebSocket(t testing.TB, path string) *Stream {
 		t.Fatalf("websocket %s: %v %s", path, err, status)
 	}
 	c.SetReadLimit(1 << 20)
-	s := &Stream{log: newEventLog[StreamEvent](), cancel: cancel}
 	go s.readWS(ctx, c)
 	t.Cleanup(s.Close)
 	return s
@@ -294,7 +303,8 @@ func (s *Stream) Done() <-chan struct{} { return s.log.done }
 // All returns every event received so far.
 func (s *Stream) All() []StreamEvent { return s.log.all() }
 
-// Heartbeats returns how many SSE comment lines arrived.
+// Heartbeats returns how many SSE comment lines or WebSocket pings
+// arrived.
 func (s *Stream) Heartbeats() int { return int(s.heartbeats.Load()) }
 
 // WaitFor returns the first event after the one the previous WaitFor
