@@ -192,8 +192,13 @@ async function incomingCall(page) {
     await call.getByRole('button', { name: `Send DTMF ${d === '#' ? 'hash' : d}` }).click();
     await call.locator('.sent-digits', { hasText: `Sent: ${'12#'.slice(0, '12#'.indexOf(d) + 1)}` }).waitFor();
   }
-  await step('far-heard-dtmf', '12#');
-  check(true, 'the DTMF keypad sent 1 2 # and the far end received them');
+  // Digits typed on the open keypad are sent too.
+  await call.getByRole('button', { name: 'Send DTMF 1' }).focus();
+  await page.keyboard.type('907');
+  await call.locator('.sent-digits', { hasText: 'Sent: 12#907' }).waitFor();
+  check(await page.inputValue('#number') === '', 'a digit typed on the keypad goes to the call, not the number field');
+  await step('far-heard-dtmf', '12#907');
+  check(true, 'the DTMF keypad sent 1 2 # (clicks) and 9 0 7 (typed fast) and the far end received them in order');
   await step('far-sends-dtmf', '4*');
   await call.locator('.heard-digits', { hasText: 'Received: 4*' }).waitFor();
   check(true, 'DTMF from the far end is shown as it arrives (Received: 4*)');

@@ -390,14 +390,23 @@ async function callAction(li, b) {
   }
 }
 
-async function sendDTMF(li, digit) {
-  const id = li.dataset.id;
-  const r = await act(`Sending DTMF ${digit}`, () => call('POST', callPath(id, 'dtmf'), { digits: digit }));
-  if (r !== undefined) {
-    const el = li.querySelector('.sent-digits');
-    el.dataset.digits = (el.dataset.digits || '') + digit;
-    el.textContent = `Sent: ${el.dataset.digits}`;
-  }
+// dtmfQueues keeps each call's digits in the order pressed: one request at
+// a time per call, since parallel requests may arrive in any order.
+const dtmfQueues = new WeakMap();
+
+function sendDTMF(li, digit) {
+  const prev = dtmfQueues.get(li) || Promise.resolve();
+  const next = prev.then(async () => {
+    const id = li.dataset.id;
+    const r = await act(`Sending DTMF ${digit}`, () => call('POST', callPath(id, 'dtmf'), { digits: digit }));
+    if (r !== undefined) {
+      const el = li.querySelector('.sent-digits');
+      el.dataset.digits = (el.dataset.digits || '') + digit;
+      el.textContent = `Sent: ${el.dataset.digits}`;
+    }
+  });
+  dtmfQueues.set(li, next);
+  return next;
 }
 
 function toggleMute() {
@@ -542,12 +551,17 @@ async function onDial(ev) {
   if (r !== undefined) n.value = '';
 }
 
-// Digits typed while no text field has focus go to the number field.
+// Digits typed while no text field has focus go to the number field, or,
+// when the focus is on a call's open DTMF keypad, are sent as DTMF.
 function onKey(ev) {
   if (ev.ctrlKey || ev.metaKey || ev.altKey || !state.running) return;
   const el = document.activeElement;
   if (el && (el.matches('input, textarea, select') || el.isContentEditable)) return;
-  if (/^[0-9*#+]$/.test(ev.key)) {
+  const pad = el && el.closest('.dtmf');
+  if (pad && /^[0-9*#]$/.test(ev.key)) {
+    sendDTMF(pad.closest('li.call'), ev.key);
+    ev.preventDefault();
+  } else if (/^[0-9*#+]$/.test(ev.key)) {
     press(ev.key);
     ev.preventDefault();
   } else if (ev.key === 'Backspace' && !(el && el.closest('.dtmf'))) {
