@@ -258,18 +258,23 @@ function callStateWords(c) {
   }
 }
 
+// callKey names a call on this page: ids start again when the daemon
+// restarts, so the start time is part of it.
+const callKey = (c) => `${c.id}@${c.started}`;
+
 const isIncomingRinging = (c) => c.direction === 'incoming' && c.state === 'ringing';
 
 function renderBanner() {
   const banner = $('banner');
   const ringing = state.status.calls.filter(isIncomingRinging);
-  const keep = new Set(ringing.map((c) => c.id));
-  for (const el of [...banner.children]) if (!keep.has(el.dataset.id)) el.remove();
+  const keep = new Set(ringing.map(callKey));
+  for (const el of [...banner.children]) if (!keep.has(el.dataset.key)) el.remove();
   for (const c of ringing) {
-    if (banner.querySelector(`[data-id="${CSS.escape(c.id)}"]`)) continue;
+    if ([...banner.children].some((el) => el.dataset.key === callKey(c))) continue;
     const div = document.createElement('div');
     div.className = 'incoming';
     div.dataset.id = c.id;
+    div.dataset.key = callKey(c);
     const p = document.createElement('p');
     const strong = document.createElement('strong');
     strong.textContent = 'Incoming call';
@@ -301,12 +306,13 @@ function button(text, cls, onClick) {
 function renderCalls() {
   const ul = $('calls');
   const calls = state.status.calls.filter((c) => c.state !== 'ended');
-  const ids = new Set(calls.map((c) => c.id));
-  for (const li of [...ul.children]) if (!ids.has(li.dataset.id)) li.remove();
+  const keys = new Set(calls.map(callKey));
+  for (const li of [...ul.children]) if (!keys.has(li.dataset.key)) li.remove();
   for (const c of calls) {
-    let li = ul.querySelector(`li.call[data-id="${CSS.escape(c.id)}"]`);
+    let li = [...ul.children].find((el) => el.dataset.key === callKey(c));
     if (!li) {
       li = newCallItem(c.id);
+      li.dataset.key = callKey(c);
       ul.append(li);
     }
     updateCallItem(li, c);
