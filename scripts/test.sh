@@ -39,12 +39,11 @@ for tool in "${tools[@]}"; do
 		exit 1
 	fi
 done
-want=$(node -p 'require("./test/web/package-lock.json").packages["node_modules/playwright-core"].version')
-have=$(node -e 'try { console.log(require("./test/web/node_modules/playwright-core/package.json").version) } catch {}')
-if [[ "$have" != "$want" ]]; then
-	echo "installing playwright-core $want in test/web (npm ci; no browser download)"
+if ! (cd test/web && npm ls --all >/dev/null 2>&1); then
+	echo "installing test/web's packages (npm ci: playwright-core, axe-core; no browser download)"
 	(cd test/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
+want=$(node -p 'require("./test/web/package-lock.json").packages["node_modules/playwright-core"].version')
 echo "ok: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1), $(baresip -h 2>&1 | head -1 | cut -d' ' -f1-2)," \
 	"$(chromium --version 2>/dev/null | head -1), node $(node --version), playwright-core $want"
 

@@ -173,8 +173,10 @@ func needWebTools(t *testing.T, root string) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		missing = append(missing, chromiumPath)
 	}
-	if _, err := os.Stat(filepath.Join(root, "test", "web", "node_modules", "playwright-core")); err != nil {
-		missing = append(missing, "test/web/node_modules/playwright-core")
+	for _, pkg := range []string{"playwright-core", "axe-core"} {
+		if _, err := os.Stat(filepath.Join(root, "test", "web", "node_modules", pkg)); err != nil {
+			missing = append(missing, "test/web/node_modules/"+pkg)
+		}
 	}
 	if len(missing) > 0 {
 		t.Fatalf("missing %s: run scripts/test.sh (make test), which installs them", strings.Join(missing, ", "))

@@ -14,7 +14,8 @@
 // (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -61,7 +62,28 @@ function check(cond, what) {
 
 // ---- helpers ------------------------------------------------------------
 
+// axe-core checks a view for accessibility faults (labels, names, ARIA,
+// contrast). Its source is evaluated through the DevTools protocol, which
+// the page's Content-Security-Policy does not govern.
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+async function a11y(page, view) {
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+    }));
+  });
+  for (const v of found) log(`axe (${view}): ${v.impact} ${v.id}: ${v.help} — ${v.nodes.join(', ')}`);
+  check(found.length === 0, `axe finds no accessibility fault in the ${view} view` +
+    (found.length ? ` (${found.map((v) => `${v.impact} ${v.id}`).join(', ')})` : ''));
+}
+
 async function shoot(page, name) {
+  await a11y(page, name);
   const size = page.viewportSize();
   await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`) });
   await page.setViewportSize(PHONE);
@@ -114,6 +136,7 @@ async function wrongToken() {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#signin-error', { hasText: 'that token is wrong' }).waitFor();
   check(true, `wrong token: the sign-in page says "${await page.textContent('#signin-error')}"`);
+  await a11y(page, 'sign-in');
   const probe = await apiFromPage(page, 'GET', '/v1/status');
   check(probe.status === 401, `after a wrong token GET /v1/status answers 401 (got ${probe.status})`);
   const dial = await apiFromPage(page, 'POST', '/v1/calls');
@@ -189,11 +212,11 @@ async function incomingCall(page) {
   await call.getByRole('button', { name: 'Keypad' }).click();
   check(await call.getByRole('button', { name: 'Keypad' }).getAttribute('aria-expanded') === 'true', 'Keypad is expanded');
   for (const d of ['1', '2', '#']) {
-    await call.getByRole('button', { name: `Send DTMF ${d === '#' ? 'hash' : d}` }).click();
+    await call.getByRole('button', { name: `Send DTMF ${d}`, exact: true }).click();
     await call.locator('.sent-digits', { hasText: `Sent: ${'12#'.slice(0, '12#'.indexOf(d) + 1)}` }).waitFor();
   }
   // Digits typed on the open keypad are sent too.
-  await call.getByRole('button', { name: 'Send DTMF 1' }).focus();
+  await call.getByRole('button', { name: 'Send DTMF 1', exact: true }).focus();
   await page.keyboard.type('907');
   await call.locator('.sent-digits', { hasText: 'Sent: 12#907' }).waitFor();
   check(await page.inputValue('#number') === '', 'a digit typed on the keypad goes to the call, not the number field');

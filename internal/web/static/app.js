@@ -328,7 +328,7 @@ function newCallItem(id) {
   pad.setAttribute('aria-label', 'DTMF keypad');
   for (const k of KEYS) {
     const b = button(k, 'key', () => sendDTMF(li, k));
-    b.setAttribute('aria-label', `Send DTMF ${k === '*' ? 'star' : k === '#' ? 'hash' : k}`);
+    b.setAttribute('aria-label', `Send DTMF ${k}`);
     pad.append(b);
   }
   const heard = document.createElement('p');
@@ -524,7 +524,6 @@ function buildDialpad() {
     b.type = 'button';
     b.className = 'key';
     b.dataset.key = k;
-    b.setAttribute('aria-label', k === '*' ? 'star' : k === '#' ? 'hash' : k);
     const big = document.createElement('span');
     big.textContent = k;
     b.append(big);
