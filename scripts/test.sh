@@ -11,11 +11,17 @@ export PATH="$PATH:/usr/local/go/bin:/usr/sbin"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# 1. Tools the integration tests need (DESIGN.md §7).
-step "checking test tools (sipp, baresip, tshark, sox, espeak-ng, mosquitto, kamailio)"
+# 1. Tools the integration tests need (DESIGN.md §7), and for the web
+# dialpad's browser test: Debian's Chromium and Node.js (never a browser
+# download), with playwright-core from test/web's package-lock.json.
+step "checking test tools (sipp, baresip, tshark, sox, espeak-ng, mosquitto, kamailio, chromium, node)"
+tools=(sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio chromium node npm)
+declare -A package=([sipp]=sip-tester [baresip]=baresip-core [tshark]=tshark [sox]=sox
+	[espeak-ng]=espeak-ng [mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients
+	[kamailio]=kamailio [chromium]=chromium [node]=nodejs [npm]=npm)
 missing=()
-for tool in sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio; do
-	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+for tool in "${tools[@]}"; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("${package[$tool]}")
 done
 # Kamailio's TLS module is a package of its own.
 compgen -G '/usr/lib/*/kamailio/modules/tls.so' >/dev/null || missing+=(kamailio-tls-modules)
@@ -29,16 +35,21 @@ if ((${#missing[@]} > 0)); then
 	echo "wireshark-common wireshark-common/install-setuid boolean false" |
 		"${SUDO[@]}" debconf-set-selections 2>/dev/null || true
 	"${SUDO[@]}" apt-get update
-	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		sip-tester baresip-core tshark sox espeak-ng mosquitto mosquitto-clients kamailio kamailio-tls-modules
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
-for tool in sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio; do
+for tool in "${tools[@]}"; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "FAIL: $tool is still missing after installation" >&2
 		exit 1
 	fi
 done
-echo "ok: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1), $(baresip -h 2>&1 | head -1 | cut -d' ' -f1-2)"
+if ! (cd test/web && npm ls --all >/dev/null 2>&1); then
+	echo "installing test/web's packages (npm ci: playwright-core, axe-core; no browser download)"
+	(cd test/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+want=$(node -p 'require("./test/web/package-lock.json").packages["node_modules/playwright-core"].version')
+echo "ok: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1), $(baresip -h 2>&1 | head -1 | cut -d' ' -f1-2)," \
+	"$(chromium --version 2>/dev/null | head -1), node $(node --version), playwright-core $want"
 
 # 2. Formatting.
 step "gofmt -l"

@@ -28,6 +28,7 @@ import (
 	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/procscale"
 	"github.com/gophone/gophone/internal/store"
+	"github.com/gophone/gophone/internal/web"
 )
 
 // busCapacity is how many events a client can fall behind and still resume.
@@ -261,7 +262,7 @@ func listenHTTP(cfg *config.Config) (*httpListener, error) {
 // httpListen listen.
 func (d *Daemon) httpServer(token, listen string) *httpapi.Server {
 	return &httpapi.Server{Exec: d, Commands: d.commands.Specs(), Bus: d.bus, Token: token,
-		Listen: listen, Logger: d.log, Audit: d.audit, Replied: d.replied}
+		Listen: listen, Logger: d.log, Audit: d.audit, Replied: d.replied, UI: web.Handler()}
 }
 
 // Exec runs one command from channel and records it in the audit log.

@@ -146,6 +146,10 @@ func (s *Server) guard(hosts hostCheck, next http.Handler) http.Handler {
 			writeError(w, command.Errorf(command.CodeForbidden, "Host %q is not this server", r.Host))
 			return
 		}
+		if s.UI != nil && !strings.HasPrefix(r.URL.Path, "/v1/") && r.URL.Path != "/metrics" {
+			s.UI.ServeHTTP(w, r)
+			return
+		}
 		if r.Method == http.MethodPost && r.URL.Path == sessionPath {
 			next.ServeHTTP(w, r)
 			return

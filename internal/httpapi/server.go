@@ -65,6 +65,11 @@ type Server struct {
 	// Heartbeat is the idle interval of stream heartbeats
 	// (DefaultHeartbeat when zero).
 	Heartbeat time.Duration
+	// UI, if set, serves every path outside /v1/ and /metrics (the web
+	// dialpad at `/`) without the token: it holds no data, and everything
+	// it shows comes from /v1 with the session cookie. The Host check
+	// applies to it as to the API.
+	UI http.Handler
 
 	sessions *sessions
 	streams  sync.WaitGroup // WebSocket handlers, which Shutdown does not wait for
