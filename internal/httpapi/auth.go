@@ -1,6 +1,10 @@
 package httpapi
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"strings"
@@ -14,7 +18,7 @@ import (
 const SessionCookie = "gophone_session"
 
 // Session limits: a session lasts sessionTTL from sign-in, and at most
-// maxSessions are kept (the oldest goes first).
+// maxSessions signed-out sessions are remembered as revoked.
 const (
 	sessionTTL  = 24 * time.Hour
 	maxSessions = 256
@@ -61,60 +65,90 @@ func (h hostCheck) ok(hostHeader string) bool {
 	return h.allowed[net.JoinHostPort(host, port)]
 }
 
-// sessions maps browser session ids to their expiry. The cookie carries
-// the id, never the token.
+// sessions are browser sessions: a cookie value carries its own expiry
+// and a random id, signed with a key derived from the API token. It never
+// holds the token, needs no table of sessions, and stays valid across a
+// restart of the daemon for as long as the token does (a new token ends
+// every session). A signed-out session is remembered as revoked until it
+// expires, in memory: after a restart only the cleared cookie keeps it out.
 type sessions struct {
-	mu  sync.Mutex
-	ids map[string]time.Time
+	key []byte
 	now func() time.Time
+
+	mu      sync.Mutex
+	revoked map[string]time.Time // session value → its expiry
 }
 
-func newSessions() *sessions {
-	return &sessions{ids: map[string]time.Time{}, now: time.Now}
+func newSessions(token string) *sessions {
+	mac := hmac.New(sha256.New, []byte(token))
+	mac.Write([]byte("gophone browser session v1"))
+	return &sessions{key: mac.Sum(nil), now: time.Now, revoked: map[string]time.Time{}}
 }
 
-// create starts a session and returns its id.
+// create starts a session and returns its cookie value:
+// base64url(expiry ‖ id) "." base64url(HMAC-SHA256(key, expiry ‖ id)).
 func (s *sessions) create() string {
-	id := randomString(32)
+	payload := make([]byte, 8, 8+16)
+	binary.BigEndian.PutUint64(payload, uint64(s.now().Add(sessionTTL).Unix()))
+	payload = append(payload, randomBytes(16)...)
+	return base64.RawURLEncoding.EncodeToString(payload) + "." +
+		base64.RawURLEncoding.EncodeToString(s.sign(payload))
+}
+
+func (s *sessions) sign(payload []byte) []byte {
+	mac := hmac.New(sha256.New, s.key)
+	mac.Write(payload)
+	return mac.Sum(nil)
+}
+
+// expiry returns when the session value v ends, if it is one of ours.
+func (s *sessions) expiry(v string) (time.Time, bool) {
+	p, m, ok := strings.Cut(v, ".")
+	payload, err1 := base64.RawURLEncoding.DecodeString(p)
+	sum, err2 := base64.RawURLEncoding.DecodeString(m)
+	if !ok || err1 != nil || err2 != nil || len(payload) != 8+16 || !hmac.Equal(sum, s.sign(payload)) {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(payload)), 0), true
+}
+
+// valid reports whether v is a live session.
+func (s *sessions) valid(v string) bool {
+	exp, ok := s.expiry(v)
+	if !ok || !s.now().Before(exp) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, revoked := s.revoked[v]
+	return !revoked
+}
+
+// remove ends the session v. At most maxSessions are remembered (the
+// ones closest to their own end go first).
+func (s *sessions) remove(v string) {
+	exp, ok := s.expiry(v)
+	if !ok {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for k, exp := range s.ids {
-		if !now.Before(exp) {
-			delete(s.ids, k)
+	for k, e := range s.revoked {
+		if !now.Before(e) {
+			delete(s.revoked, k)
 		}
 	}
-	for len(s.ids) >= maxSessions {
-		var oldest string
-		for k, exp := range s.ids {
-			if oldest == "" || exp.Before(s.ids[oldest]) {
-				oldest = k
+	for len(s.revoked) >= maxSessions {
+		var first string
+		for k, e := range s.revoked {
+			if first == "" || e.Before(s.revoked[first]) {
+				first = k
 			}
 		}
-		delete(s.ids, oldest)
+		delete(s.revoked, first)
 	}
-	s.ids[id] = now.Add(sessionTTL)
-	return id
-}
-
-// valid reports whether id is a live session.
-func (s *sessions) valid(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, exp := range s.ids {
-		// Compare against every id in constant time; the map is small.
-		if secretEqual(k, id) && s.now().Before(exp) {
-			return true
-		}
-	}
-	return false
-}
-
-// remove ends the session id.
-func (s *sessions) remove(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.ids, id)
+	s.revoked[v] = exp
 }
 
 // bearer returns the token of an "Authorization: Bearer TOKEN" header.

@@ -126,7 +126,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // addrs (host:port) — what the Host check accepts besides loopback names
 // with their ports. Call it once per Server (Serve does).
 func (s *Server) Handler(addrs ...string) http.Handler {
-	s.sessions = newSessions()
+	s.sessions = newSessions(s.Token)
 	mux := http.NewServeMux()
 	rt := newRouteSet()
 	handle := func(method, path string, h http.HandlerFunc) {

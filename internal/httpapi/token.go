@@ -69,9 +69,14 @@ func LoadToken(configured, dataDir string) (string, error) {
 
 // randomString returns n random bytes from crypto/rand, base64url-encoded.
 func randomString(n int) string {
+	return base64.RawURLEncoding.EncodeToString(randomBytes(n))
+}
+
+// randomBytes returns n bytes from crypto/rand.
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (Go 1.24+: it panics rather than return an error)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
 // secretEqual compares a and b in time independent of their contents and

@@ -354,14 +354,16 @@ async function chat(page) {
 async function restart(page) {
   await page.evaluate(() => { window.__sameDocument = true; });
   await step('restart');
-  // The page notices and comes back: either straight to live, or (if the
-  // session did not outlive the daemon) to the sign-in form, which says so.
+  // The page notices and comes back straight to live: the session cookie is
+  // signed with a key from the token, so it outlives the daemon. (Were it
+  // refused, the sign-in form would say so; that is a failure here.)
   const back = await waitFor('the page to reconnect', async () => {
     if (await page.locator('#signin').isVisible()) return 'signin';
     const live = (await page.textContent('#connection')).startsWith('Live');
     return live && (await status(page).catch(() => null)) ? 'live' : null;
   }, 30000);
   let how = 'the session survived the restart';
+  check(back === 'live', 'the session outlived the daemon\'s restart: no sign-in asked');
   if (back === 'signin') {
     const msg = await page.textContent('#signin-error');
     check(/session has ended/.test(msg), `the sign-in form says why: "${msg}"`);
