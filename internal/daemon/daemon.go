@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,9 +46,6 @@ type Daemon struct {
 	metrics  *metrics.Metrics
 }
 
-// MetricsHandler serves the daemon's Prometheus metrics (for GET /metrics
-// on the HTTP listener, behind the API token).
-func (d *Daemon) MetricsHandler() http.Handler { return d.metrics.Handler() }
 
 // Run loads the configuration (flagPath as `-c` gave it) and serves until
 // ctx ends or a Close command arrives.
@@ -262,7 +258,8 @@ func listenHTTP(cfg *config.Config) (*httpListener, error) {
 // httpListen listen.
 func (d *Daemon) httpServer(token, listen string) *httpapi.Server {
 	return &httpapi.Server{Exec: d, Commands: d.commands.Specs(), Bus: d.bus, Token: token,
-		Listen: listen, Logger: d.log, Audit: d.audit, Replied: d.replied, UI: web.Handler()}
+		Listen: listen, Logger: d.log, Audit: d.audit, Replied: d.replied, UI: web.Handler(),
+		Metrics: d.metrics.Handler()}
 }
 
 // Exec runs one command from channel and records it in the audit log.

@@ -180,7 +180,7 @@ func (s *Server) guard(hosts hostCheck, next http.Handler) http.Handler {
 			writeError(w, command.Errorf(command.CodeForbidden, "Host %q is not this server", r.Host))
 			return
 		}
-		if s.UI != nil && !strings.HasPrefix(r.URL.Path, "/v1/") && r.URL.Path != "/metrics" {
+		if s.UI != nil && !strings.HasPrefix(r.URL.Path, "/v1/") && r.URL.Path != metricsPath {
 			s.UI.ServeHTTP(w, r)
 			return
 		}

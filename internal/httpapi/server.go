@@ -70,6 +70,9 @@ type Server struct {
 	// it shows comes from /v1 with the session cookie. The Host check
 	// applies to it as to the API.
 	UI http.Handler
+	// Metrics, if set, serves GET /metrics (Prometheus), behind the token
+	// like every route of the API.
+	Metrics http.Handler
 
 	sessions *sessions
 	streams  sync.WaitGroup // WebSocket handlers, which Shutdown does not wait for
@@ -154,6 +157,10 @@ func (s *Server) Handler(addrs ...string) http.Handler {
 	handle(http.MethodGet, openAPIPath, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, json.RawMessage(doc))
 	})
+	if s.Metrics != nil {
+		mux.Handle("GET "+metricsPath, s.Metrics)
+		rt.add(http.MethodGet, metricsPath)
+	}
 	mux.HandleFunc("/", rt.notFound)
 
 	var h http.Handler = mux
@@ -167,6 +174,9 @@ func (s *Server) Handler(addrs ...string) http.Handler {
 	h = cop.Handler(h)
 	return s.recoverPanics(h)
 }
+
+// metricsPath is where the Prometheus metrics are served.
+const metricsPath = "/metrics"
 
 // wsPath is where a stream command's WebSocket is served.
 func wsPath(spec command.Spec) string { return spec.Route.Path + "/ws" }

@@ -1,11 +1,9 @@
 package integration
 
 import (
-	"context"
+	"bytes"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -15,51 +13,27 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/gophone/gophone/internal/config"
-	"github.com/gophone/gophone/internal/events"
-	"github.com/gophone/gophone/internal/metrics"
-	"github.com/gophone/gophone/internal/phone"
 	"github.com/gophone/gophone/internal/testutil"
 )
 
-// TestMetricsUnderLoad: 500 SIPp calls into an auto-answering phone wired
-// to the metrics as the daemon wires them (the HTTP listener that serves
-// /metrics is another package's; here the handler is served by httptest).
-// The call counters equal what SIPp saw, the setup histogram holds one
-// observation per call, and the page parses as the exposition format.
+// TestMetricsUnderLoad: 500 SIPp calls into an auto-answering daemon; its
+// GET /metrics (on the HTTP API, behind the token) counts what SIPp saw,
+// the setup histogram holds one observation per call, and the page parses
+// as the exposition format. Without the token it is 401.
 func TestMetricsUnderLoad(t *testing.T) {
 	const calls = 500
-	cfg := config.Default()
-	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
-	cfg.DataDir = t.TempDir()
-	cfg.AutoAnswer = "all"
 	rtp := testutil.FreePortRange(t, 200)
-	cfg.RTPPortMin, cfg.RTPPortMax = rtp, rtp+199
-
-	bus := events.NewBus(10000)
-	var ph *phone.Phone
-	m := metrics.New(metrics.Sources{Bus: bus,
-		ActiveCalls: func() int { return ph.ActiveCalls() },
-		RTP: func() (int64, int64, int64) {
-			r := ph.RTPTotals()
-			return r.Sent, r.Received, r.Lost
-		}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ph, err := phone.New(ctx, cfg, bus, nil, slog.New(slog.DiscardHandler), phone.WithSIPObserver(m))
-	if err != nil {
-		t.Fatal(err)
+	d := startDaemon(t, fmt.Sprintf("[Settings]\nautoAnswer=all\nrtpPorts=%d-%d\n", rtp, rtp+199))
+	api := d.API(t)
+	if r := testutil.NewAPI(d.HTTPAddr(), "").Do(t, "GET", "/metrics", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("GET /metrics without the token: %s, want 401", r)
 	}
-	defer ph.Close()
-	go m.Run(ctx)
-	srv := httptest.NewServer(m.Handler())
-	defer srv.Close()
 
 	load, err := filepath.Abs(filepath.Join("..", "..", "bench", "scenarios", "uac_load.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := testutil.NewSIPp(t, load).Run(cfg.Listen, 300*time.Second,
+	r := testutil.NewSIPp(t, load).Run(d.SIPAddr(), 300*time.Second,
 		"-m", strconv.Itoa(calls), "-r", "50", "-l", "50", "-d", "100", "-s", "1001")
 	ok, _ := strconv.Atoi(r.Stat("SuccessfulCall(C)"))
 	failed, _ := strconv.Atoi(r.Stat("FailedCall(C)"))
@@ -71,7 +45,7 @@ func TestMetricsUnderLoad(t *testing.T) {
 	var fams map[string]*dto.MetricFamily
 	deadline := time.Now().Add(eventWait)
 	for {
-		fams = scrapeMetrics(t, srv.URL)
+		fams = scrapeMetrics(t, api)
 		if sumCounter(fams, "gophone_calls_total") >= float64(calls) || time.Now().After(deadline) {
 			break
 		}
@@ -106,15 +80,14 @@ func TestMetricsUnderLoad(t *testing.T) {
 		fams["gophone_call_setup_seconds"].Metric[0].Histogram.GetSampleSum())
 }
 
-func scrapeMetrics(t *testing.T, url string) map[string]*dto.MetricFamily {
+func scrapeMetrics(t *testing.T, api *testutil.API) map[string]*dto.MetricFamily {
 	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	r := api.Do(t, "GET", "/metrics", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", r)
 	}
-	defer res.Body.Close()
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(res.Body)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(r.Body))
 	if err != nil {
 		t.Fatalf("/metrics is not the Prometheus exposition format: %v", err)
 	}
