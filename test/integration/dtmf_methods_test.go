@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -33,20 +35,48 @@ func sippMessages(log string) []sippMessage {
 	return msgs
 }
 
-// TestDaemonDTMFInfoToSIPp: `senddtmf 12#` to a far end whose SDP has no
-// telephone-event (DTMFMethod=auto, the default) sends one SIP INFO
+// TestDaemonDTMFInfoToSIPp: `senddtmf 12#` sends one SIP INFO
 // application/dtmf-relay per digit, Signal= and Duration= as pjsua and
-// MicroSIP send them, in order, each after the last one's 200.
+// MicroSIP send them, in order, each after the last one's 200: with
+// DTMFMethod=auto (the default) to a far end whose SDP has no
+// telephone-event, and with MicroSIP's DTMFMethod=3 (SIP INFO) even to one
+// whose SDP has it, where auto would send RFC 4733 events.
 func TestDaemonDTMFInfoToSIPp(t *testing.T) {
-	d := startDaemon(t, "")
+	withTE := filepath.Join(t.TempDir(), "uas_te.xml")
+	xml, err := os.ReadFile(scenario(t, "uas_no_te.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml = bytes.Replace(xml, []byte("RTP/AVP 0\n      a=rtpmap:0 PCMU/8000\n"),
+		[]byte("RTP/AVP 0 101\n      a=rtpmap:0 PCMU/8000\n      a=rtpmap:101 telephone-event/8000\n"), 1)
+	if !bytes.Contains(xml, []byte("telephone-event")) {
+		t.Fatal("uas_no_te.xml's SDP is not as this test expects")
+	}
+	if err := os.WriteFile(withTE, xml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, ini, scenario string
+	}{
+		{"auto, no telephone-event", "", scenario(t, "uas_no_te.xml")},
+		{"DTMFMethod=3, telephone-event offered", "[Settings]\nDTMFMethod=3\n", withTE},
+	} {
+		t.Run(tt.name, func(t *testing.T) { dtmfInfoToSIPp(t, tt.ini, tt.scenario) })
+	}
+}
+
+func dtmfInfoToSIPp(t *testing.T, ini, scenarioPath string) {
+	d := startDaemon(t, ini)
 	ev := d.Events(t)
-	uas := oneCallUAS(t, "uas_no_te.xml")
+	uas := testutil.NewSIPp(t, scenarioPath)
+	uas.Start("", sippLimit, "-m", "1")
+	uas.WaitReady(t)
 	id := dial(t, d, "sip:1001@"+uas.Addr())
 	ev.WaitType(t, eventWait, "call.established", id)
 	d.MustRun(t, "senddtmf", "12#", id)
 	d.MustRun(t, "hangup", id)
 	r := uas.Wait()
-	wantSIPpOK(t, "uas_no_te.xml", r)
+	wantSIPpOK(t, filepath.Base(scenarioPath), r)
 
 	var bodies []string
 	pending := false // an INFO sent and not yet answered
