@@ -80,7 +80,11 @@ func (p *Phone) SendMessage(ctx context.Context, args command.Args) (any, error)
 	if user == "" {
 		user = "gophone"
 	}
-	callID, err := p.ua.SendMessage(p.ctx, target, text, sipua.From{User: user, Host: host, DisplayName: acc.DisplayName})
+	var via *sipua.Account // an account with a server: through it, with its credentials
+	if l := p.lines[acc.ID]; l != nil {
+		via = &l.ua
+	}
+	callID, err := p.ua.SendMessage(p.ctx, target, text, sipua.From{User: user, Host: host, DisplayName: acc.DisplayName}, via)
 	m.CallID = callID
 	code, reason := 200, "OK"
 	var re *sipua.ResponseError

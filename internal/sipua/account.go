@@ -1,12 +1,14 @@
 package sipua
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 )
@@ -132,4 +134,36 @@ func (a Account) authorize(req *sip.Request, res *sip.Response, nc int) (*digest
 	req.RemoveHeader(credName)
 	req.AppendHeader(sip.NewHeader(credName, cred.String()))
 	return chal, nil
+}
+
+// doAuthorized sends req through client and, when acc is set, answers a
+// 401/407 with acc's credentials on a copy with the next CSeq (RFC 3261
+// §22.2): once per nonce, again only when the server says the nonce was
+// stale. The last response is returned; a challenge it cannot answer is
+// the response.
+func doAuthorized(ctx context.Context, client *sipgo.Client, acc *Account, req *sip.Request) (*sip.Response, error) {
+	answered := map[string]bool{}
+	nc := map[string]int{}
+	send := req
+	for attempt := 0; ; attempt++ {
+		res, err := client.Do(ctx, send)
+		if err != nil || acc == nil || attempt >= 4 ||
+			(res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired) {
+			return res, err
+		}
+		key := challengeNonce(res)
+		if answered[key] && !challengeStale(res) {
+			return res, nil // our answer to this nonce was refused
+		}
+		answered[key] = true
+		nc[key]++
+		send = req.Clone()
+		send.RemoveHeader("Via") // the client adds a Via with a new branch
+		send.CSeq().SeqNo = req.CSeq().SeqNo + uint32(attempt) + 1
+		send.SetTransport(req.Transport())
+		send.SetDestination(req.Destination())
+		if _, err := acc.authorize(send, res, nc[key]); err != nil {
+			return res, nil
+		}
+	}
 }

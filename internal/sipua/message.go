@@ -137,8 +137,10 @@ type From struct {
 // retransmissions over UDP and none of ours) or a transport failure (503,
 // RFC 3261 §8.1.3.1). A message over RFC 3428's 1300 bytes goes over TCP,
 // unless the target asks for UDP: ErrMessageTooLarge. callID is the
-// request's Call-ID.
-func (u *UA) SendMessage(ctx context.Context, target, text string, from From) (callID string, err error) {
+// request's Call-ID. With acc, the MESSAGE goes to the account's proxy or
+// server over its transport, and a 401/407 is answered with its
+// credentials (once per nonce, unless stale; CSeq+1 on every resend).
+func (u *UA) SendMessage(ctx context.Context, target, text string, from From, acc *Account) (callID string, err error) {
 	var uri sip.Uri
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return "", fmt.Errorf("bad SIP URI %q: %w", target, err)
@@ -163,9 +165,19 @@ func (u *UA) SendMessage(ctx context.Context, target, text string, from From) (c
 	req.AppendHeader(&ct)
 	req.SetBody([]byte(text))
 	client := u.udpClient
-	if req.Transport() != "UDP" {
+	switch {
+	case acc != nil:
+		req.SetTransport(strings.ToUpper(acc.transport()))
+		req.SetDestination(acc.nextHop())
+		if client, err = u.accountClientFor(*acc); err != nil {
+			return string(id), err
+		}
+		if acc.transport() == "udp" && messageSize(req) > udpMessageLimit {
+			return "", ErrMessageTooLarge // the account's server is reached over UDP
+		}
+	case req.Transport() != "UDP":
 		client = u.tcpClient
-	} else if messageSize(req) > udpMessageLimit {
+	case messageSize(req) > udpMessageLimit:
 		if p, ok := uri.UriParams.Get("transport"); ok && strings.EqualFold(p, "udp") {
 			return "", ErrMessageTooLarge
 		}
@@ -176,7 +188,7 @@ func (u *UA) SendMessage(ctx context.Context, target, text string, from From) (c
 	// transaction layer that never reports.
 	ctx, cancel := context.WithTimeout(ctx, 64*sip.T1+5*time.Second)
 	defer cancel()
-	res, err := client.Do(ctx, req)
+	res, err := doAuthorized(ctx, client, acc, req)
 	switch {
 	case errors.Is(err, sip.ErrTransactionTimeout):
 		return string(id), &ResponseError{Code: sip.StatusRequestTimeout, Reason: "Request Timeout"}

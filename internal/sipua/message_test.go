@@ -189,7 +189,7 @@ func TestMessagingDisabled(t *testing.T) {
 func TestSendMessageTooLargeForUDP(t *testing.T) {
 	u := startTestUA(t, nil)
 	big := strings.Repeat("x", 1300)
-	_, err := u.SendMessage(context.Background(), "sip:bob@127.0.0.1:9;transport=udp", big, From{User: "a", Host: "127.0.0.1"})
+	_, err := u.SendMessage(context.Background(), "sip:bob@127.0.0.1:9;transport=udp", big, From{User: "a", Host: "127.0.0.1"}, nil)
 	if !errors.Is(err, ErrMessageTooLarge) {
 		t.Fatalf("err %v, want ErrMessageTooLarge", err)
 	}
@@ -232,7 +232,7 @@ func TestSendMessageLargeOverTCP(t *testing.T) {
 		}
 	}()
 	text := strings.Repeat("Ж", 1000) // 2000 bytes
-	_, err = u.SendMessage(context.Background(), "sip:bob@"+ln.Addr().String(), text, From{User: "alice", Host: "example.org", DisplayName: "Alice"})
+	_, err = u.SendMessage(context.Background(), "sip:bob@"+ln.Addr().String(), text, From{User: "alice", Host: "example.org", DisplayName: "Alice"}, nil)
 	if err != nil {
 		t.Fatalf("SendMessage: %v", err)
 	}

@@ -387,6 +387,18 @@ func (u *UA) accountClient(acc Account) (*sipgo.Client, error) {
 	return sipgo.NewClient(u.ua, opts...)
 }
 
+// accountClientFor is the client of acc's out-of-dialog requests: its
+// registration's, else a new one.
+func (u *UA) accountClientFor(acc Account) (*sipgo.Client, error) {
+	u.mu.Lock()
+	r := u.regs[acc.ID]
+	u.mu.Unlock()
+	if r != nil {
+		return r.client, nil
+	}
+	return u.accountClient(acc)
+}
+
 // accountContact is the Contact of acc's calls: its registration's (which
 // follows the address the registrar sees), else the one it would register.
 func (u *UA) accountContact(acc Account) sip.ContactHeader {

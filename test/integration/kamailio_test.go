@@ -449,3 +449,26 @@ func TestKamailioTLSUnverified(t *testing.T) {
 		t.Fatalf("no warning about insecure in the log (%v):\n%s", err, b)
 	}
 }
+
+// TestKamailioMessage: daemons registered as 1001 and 1002 send each other
+// a MESSAGE by number through Kamailio, which challenges it (407): the
+// MESSAGE is sent again with credentials and the next CSeq, and arrives.
+func TestKamailioMessage(t *testing.T) {
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{})
+	a := testutil.StartDaemon(t, gophoneBin, accountINI(k, "1001", testutil.KamailioPassword("1001"), "udp", 120))
+	b := testutil.StartDaemon(t, gophoneBin, accountINI(k, "1002", testutil.KamailioPassword("1002"), "udp", 120))
+	aev, bev := a.Events(t), b.Events(t)
+	registered(t, a, aev)
+	registered(t, b, bev)
+	if out := strings.TrimSpace(a.MustRun(t, "message", "1002", "через прокси ✓")); out != "sent" {
+		t.Fatalf("message printed %q, want sent", out)
+	}
+	if e := bev.WaitType(t, eventWait, "message.received", ""); e.Text != "через прокси ✓" || e.Peer != "1001" {
+		t.Fatalf("B got %+v; want the text from 1001", e)
+	}
+	msgs := k.Records("MESSAGE", "1001")
+	if len(msgs) != 2 || msgs[0].Fields["to"] != "1002" || msgs[0].Fields["auth"] != "0" || msgs[1].Fields["auth"] != "1" ||
+		atoi(t, msgs[1].Fields["cseq"]) != atoi(t, msgs[0].Fields["cseq"])+1 {
+		t.Fatalf("Kamailio got MESSAGEs %+v; want one from 1001 to 1002, then with credentials and CSeq+1", msgs)
+	}
+}
