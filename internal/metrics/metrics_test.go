@@ -7,16 +7,13 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/testutil"
 )
 
 // scrape GETs the handler's page and parses it as the Prometheus text
 // exposition format.
-func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+func scrape(t *testing.T, h http.Handler) testutil.Metrics {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -25,42 +22,7 @@ func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(res.Body)
-	if err != nil {
-		t.Fatalf("not the exposition format: %v", err)
-	}
-	return fams
-}
-
-// value returns the value of the metric of family name whose labels are
-// labels (name=value pairs), or -1.
-func value(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-	f, ok := fams[name]
-	if !ok {
-		return -1
-	}
-next:
-	for _, m := range f.Metric {
-		have := map[string]string{}
-		for _, l := range m.Label {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(labels); i += 2 {
-			if have[labels[i]] != labels[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
-	}
-	return -1
+	return testutil.ParseMetrics(t, res.Body)
 }
 
 func TestMetricsFromEvents(t *testing.T) {
@@ -115,7 +77,7 @@ func TestMetricsFromEvents(t *testing.T) {
 		{"gophone_sip_responses_total", []string{"code", "200"}, 1},
 	}
 	for _, tt := range tests {
-		if got := value(fams, tt.name, tt.labels...); got != tt.want {
+		if got := fams.Value(tt.name, tt.labels...); got != tt.want {
 			t.Errorf("%s%v = %v, want %v", tt.name, tt.labels, got, tt.want)
 		}
 	}
@@ -138,7 +100,7 @@ func TestRunFollowsTheBus(t *testing.T) {
 	go func() { m.Run(ctx); close(done) }()
 	bus.Publish(events.Event{Type: events.CallEnded, Direction: "incoming", Code: 603})
 	deadline := time.Now().Add(10 * time.Second)
-	for value(scrape(t, m.Handler()), "gophone_calls_total", "code", "603") != 1 {
+	for scrape(t, m.Handler()).Value("gophone_calls_total", "code", "603") != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("the call.ended event was not counted")
 		}

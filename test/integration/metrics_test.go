@@ -9,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/gophone/gophone/internal/testutil"
 )
 
@@ -42,94 +38,49 @@ func TestMetricsUnderLoad(t *testing.T) {
 	}
 
 	// The metrics follow the bus: wait until every call.ended is counted.
-	var fams map[string]*dto.MetricFamily
+	var fams testutil.Metrics
 	deadline := time.Now().Add(eventWait)
 	for {
 		fams = scrapeMetrics(t, api)
-		if sumCounter(fams, "gophone_calls_total") >= float64(calls) || time.Now().After(deadline) {
+		if fams.Sum("gophone_calls_total") >= float64(calls) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond) // polling interval
 	}
-	if got := metricValue(fams, "gophone_calls_total", "direction", "incoming", "code", "200"); got != float64(ok) {
+	if got := fams.Value("gophone_calls_total", "direction", "incoming", "code", "200"); got != float64(ok) {
 		t.Errorf("gophone_calls_total{incoming,200} = %v, SIPp saw %d successful calls; all: %v",
 			got, ok, fams["gophone_calls_total"])
 	}
-	if got := sumCounter(fams, "gophone_calls_total"); got != calls {
+	if got := fams.Sum("gophone_calls_total"); got != calls {
 		t.Errorf("gophone_calls_total over all codes = %v, want %d", got, calls)
 	}
-	if got := metricValue(fams, "gophone_call_setup_seconds"); got != calls {
+	if got := fams.Value("gophone_call_setup_seconds"); got != calls {
 		t.Errorf("gophone_call_setup_seconds holds %v observations, want %d", got, calls)
 	}
 	for _, method := range []string{"INVITE", "ACK", "BYE"} {
-		if got := metricValue(fams, "gophone_sip_requests_total", "method", method); got != calls {
+		if got := fams.Value("gophone_sip_requests_total", "method", method); got != calls {
 			t.Errorf("gophone_sip_requests_total{method=%s} = %v, want %d", method, got, calls)
 		}
 	}
-	if got := metricValue(fams, "gophone_sip_responses_total", "code", "200"); got != 2*calls {
+	if got := fams.Value("gophone_sip_responses_total", "code", "200"); got != 2*calls {
 		t.Errorf("gophone_sip_responses_total{code=200} = %v, want %d (INVITE and BYE)", got, 2*calls)
 	}
-	if got := metricValue(fams, "gophone_calls_active"); got != 0 {
+	if got := fams.Value("gophone_calls_active"); got != 0 {
 		t.Errorf("gophone_calls_active = %v after the load", got)
 	}
-	if got := metricValue(fams, "gophone_rtp_packets_total", "dir", "out"); got <= 0 {
+	if got := fams.Value("gophone_rtp_packets_total", "dir", "out"); got <= 0 {
 		t.Errorf("gophone_rtp_packets_total{dir=out} = %v, want the packets sent", got)
 	}
 	t.Logf("SIPp %d ok, %d failed; rtp out %v; setup sum %.3f s",
-		ok, failed, metricValue(fams, "gophone_rtp_packets_total", "dir", "out"),
+		ok, failed, fams.Value("gophone_rtp_packets_total", "dir", "out"),
 		fams["gophone_call_setup_seconds"].Metric[0].Histogram.GetSampleSum())
 }
 
-func scrapeMetrics(t *testing.T, api *testutil.API) map[string]*dto.MetricFamily {
+func scrapeMetrics(t *testing.T, api *testutil.API) testutil.Metrics {
 	t.Helper()
 	r := api.Do(t, "GET", "/metrics", nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET /metrics: %s", r)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(r.Body))
-	if err != nil {
-		t.Fatalf("/metrics is not the Prometheus exposition format: %v", err)
-	}
-	return fams
-}
-
-// metricValue returns the value (a histogram's sample count) of the metric
-// of family name with the given label pairs, or -1.
-func metricValue(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-	f, ok := fams[name]
-	if !ok {
-		return -1
-	}
-next:
-	for _, m := range f.Metric {
-		have := map[string]string{}
-		for _, l := range m.Label {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(labels); i += 2 {
-			if have[labels[i]] != labels[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
-	}
-	return -1
-}
-
-func sumCounter(fams map[string]*dto.MetricFamily, name string) float64 {
-	var sum float64
-	if f, ok := fams[name]; ok {
-		for _, m := range f.Metric {
-			sum += m.Counter.GetValue()
-		}
-	}
-	return sum
+	return testutil.ParseMetrics(t, bytes.NewReader(r.Body))
 }
