@@ -9,17 +9,36 @@ import (
 	"testing"
 )
 
-// handedOut remembers the ports this process gave out, so two tests running
-// in parallel never get the same port from the helpers below even though
-// each port is closed again before it is returned.
+// handedOut remembers the ports this process gave out to tests still
+// running, so two tests running in parallel never get the same port from
+// the helpers below even though each port is closed again before it is
+// returned. A test's ports go back when it ends (its daemons, started after
+// the ports were taken, are stopped by then); kept for the whole run, they
+// fragmented the range so much that late tests found no long run of free
+// ports.
 var handedOut = struct {
 	sync.Mutex
 	ports map[int]bool
 }{ports: make(map[int]bool)}
 
-// claim records port as handed out and reports whether it was still free in
-// this process's books.
-func claim(ports ...int) bool {
+// claim records ports as handed out to t until it ends and reports whether
+// they were all still free in this process's books.
+func claim(t testing.TB, ports ...int) bool {
+	if !take(ports...) {
+		return false
+	}
+	t.Cleanup(func() {
+		handedOut.Lock()
+		defer handedOut.Unlock()
+		for _, p := range ports {
+			delete(handedOut.ports, p)
+		}
+	})
+	return true
+}
+
+// take records ports as handed out, if none of them is.
+func take(ports ...int) bool {
 	handedOut.Lock()
 	defer handedOut.Unlock()
 	for _, p := range ports {
@@ -43,7 +62,7 @@ func FreeUDPPort(t testing.TB) int {
 		}
 		port := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
-		if claim(port) {
+		if claim(t, port) {
 			return port
 		}
 	}
@@ -67,7 +86,7 @@ func FreePort(t testing.TB) int {
 			continue
 		}
 		c.Close()
-		if claim(port) {
+		if claim(t, port) {
 			return port
 		}
 	}
@@ -93,7 +112,7 @@ func FreePortRange(t testing.TB, n int) int {
 		if err := udpFree(ports); err != nil {
 			continue
 		}
-		if claim(ports...) {
+		if claim(t, ports...) {
 			return start
 		}
 	}
