@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,21 +64,26 @@ func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEv
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("tshark: %v", err)
 	}
+	// tshark says "Capturing on" when its dumpcap has opened the
+	// interface, and (Debian 12's) "Capture started" once packets flow;
+	// under load the two were seen far apart, with the digits sent in
+	// between and lost. Wait for the second, or 2 s after the first for a
+	// tshark that does not say it.
 	ready := make(chan struct{})
+	var once sync.Once
 	var errText strings.Builder
 	go func() {
 		sc := bufio.NewScanner(stderr)
-		closed := false
 		for sc.Scan() {
 			errText.WriteString(sc.Text() + "\n")
-			if !closed && strings.Contains(sc.Text(), "Capturing on") {
-				close(ready)
-				closed = true
+			switch {
+			case strings.Contains(sc.Text(), "Capture started"):
+				once.Do(func() { close(ready) })
+			case strings.Contains(sc.Text(), "Capturing on"):
+				time.AfterFunc(2*time.Second, func() { once.Do(func() { close(ready) }) })
 			}
 		}
-		if !closed {
-			close(ready)
-		}
+		once.Do(func() { close(ready) })
 	}()
 	select {
 	case <-ready:
