@@ -24,13 +24,16 @@ type Call struct {
 	Recording string     `json:"recording"`
 }
 
-// AddCall stores a finished call and returns once it is committed.
+// AddCall stores a finished call and returns once it is committed: safe
+// from a crash of the daemon, on disk with the next message's commit or
+// checkpoint (a history row promises no one anything, a 2xx'd message
+// does).
 func (s *Store) AddCall(ctx context.Context, c *Call) error {
 	var answered sql.NullInt64
 	if c.Answered != nil {
 		answered = sql.NullInt64{Int64: c.Answered.UnixMicro(), Valid: true}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, false, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`INSERT INTO calls
 			(direction, account, number, name, sip_call_id, started, answered, ended, duration, code, reason, recording)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -67,7 +67,7 @@ func (s *Store) AddIncoming(ctx context.Context, m *Message) (fresh bool, err er
 	if err := m.check(); err != nil {
 		return false, err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, true, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`INSERT INTO messages
 			(time, direction, peer, peer_uri, text, status, account, call_id, cseq, from_tag)
 			VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?)
@@ -95,7 +95,7 @@ func (s *Store) AddOutgoing(ctx context.Context, m *Message) error {
 	if err := m.check(); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, true, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`INSERT INTO messages
 			(time, direction, peer, peer_uri, text, status, account, call_id, cseq, from_tag)
 			VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -111,7 +111,7 @@ func (s *Store) AddOutgoing(ctx context.Context, m *Message) error {
 // SetOutcome records an outgoing message's delivery: status sent or
 // failed, with the final SIP code and reason.
 func (s *Store) SetOutcome(ctx context.Context, id int64, status string, code int, reason string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, true, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`UPDATE messages SET status = ?, code = ?, reason = ? WHERE id = ?`, status, code, reason, id)
 		return err
 	})

@@ -436,3 +436,36 @@ func TestCloseWhileWriting(t *testing.T) {
 	}
 	t.Logf("%d writes committed before Close", len(ok))
 }
+
+// A message's commit is synchronous FULL (the WAL fsynced before its 2xx),
+// a call's history row NORMAL (no fsync of its own), whatever came before.
+func TestSynchronousPerWrite(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, t.TempDir())
+	mode := func() int {
+		t.Helper()
+		var m int
+		if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	const normal, full = 1, 2
+	call := func() { s.AddCall(ctx, &Call{Direction: "incoming", Started: time.Now(), Ended: time.Now()}) }
+	steps := []struct {
+		name  string
+		write func()
+		want  int
+	}{
+		{"a call", call, normal},
+		{"a received message", func() { s.AddIncoming(ctx, in("x", 1, "t", "hi")) }, full},
+		{"a call again", call, normal},
+		{"a sent message", func() { s.AddOutgoing(ctx, &Message{Peer: "1", PeerURI: "sip:1@h", Text: "yo", Account: "1"}) }, full},
+	}
+	for _, st := range steps {
+		st.write()
+		if got := mode(); got != st.want {
+			t.Errorf("after %s: synchronous %d, want %d", st.name, got, st.want)
+		}
+	}
+}
