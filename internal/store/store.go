@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
@@ -258,8 +259,46 @@ func (s *Store) writer() {
 				break fill
 			}
 		}
+		if !anyDurable(batch) {
+			batch = s.linger(batch)
+		}
 		s.commit(batch)
 	}
+}
+
+// historyLinger is how long a batch of history rows waits for more before
+// it is committed: at 50 calls/s one transaction then takes a few calls'
+// rows instead of one each. A durable write (a message) ends the wait.
+const historyLinger = 100 * time.Millisecond
+
+// linger adds to batch what arrives within historyLinger, until a durable
+// write arrives, the batch is full or the store stops.
+func (s *Store) linger(batch []*op) []*op {
+	t := time.NewTimer(historyLinger)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case o := <-s.ops:
+			batch = append(batch, o)
+			if o.durable {
+				return batch
+			}
+		case <-t.C:
+			return batch
+		case <-s.stop:
+			return batch
+		}
+	}
+	return batch
+}
+
+func anyDurable(ops []*op) bool {
+	for _, o := range ops {
+		if o.durable {
+			return true
+		}
+	}
+	return false
 }
 
 // commit runs batch in one transaction. If that fails, each write is tried
@@ -282,10 +321,7 @@ func (s *Store) commit(batch []*op) {
 // one of them is durable. A call's history row costs no fsync of its own:
 // at 50 calls/s those were half of the daemon's CPU (bench/README.md).
 func (s *Store) run(ops []*op) error {
-	durable := false
-	for _, o := range ops {
-		durable = durable || o.durable
-	}
+	durable := anyDurable(ops)
 	if durable != s.synced {
 		mode := map[bool]string{true: "FULL", false: "NORMAL"}[durable]
 		if _, err := s.w.ExecContext(context.Background(), "PRAGMA synchronous = "+mode); err != nil {
