@@ -203,16 +203,22 @@ func (p *Phone) route(requestUser, toUser string) (string, bool) {
 	return "", false
 }
 
-// accountStatus describes acc for Status and Accounts.
-func (p *Phone) accountStatus(acc config.Account) AccountStatus {
-	host := acc.Domain
+// address is acc's user and host: its username (else "gophone") at its
+// domain (else the address the phone listens on).
+func (p *Phone) address(acc config.Account) (user, host string) {
+	user, host = acc.Username, acc.Domain
 	if host == "" {
 		host = p.ua.Addr()
 	}
-	user := acc.Username
 	if user == "" {
 		user = "gophone"
 	}
+	return user, host
+}
+
+// accountStatus describes acc for Status and Accounts.
+func (p *Phone) accountStatus(acc config.Account) AccountStatus {
+	user, host := p.address(acc)
 	as := AccountStatus{ID: acc.ID, Label: acc.Label, AOR: user + "@" + host, State: "local"}
 	if acc.NeedsPassword {
 		as.State, as.NeedsPassword = "needs-password", true

@@ -72,14 +72,7 @@ func (p *Phone) SendMessage(ctx context.Context, args command.Args) (any, error)
 	if err := p.store.AddOutgoing(ctx, m); err != nil {
 		return nil, command.Errorf(command.CodeUnavailable, "Message: not sent, it could not be stored: %v", err)
 	}
-	host := acc.Domain
-	if host == "" {
-		host = p.ua.Addr()
-	}
-	user := acc.Username
-	if user == "" {
-		user = "gophone"
-	}
+	user, host := p.address(acc)
 	var via *sipua.Account // an account with a server: through it, with its credentials
 	if l := p.lines[acc.ID]; l != nil {
 		via = &l.ua
