@@ -256,12 +256,9 @@ func listenHTTP(cfg *config.Config) (*httpListener, error) {
 // httpServer is the HTTP API over the daemon's command table, for
 // httpListen listen.
 func (d *Daemon) httpServer(token, listen string) *httpapi.Server {
-	s := &httpapi.Server{Exec: d, Commands: d.commands.Specs(), Bus: d.bus, Token: token,
-		Listen: listen, Logger: d.log, Audit: d.audit, Replied: d.replied, UI: web.Handler()}
-	if d.metrics != nil { // tests run daemons without metrics
-		s.Metrics = d.metrics.Handler()
-	}
-	return s
+	return &httpapi.Server{Exec: d, Commands: d.commands.Specs(), Bus: d.bus, Token: token,
+		Listen: listen, Logger: d.log, Audit: d.audit, Replied: d.replied, UI: web.Handler(),
+		Metrics: d.metrics.Handler()}
 }
 
 // Exec runs one command from channel and records it in the audit log.

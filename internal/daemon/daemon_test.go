@@ -14,6 +14,7 @@ import (
 	"github.com/gophone/gophone/internal/audit"
 	"github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/metrics"
 )
 
 // syncBuffer is a bytes.Buffer safe for the audit log's writes and the
@@ -51,6 +52,7 @@ func newTestDaemon(t testing.TB) (*Daemon, *syncBuffer) {
 		audit:    audit.New(&buf),
 		stop:     stop,
 		commands: commands(),
+		metrics:  metrics.New(metrics.Sources{Bus: bus}),
 	}
 	return d, &buf
 }
