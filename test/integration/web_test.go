@@ -33,8 +33,10 @@ const chromiumPath = "/usr/bin/chromium"
 // Hang up puts the call in the history, Call back dials B; a transfer of B
 // to C; the page offline while B calls, then back; chat; A restarted while
 // the page is open. The script asks for B's side of each
-// step on stdout and is answered on stdin. Screenshots go to
-// docs/screenshots.
+// step on stdout and is answered on stdin. Screenshots go to the
+// directory $GOPHONE_SCREENSHOTS names (docs/screenshots to refresh the
+// README's), else to the test's temporary directory, so that a test run
+// leaves the tree as it was.
 func TestWebDialpad(t *testing.T) {
 	root, err := testutil.ModuleRoot()
 	if err != nil {
@@ -42,6 +44,10 @@ func TestWebDialpad(t *testing.T) {
 	}
 	script := filepath.Join(root, "test", "web", "dialpad.mjs")
 	needWebTools(t, root)
+	shots := os.Getenv("GOPHONE_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
 
 	b := testutil.StartDaemon(t, gophoneBin, "[Account1]\nusername=2002\ndisplayName=Alice Example\n")
 	// A's domain is B's address, so that a bare number (Call back 2002)
@@ -69,7 +75,7 @@ func TestWebDialpad(t *testing.T) {
 		"GOPHONE_CALLER_NUMBER=2002",
 		"GOPHONE_TRANSFER_URI=sip:carol@"+c.SIPAddr(),
 		"GOPHONE_OUT_WAV="+filepath.Join(t.TempDir(), "heard.wav"),
-		"GOPHONE_SCREENSHOTS="+filepath.Join(root, "docs", "screenshots"),
+		"GOPHONE_SCREENSHOTS="+shots,
 		"CHROMIUM="+chromiumPath,
 	)
 	stdin, err := cmd.StdinPipe()
