@@ -95,12 +95,16 @@ func (c *callAudio) ReadFrame(pcm []byte) {
 	if in == nil && !ended {
 		in = c.open()
 	}
-	if in == nil || c.a.muted.Load() {
+	if in == nil {
 		clear(pcm)
 		return
 	}
-	if _, err := io.ReadFull(in, pcm); err != nil {
+	// The input is read also while muted, as a microphone keeps running: a
+	// file plays on, and a sound card's buffer does not keep the last of
+	// what was said while muted, to be sent (late) once unmuted.
+	if _, err := io.ReadFull(in, pcm); err != nil || c.a.muted.Load() {
 		clear(pcm)
+		return
 	}
 	if level := int(c.a.micVolume.Load()); level != 100 {
 		audio.ApplyGain(pcm, level)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gophone/gophone/internal/audio"
@@ -209,6 +210,35 @@ func TestReadFrameMuteToggle(t *testing.T) {
 	a.CallAudio("c").ReadFrame(pcm)
 	if peakAbs(pcmSamples(pcm)) == 0 {
 		t.Fatal("frame after unmute is silent")
+	}
+}
+
+// The input is read while muted, as a microphone keeps running: after
+// unmuting, the call carries what the input gives now, not what it gave
+// when muted (a file plays on; a sound card's buffer does not hold the
+// last 200 ms said while muted, to be sent once unmuted).
+func TestReadFrameMuteKeepsTime(t *testing.T) {
+	in, err := audio.OpenInput("tone:440")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	want := make([]byte, 5*320) // frames 0-4 of the tone
+	if _, err := io.ReadFull(in, want); err != nil {
+		t.Fatal(err)
+	}
+	a := newTestAudio("tone:440", "null", 100, 100)
+	defer a.close()
+	p, pcm := &Phone{au: a}, make([]byte, 320)
+	a.CallAudio("c").ReadFrame(pcm) // frame 0
+	p.Mute(context.Background(), command.Args{"state": "on"})
+	for range 3 { // frames 1-3, muted
+		a.CallAudio("c").ReadFrame(pcm)
+	}
+	p.Mute(context.Background(), command.Args{"state": "off"})
+	a.CallAudio("c").ReadFrame(pcm)
+	if got, w := pcmSamples(pcm), pcmSamples(want[4*320:]); !slices.Equal(got, w) {
+		t.Fatalf("after 3 muted frames the input gives %v…, want frame 4 of the tone %v…", got[:4], w[:4])
 	}
 }
 

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,33 +153,11 @@ func TestCommandsNeedNoSleeps(t *testing.T) {
 // far end's tone.
 func wantHearing(t *testing.T, who, path string, hz float64) {
 	t.Helper()
-	start := wavLen(path)
-	deadline := time.Now().Add(eventWait)
-	for wavLen(path) < start+4000 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s heard no new audio within %v (%d samples before)", who, eventWait, start)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a file, not waiting for an event
-	}
-	samples, rate, err := audio.ReadWAV(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := audio.DominantFrequency(samples[start:], rate, 100, 3000, 10)
+	samples, rate := testutil.WaitWAV(t, path, testutil.WAVLen(path), audio.SampleRate/2, eventWait)
+	got := audio.DominantFrequency(samples, rate, 100, 3000, 10)
 	if math.Abs(got-hz) > 20 {
 		t.Fatalf("%s heard %.0f Hz, want %.0f Hz", who, got, hz)
 	}
-}
-
-func wavLen(path string) int {
-	if _, err := os.Stat(path); err != nil {
-		return 0
-	}
-	samples, _, err := audio.ReadWAV(path)
-	if err != nil {
-		return 0
-	}
-	return len(samples)
 }
 
 // waitAll waits until every predicate has matched some event of the stream,
