@@ -91,6 +91,12 @@ func TestKamailioSRTP(t *testing.T) {
 		aCall = aev.WaitType(t, eventWait, "call.established", "").Call
 		wantHearing(t, "A", aHeard, 1000)
 		wantHearing(t, "B", bHeard, 440)
+		if ac, _ := a.Status(t).Call(aCall); !ac.SRTP {
+			t.Errorf("A's call %+v, want srtp true", ac)
+		}
+		if bc, _ := b.Status(t).Call(bCall); !bc.SRTP {
+			t.Errorf("B's call %+v, want srtp true", bc)
+		}
 	})
 	b.MustRun(t, "hangup")
 	aev.WaitType(t, eventWait, "call.ended", aCall)
@@ -180,6 +186,9 @@ func TestSRTPBaresip(t *testing.T) {
 				ev.WaitType(t, eventWait, "call.established", id)
 				b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
 				wantHearing(t, "gophone", heard, 440)
+				if c, _ := d.Status(t).Call(id); c.SRTP != tt.srtp {
+					t.Errorf("gophone's call %+v, want srtp %v", c, tt.srtp)
+				}
 				b.WaitRecorded(t, eventWait, time.Second)
 				d.MustRun(t, "hangup", id)
 				b.WaitEventType(t, eventWait, "CALL_CLOSED")
