@@ -71,7 +71,8 @@ func wantNoKeys(t *testing.T, d *testutil.Daemon) {
 // TestKamailioSRTP: two daemons registered at Kamailio over TLS with
 // SRTP=mandatory call each other: each hears the other's tone, and the
 // RTP on the wire is SRTP (an 80-bit tag after the 20 ms of PCMU) in which
-// the tone is not found when the payloads are decoded as G.711.
+// the tone is not found when the payloads are decoded as G.711; hold,
+// resume and DTMF work on the encrypted call.
 func TestKamailioSRTP(t *testing.T) {
 	k := testutil.StartKamailio(t, testutil.KamailioOptions{TLS: true})
 	dir := t.TempDir()
@@ -98,6 +99,17 @@ func TestKamailioSRTP(t *testing.T) {
 			t.Errorf("B's call %+v, want srtp true", bc)
 		}
 	})
+	// Hold and resume (re-INVITEs keeping the keys) and RFC 4733 digits,
+	// encrypted as the audio is.
+	b.MustRun(t, "hold")
+	aev.WaitType(t, eventWait, "call.remote_held", aCall)
+	b.MustRun(t, "hold")
+	aev.WaitType(t, eventWait, "call.remote_resumed", aCall)
+	b.MustRun(t, "senddtmf", "42")
+	if d := aev.WaitType(t, eventWait, "dtmf.received", aCall).Digit + aev.WaitType(t, eventWait, "dtmf.received", aCall).Digit; d != "42" {
+		t.Errorf("A received DTMF %q, want 42", d)
+	}
+	wantHearing(t, "A after the resume", aHeard, 1000)
 	b.MustRun(t, "hangup")
 	aev.WaitType(t, eventWait, "call.ended", aCall)
 
