@@ -167,8 +167,8 @@ func TestSRTPMandatoryRefusesPlain(t *testing.T) {
 	}
 }
 
-// TestSRTPBaresip: gophone calls baresip (its srtp module) over UDP with
-// SDES keys, both mandatory (RTP/SAVP) or both optional (keys on RTP/AVP):
+// TestSRTPBaresip: gophone calls baresip (its srtp module) over UDP, and
+// is called by it, with SDES keys, both mandatory (RTP/SAVP) or both optional (keys on RTP/AVP):
 // each hears the other's tone, and gophone's RTP does not decode to its
 // tone. With an optional policy gophone also calls a baresip without
 // SRTP, in plain RTP, whose capture does decode to the tone.
@@ -176,10 +176,13 @@ func TestSRTPBaresip(t *testing.T) {
 	for _, tt := range []struct {
 		name, gophone, mediaenc string
 		srtp                    bool
+		baresipDials            bool
 	}{
-		{"mandatory", "mandatory", "srtp-mand", true},
-		{"optional", "optional", "srtp", true},
-		{"optional to plain", "optional", "", false},
+		{"mandatory", "mandatory", "srtp-mand", true, false},
+		{"optional", "optional", "srtp", true, false},
+		{"optional to plain", "optional", "", false, false},
+		{"baresip calls, mandatory", "mandatory", "srtp-mand", true, true},
+		{"baresip calls, optional", "optional", "srtp", true, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			heard := filepath.Join(t.TempDir(), "heard.wav")
@@ -194,9 +197,14 @@ func TestSRTPBaresip(t *testing.T) {
 			b := testutil.StartBaresip(t, opts)
 
 			pkts := captureRTPPayloads(t, d, func() {
-				id := strings.TrimSpace(d.MustRun(t, "dial", "sip:alice@127.0.0.1:"+strconv.Itoa(b.Port)))
-				ev.WaitType(t, eventWait, "call.established", id)
-				b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+				var id string
+				if tt.baresipDials {
+					id = baresipCalls(t, b, d, ev)
+				} else {
+					id = strings.TrimSpace(d.MustRun(t, "dial", "sip:alice@127.0.0.1:"+strconv.Itoa(b.Port)))
+					ev.WaitType(t, eventWait, "call.established", id)
+					b.WaitEventType(t, eventWait, "CALL_ESTABLISHED")
+				}
 				wantHearing(t, "gophone", heard, 440)
 				if c, _ := d.Status(t).Call(id); c.SRTP != tt.srtp {
 					t.Errorf("gophone's call %+v, want srtp %v", c, tt.srtp)
