@@ -220,6 +220,40 @@ func TestSRTPCalls(t *testing.T) {
 	}
 }
 
+// TestSRTPTransfer: a call transferred by the far end calls the target
+// with the transferred call's SRTP policy, so a mandatory target takes it
+// (it would refuse a plain offer).
+func TestSRTPTransfer(t *testing.T) {
+	mand := SRTP{Mode: SRTPMandatory, OverUDP: true}
+	caller, transferor, answered := srtpUAs(t, mand)
+	_, target, targetAnswered := srtpUAs(t, mand)
+	call, err := caller.Dial(context.Background(), "sip:srtp@"+transferor.Addr(), DialOptions{SRTP: mand})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b *Call
+	select {
+	case b = <-answered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not answered")
+	}
+	<-call.Established()
+	<-b.Established()
+	code, err := b.Transfer(context.Background(), "sip:target@"+target.Addr())
+	if err != nil || code != 200 {
+		t.Fatalf("transfer: %d, %v; want 200", code, err)
+	}
+	select {
+	case c := <-targetAnswered:
+		<-c.Established()
+		if !c.SRTP() {
+			t.Error("the transferred call reached the target without SRTP")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the target did not answer the transferred call")
+	}
+}
+
 func TestSRTPMandatoryNeedsTLS(t *testing.T) {
 	caller, callee, _ := srtpUAs(t, SRTP{})
 	_, err := caller.Dial(context.Background(), "sip:srtp@"+callee.Addr(), DialOptions{SRTP: SRTP{Mode: SRTPMandatory}})
