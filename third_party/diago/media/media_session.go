@@ -582,13 +582,13 @@ func (s *MediaSession) RemoteSDP(sdpReceived []byte, offered bool) error {
 		if strings.HasPrefix(v, "crypto:") {
 			vals := strings.Split(v, " ")
 			if len(vals) < 3 {
-				return fmt.Errorf("sdp: bad crypto attribute attr=%q", v)
+				return fmt.Errorf("sdp: bad crypto attribute") // gophone: its key is not told
 			}
 			// Parse crypto tag
 			tagString := strings.TrimPrefix(vals[0], "crypto:")
 			tag, err := strconv.Atoi(tagString)
 			if err != nil {
-				return fmt.Errorf("bad crypto tag in %q", v)
+				return fmt.Errorf("bad crypto tag %q", tagString) // gophone: the key is not told
 			}
 
 			// Parse algorithm
