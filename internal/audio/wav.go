@@ -419,3 +419,16 @@ func (w *WAVWriter) Close() error {
 	}
 	return nil
 }
+
+// DecodeG711 expands G.711 bytes (µ-law, or A-law if alaw) to linear PCM.
+func DecodeG711(payload []byte, alaw bool) []int16 {
+	out := make([]int16, len(payload))
+	for i, b := range payload {
+		if alaw {
+			out[i] = alawDecode(b)
+		} else {
+			out[i] = ulawDecode(b)
+		}
+	}
+	return out
+}

@@ -192,8 +192,12 @@ type Account struct {
 	// KeepAlive is the interval of keep-alive packets to the server
 	// (keepAlive, in seconds); 0 disables them.
 	KeepAlive time.Duration
-	// SRTP is "", "optional" or "mandatory".
+	// SRTP is "" (disabled), "optional" or "mandatory": SRTP with SDES
+	// keys (RFC 4568), used over TLS signalling only unless SRTPOverUDP.
 	SRTP string
+	// SRTPOverUDP lets SRTP's keys travel in SIP over UDP or TCP, where
+	// anyone on the path reads them (srtpOverUDP).
+	SRTPOverUDP bool
 	// TLSCAFile is a PEM file of CAs that verify the server; "" means the
 	// system store.
 	TLSCAFile string
@@ -254,6 +258,7 @@ func (a Account) LogValue() slog.Value {
 		slog.String("srtp", p.SRTP),
 		slog.String("tlsCAFile", p.TLSCAFile),
 		slog.Bool("insecure", p.Insecure),
+		slog.Bool("srtpOverUDP", p.SRTPOverUDP),
 		slog.String("codecs", strings.Join(p.Codecs, ",")),
 		slog.Bool("needsPassword", p.NeedsPassword),
 	)

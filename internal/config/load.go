@@ -482,11 +482,27 @@ func accountFields() []field[Account] {
 		// keepAlive <= 0 is 15.
 		clampedSeconds("registerRefresh", func(a *Account) *time.Duration { return &a.RegisterRefresh }, 10, 300),
 		clampedSeconds("keepAlive", func(a *Account) *time.Duration { return &a.KeepAlive }, 1, 15),
-		enumField("SRTP", func(a *Account) *string { return &a.SRTP }, "", "optional", "mandatory"),
+		srtpField(),
+		boolField("srtpOverUDP", func(a *Account) *bool { return &a.SRTPOverUDP }),
 		stringField("tlsCAFile", func(a *Account) *string { return &a.TLSCAFile }),
 		codecsField("codecs", func(a *Account) *[]string { return &a.Codecs }),
 		boolField("insecure", func(a *Account) *bool { return &a.Insecure }),
 	}
+}
+
+// srtpField reads SRTP: MicroSIP writes "" (its Disabled), optional or
+// mandatory; gophone also takes disabled for "".
+func srtpField() field[Account] {
+	f := enumField("SRTP", func(a *Account) *string { return &a.SRTP }, "", "disabled", "optional", "mandatory")
+	set := f.set
+	f.set = func(a *Account, v string) error {
+		err := set(a, v)
+		if a.SRTP == "disabled" {
+			a.SRTP = ""
+		}
+		return err
+	}
+	return f
 }
 
 // finishAccounts resolves the accounts' paths, passwords and defaults into

@@ -2,6 +2,7 @@ package phone
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"time"
@@ -96,11 +97,14 @@ func (p *Phone) Dial(ctx context.Context, args command.Args, holdActive bool) (a
 	opts := sipua.DialOptions{Listener: func(sc *sipua.Call, ev sipua.Event) {
 		<-ready
 		p.listener(c)(sc, ev)
-	}}
+	}, SRTP: srtpPolicy(acc)}
 	if l := p.lines[acc.ID]; l != nil {
 		opts.Account = &l.ua
 	}
 	sc, err := p.ua.Dial(p.ctx, target, opts)
+	if errors.Is(err, sipua.ErrSRTPRequired) {
+		return nil, errf(command.CodeUnsupported, err, "dialing %s", target)
+	}
 	if err != nil {
 		return nil, errf(command.CodeBadArgs, err, "dialing %s", target)
 	}

@@ -130,6 +130,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 		OnIncoming:  p.incoming,
 		OnReferred:  p.referred,
 		Route:       p.route,
+		SRTP:        p.accountSRTP,
 		Logger:      log,
 		Observer:    o.sipObserver,
 	}
@@ -137,6 +138,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 		uacfg.Messages = p
 		uacfg.MaxMessageBytes = store.MaxText
 	}
+	warnSRTP(cfg, log)
 	ua, err := sipua.Start(p.ctx, uacfg)
 	if err != nil {
 		p.cancel()
@@ -264,7 +266,7 @@ func errCode(err error) string {
 	case errors.Is(err, sipua.ErrNotEstablished), errors.Is(err, sipua.ErrCallEnded),
 		errors.Is(err, sipua.ErrAnswered), errors.Is(err, sipua.ErrNotIncoming):
 		return command.CodeWrongState
-	case errors.Is(err, sipua.ErrNoTelephoneEvent), errors.Is(err, sipua.ErrNoAudio):
+	case errors.Is(err, sipua.ErrNoTelephoneEvent), errors.Is(err, sipua.ErrNoAudio), errors.Is(err, sipua.ErrSRTPRequired):
 		return command.CodeUnsupported
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return command.CodeTimeout

@@ -54,8 +54,10 @@ type CallStatus struct {
 	Answered   *time.Time `json:"answered"`
 	Duration   int        `json:"duration"`
 	Codec      string     `json:"codec"`
-	Recording  string     `json:"recording"`
-	RTP        RTPStatus  `json:"rtp"`
+	// SRTP: the call's media is SRTP both ways.
+	SRTP      bool      `json:"srtp"`
+	Recording string    `json:"recording"`
+	RTP       RTPStatus `json:"rtp"`
 }
 
 // RTPStatus is a call's receive quality.
@@ -77,7 +79,7 @@ func (p *Phone) Status() Status {
 		cs := CallStatus{
 			ID: c.id, SIPCallID: c.sc.SIPCallID(), Account: c.account, Direction: string(c.direction),
 			Number: c.number, Name: c.name, URI: c.uri, State: state, Held: held, RemoteHeld: remoteHeld,
-			Muted: au.Muted, Started: c.started, Codec: c.sc.Codec(),
+			Muted: au.Muted, Started: c.started, Codec: c.sc.Codec(), SRTP: c.sc.SRTP(),
 		}
 		if !answered.IsZero() {
 			a := answered

@@ -63,6 +63,9 @@ type Call struct {
 	// accountID the account a call belongs to, as OnIncoming's Route said.
 	account   *Account
 	accountID string
+	// srtp is the call's SRTP policy, srtpMode what its transport allows.
+	srtp     SRTP
+	srtpMode SRTPMode
 
 	mu          sync.Mutex
 	listener    Listener
@@ -152,6 +155,13 @@ func (c *Call) Codec() string {
 	}
 	audioCodec, _ := negotiated(sess.CommonCodecs())
 	return strings.ToUpper(audioCodec.Name)
+}
+
+// SRTP reports whether the call's media is SRTP both ways.
+func (c *Call) SRTP() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return srtpActive(c.med)
 }
 
 // Stats returns receive statistics: packets lost and RFC 3550

@@ -32,6 +32,9 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 		}
 		c.accountID = id
 	}
+	if !u.takeSRTP(c, d) {
+		return
+	}
 	if body := req.Body(); len(body) > 0 {
 		if !offerHasCodec(body, u.codecs) {
 			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
@@ -72,6 +75,28 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 	// Wait for a BYE or our own hangup before letting diago clean up.
 	<-c.done
 	c.awaitRejected()
+}
+
+// takeSRTP sets an incoming call's SDES keys from its account's SRTP
+// policy and the INVITE's transport; a call that cannot meet a mandatory
+// policy is refused, 488 with a Warning saying why (RFC 3261 §20.43).
+func (u *UA) takeSRTP(c *Call, d *diago.DialogServerSession) bool {
+	if u.cfg.SRTP != nil {
+		c.srtp = u.cfg.SRTP(c.accountID)
+	}
+	mode, err := c.srtp.forTransport(d.InviteRequest.Transport())
+	if why := srtpRefusal(mode, d.InviteRequest.Body()); err == nil && why != "" {
+		err = fmt.Errorf("SRTP=%s: %s", c.srtp.Mode, why)
+	}
+	if err != nil {
+		u.log.Info("refusing a call", "call", c.sipCallID, "account", c.accountID, "reason", err)
+		warning := sip.NewHeader("Warning", fmt.Sprintf("399 %s %q", u.host, err.Error()))
+		d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning)
+		return false
+	}
+	c.srtpMode = mode
+	d.SetSDES(mode != SRTPOff, mode == SRTPOptional)
+	return true
 }
 
 // Ring sends 180 Ringing for an incoming call.
@@ -117,6 +142,12 @@ func (c *Call) Answer(ctx context.Context) error {
 	if err != nil {
 		c.finish(500, "answer failed: "+err.Error())
 		return fmt.Errorf("answering call: %w", err)
+	}
+	if c.srtpMode == SRTPMandatory && !srtpActive(med) {
+		// A late offer's answer (in the ACK) had no usable key.
+		c.srv.Hangup(ctx)
+		c.finish(488, "SRTP required (SRTP=mandatory): the far end's answer has no usable SRTP key")
+		return ErrSRTPRequired
 	}
 	c.startMedia(med)
 	c.confirm()

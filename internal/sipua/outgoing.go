@@ -45,6 +45,8 @@ type DialOptions struct {
 	// is its address, the INVITE goes to its proxy or server over its
 	// transport, and digest challenges are answered with its credentials.
 	Account *Account
+	// SRTP is the call's SRTP policy (the account's).
+	SRTP SRTP
 }
 
 // Dial places a call to target (a SIP URI). It returns as soon as the
@@ -59,6 +61,11 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 		return nil, fmt.Errorf("creating dialog: %w", err)
 	}
 	c := newCall(u, Outgoing)
+	c.srtp = opts.SRTP
+	if err := c.setSDES(d); err != nil {
+		d.Close()
+		return nil, err
+	}
 	c.account = opts.Account
 	c.cli = d
 	c.remoteURI = uri.String()
@@ -83,6 +90,31 @@ func (u *UA) newDialog(uri sip.Uri, acc *Account) (*diago.DialogClientSession, e
 	d.InviteRequest.SetDestination(acc.nextHop())
 	d.UA.ContactHDR = u.accountContact(*acc)
 	return d, nil
+}
+
+// srtpRequiredAnswer is the reason a call with SRTP=mandatory ends with
+// when the answer carries no usable key.
+const srtpRequiredAnswer = "SRTP required (SRTP=mandatory): the answer has no usable SRTP key"
+
+// setSDES sets an outgoing dialog's SDES keys from the call's SRTP policy
+// and the dialog's transport.
+func (c *Call) setSDES(d *diago.DialogClientSession) error {
+	mode, err := c.srtp.forTransport(d.InviteRequest.Transport())
+	if err != nil {
+		return err
+	}
+	c.srtpMode = mode
+	d.SetSDES(mode != SRTPOff, mode == SRTPOptional)
+	return nil
+}
+
+// srtpActive reports whether a call's media is SRTP both ways.
+func srtpActive(med *diago.DialogMedia) bool {
+	if med == nil {
+		return false
+	}
+	ms := med.MediaSession()
+	return ms != nil && ms.SRTP()
 }
 
 // invite runs an outgoing INVITE to its end: answered and confirmed, or failed.
@@ -121,7 +153,9 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		}
 		med, err = d.Invite(ctx, opts)
 		if errors.Is(err, diago.ErrClientEarlyMedia) {
-			c.startMedia(med)
+			if c.srtpMode != SRTPMandatory || srtpActive(med) {
+				c.startMedia(med)
+			}
 			err = d.WaitAnswer(ctx, med, sipgo.AnswerOptions{OnResponse: onResponse})
 		}
 		target, ok := redirectTarget(err)
@@ -132,6 +166,10 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		// Contact, with the same Call-ID (RFC 3261 §8.1.3.4).
 		nd, nerr := c.u.newDialog(target, c.account)
 		if nerr != nil {
+			break
+		}
+		if err = c.setSDES(nd); err != nil {
+			nd.Close()
 			break
 		}
 		id := sip.CallIDHeader(c.sipCallID)
@@ -147,12 +185,24 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		var re *ResponseError
 		if errors.As(describe(err), &re) {
 			code, reason = re.Code, re.Reason
+			if code == sip.StatusNotAcceptableHere && c.srtpMode == SRTPMandatory {
+				reason += " (SRTP=mandatory: the far end may not take SRTP)"
+			}
 		} else if ctx.Err() != nil {
 			code, reason = 487, "Request Terminated"
 		}
 		c.finish(code, reason)
 		d.Close()
 		return describe(err)
+	}
+	if c.srtpMode == SRTPMandatory && !srtpActive(med) {
+		// The far end answered without a key we can use: the call
+		// would be plain RTP, which SRTP=mandatory forbids.
+		d.Ack(ctx)
+		d.Hangup(ctx)
+		c.finish(488, srtpRequiredAnswer)
+		d.Close()
+		return ErrSRTPRequired
 	}
 	c.mu.Lock()
 	c.answered = true

@@ -61,6 +61,12 @@ func (c *Call) onRefer(d *diago.DialogClientSession) error {
 	if f := c.u.cfg.OnReferred; f != nil {
 		nc.SetListener(f(c, nc))
 	}
+	// The target is called with the transferred call's SRTP policy.
+	nc.srtp = c.srtp
+	if err := nc.setSDES(d); err != nil {
+		nc.finish(488, err.Error())
+		return err
+	}
 	err := nc.invite(c.u.ctx, d)
 	if err != nil {
 		return err

@@ -80,6 +80,9 @@ type Config struct {
 	// of its Request-URI and of its To; with ok false the INVITE is
 	// answered 404 Not Found. Nil routes every call to no account.
 	Route func(requestUser, toUser string) (account string, ok bool)
+	// SRTP, if set, gives the SRTP policy of the account an incoming call
+	// is for (as Route named it); unset, calls take no SRTP keys.
+	SRTP func(account string) SRTP
 	// OnReferred is called when the far end of call from transferred us and
 	// we now call the transfer target as c; it returns c's listener.
 	OnReferred func(from, c *Call) Listener

@@ -316,6 +316,7 @@ type Call struct {
 	Answered  string          `json:"answered"`
 	Duration  float64         `json:"duration"` // seconds
 	Codec     string          `json:"codec"`
+	SRTP      bool            `json:"srtp"`
 	Recording json.RawMessage `json:"recording,omitempty"`
 	RTP       RTPStats        `json:"rtp"`
 }

@@ -48,16 +48,39 @@ func captureRTP(t *testing.T, d *testutil.Daemon, f func()) []rtpEvent {
 // tshark's stderr.
 func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEvent, string) {
 	t.Helper()
-	bin := testutil.RequireTool(t, "tshark")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-i", "lo", "-l", "-n", "-f", "udp src portrange "+d.RTPPorts(t),
+	out, stderr := tsharkOnLo(t, f, "-f", "udp src portrange "+d.RTPPorts(t),
 		"-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtpevent && rtp.p_type == 101",
 		"-T", "fields", "-e", "frame.time_epoch", "-e", "rtpevent.event_id",
 		"-e", "rtpevent.end_of_event", "-e", "rtpevent.duration", "-e", "rtp.p_type", "-e", "udp.srcport")
+	var evs []rtpEvent
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Split(strings.TrimSpace(line), "\t")
+		if len(f) < 4 {
+			continue
+		}
+		sec, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			continue
+		}
+		id, _ := strconv.Atoi(f[1])
+		dur, _ := strconv.Atoi(f[3])
+		end := f[2] == "1" || strings.EqualFold(f[2], "true")
+		evs = append(evs, rtpEvent{at: time.Unix(0, int64(sec*1e9)), event: id, end: end, duration: dur})
+	}
+	return evs, stderr
+}
+
+// tsharkOnLo runs tshark on the loopback interface with args while f runs
+// and returns its output and its stderr.
+func tsharkOnLo(t *testing.T, f func(), args ...string) (stdout, stderr string) {
+	t.Helper()
+	bin := testutil.RequireTool(t, "tshark")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-i", "lo", "-l", "-n"}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	stderr, err := cmd.StderrPipe()
+	errPipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +94,14 @@ func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEv
 	// tshark that does not say it.
 	ready := make(chan struct{})
 	var once sync.Once
+	var mu sync.Mutex
 	var errText strings.Builder
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(errPipe)
 		for sc.Scan() {
+			mu.Lock()
 			errText.WriteString(sc.Text() + "\n")
+			mu.Unlock()
 			switch {
 			case strings.Contains(sc.Text(), "Capture started"):
 				once.Do(func() { close(ready) })
@@ -91,26 +117,13 @@ func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEv
 		t.Fatal("tshark did not start capturing")
 	}
 	f()
-	// Let the last end packets reach the capture, then stop tshark (our own pid).
+	// Let the last packets reach the capture, then stop tshark (our own pid).
 	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
-	var evs []rtpEvent
-	for _, line := range strings.Split(out.String(), "\n") {
-		f := strings.Split(strings.TrimSpace(line), "\t")
-		if len(f) < 4 {
-			continue
-		}
-		sec, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			continue
-		}
-		id, _ := strconv.Atoi(f[1])
-		dur, _ := strconv.Atoi(f[3])
-		end := f[2] == "1" || strings.EqualFold(f[2], "true")
-		evs = append(evs, rtpEvent{at: time.Unix(0, int64(sec*1e9)), event: id, end: end, duration: dur})
-	}
-	return evs, errText.String()
+	mu.Lock()
+	defer mu.Unlock()
+	return out.String(), errText.String()
 }
 
 // TestDTMFOnTheWire checks RFC 4733 timing as sent: digits of at least

@@ -151,6 +151,7 @@ type MediaConfig struct {
 	Listen func(ip net.IP) (rtp, rtcp net.PacketConn, err error)
 	// Used internally
 	secureRTP  int // 0 - none, 1 - sdes
+	sdesOnAVP  bool
 	bindIP     net.IP
 	externalIP net.IP
 	rtpNAT     int
@@ -159,6 +160,16 @@ type MediaConfig struct {
 	// TODO, For now it is global on media package
 	// RTPPortStart int
 	// RTPPortEnd   int
+}
+
+// setSDES (gophone) turns SDES-keyed SRTP on or off for one dialog's
+// media, whatever its transport's MediaSRTP says; onAVP offers the keys
+// on RTP/AVP (see media.MediaSession.SDESOnAVP).
+func (conf *MediaConfig) setSDES(on, onAVP bool) {
+	conf.secureRTP, conf.sdesOnAVP = 0, false
+	if on {
+		conf.secureRTP, conf.sdesOnAVP = 1, onAVP
+	}
 }
 
 func (conf *MediaConfig) update(codecs []media.Codec, rtpNAT int) {

@@ -133,6 +133,11 @@ func (o *InviteClientOptions) WithCaller(displayName string, callerID string, ho
 //
 // NOTE: It updates internal invite request so NOT THREAD SAFE.
 // If you pass originator it will use originator to set correct from header and avoid media transcoding
+// SetSDES (gophone) turns SDES-keyed SRTP (RFC 4568) on or off for this
+// dialog's media; onAVP offers the keys on RTP/AVP rather than RTP/SAVP.
+// Call it before Invite.
+func (d *DialogClientSession) SetSDES(on, onAVP bool) { d.mediaConfig.setSDES(on, onAVP) }
+
 func (d *DialogClientSession) Invite(ctx context.Context, opts InviteClientOptions) (*DialogMedia, error) {
 	conf := d.mediaConfig
 	conf.rtpNAT = opts.RTPNAT

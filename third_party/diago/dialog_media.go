@@ -170,6 +170,7 @@ func (d *DialogMedia) initMediaSessionFromConf(conf MediaConfig) error {
 		Mode:       sdp.ModeSendrecv,
 		SecureRTP:  conf.secureRTP,
 		SRTPAlg:    conf.SecureRTPAlg,
+		SDESOnAVP:  conf.sdesOnAVP,
 		RTPNAT:     conf.rtpNAT,
 		DTLSConf:   conf.dtlsConf,
 		Listen:     conf.Listen,

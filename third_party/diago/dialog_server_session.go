@@ -180,6 +180,11 @@ type AnswerOptions struct {
 
 // Answer creates media session and answers.
 // After this new AudioReader and AudioWriter are created for audio manipulation.
+// SetSDES (gophone) turns SDES-keyed SRTP (RFC 4568) on or off for this
+// dialog's media: on, an offer's a=crypto key is taken and ours answered.
+// Call it before Answer.
+func (d *DialogServerSession) SetSDES(on, onAVP bool) { d.mediaConf.setSDES(on, onAVP) }
+
 func (d *DialogServerSession) Answer(opt AnswerOptions) (*DialogMedia, error) {
 	d.dialogCallbacks.mu.Lock()
 	d.onReferDialog = opt.OnRefer

@@ -358,7 +358,7 @@ function updateCallItem(li, c) {
   li.dataset.state = c.state;
   li.querySelector('.who').textContent = callWho(c);
   const dir = c.direction === 'incoming' ? 'Incoming' : 'Outgoing';
-  li.querySelector('.state').textContent = `${dir} · ${callStateWords(c)}${c.codec ? ' · ' + c.codec : ''}`;
+  li.querySelector('.state').textContent = `${dir} · ${callStateWords(c)}${c.codec ? ' · ' + c.codec : ''}${c.srtp ? ' · SRTP' : ''}`;
   const established = c.state === 'established';
   const show = (act, on) => { li.querySelector(`[data-act="${act}"]`).hidden = !on; };
   show('hold', established);

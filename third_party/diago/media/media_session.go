@@ -149,6 +149,10 @@ type MediaSession struct {
 	SecureRTP int // 0 none, 1 - SDES, 2 - DTLS
 	// TODO support multile for offering
 	SRTPAlg uint16
+	// SDESOnAVP (gophone) offers SDES keys on RTP/AVP rather than
+	// RTP/SAVP, as pjsip's optional SRTP does: a far end without SRTP
+	// answers with plain RTP instead of refusing the offer.
+	SDESOnAVP bool
 
 	// DTLSConf used for DTLS
 	DTLSConf DTLSConfig
@@ -318,7 +322,7 @@ func (s *MediaSession) Fork() *MediaSession {
 		DTLSConf:       s.DTLSConf,
 	}
 	if s.SecureRTP == 1 {
-		cp.SecureRTP, cp.SRTPAlg = s.SecureRTP, s.SRTPAlg
+		cp.SecureRTP, cp.SRTPAlg, cp.SDESOnAVP = s.SecureRTP, s.SRTPAlg, s.SDESOnAVP
 		cp.Raddr, cp.remoteProto = s.Raddr, s.remoteProto
 		cp.localCtxSRTP, cp.localSDES = s.localCtxSRTP, s.localSDES
 		cp.remoteCtxSRTP = s.remoteCtxSRTP
@@ -410,8 +414,13 @@ func (s *MediaSession) LocalSDP(answered bool) []byte {
 				}
 
 				// NOTE: For some compatibility reasons (like asterisk) it would be required that this stays on RTP/AVP
-				// When the remote offer uses RTP/SAVP, we must mirror it per RFC 3264
-				if !RTPProfileSAVPDisable || s.remoteProto == "RTP/SAVP" {
+				// gophone: an answer mirrors the offer's profile (RFC 3264 §6.1),
+				// RTP/AVP as well as RTP/SAVP; an offer is on RTP/SAVP unless
+				// SDESOnAVP (or the package's RTPProfileSAVPDisable) says otherwise.
+				switch {
+				case answered && s.remoteProto != "":
+					rtpProfile = s.remoteProto
+				case !RTPProfileSAVPDisable && !s.SDESOnAVP:
 					rtpProfile = "RTP/SAVP"
 				}
 				return nil
@@ -573,13 +582,13 @@ func (s *MediaSession) RemoteSDP(sdpReceived []byte, offered bool) error {
 		if strings.HasPrefix(v, "crypto:") {
 			vals := strings.Split(v, " ")
 			if len(vals) < 3 {
-				return fmt.Errorf("sdp: bad crypto attribute attr=%q", v)
+				return fmt.Errorf("sdp: bad crypto attribute") // gophone: its key is not told
 			}
 			// Parse crypto tag
 			tagString := strings.TrimPrefix(vals[0], "crypto:")
 			tag, err := strconv.Atoi(tagString)
 			if err != nil {
-				return fmt.Errorf("bad crypto tag in %q", v)
+				return fmt.Errorf("bad crypto tag %q", tagString) // gophone: the key is not told
 			}
 
 			// Parse algorithm
@@ -595,6 +604,9 @@ func (s *MediaSession) RemoteSDP(sdpReceived []byte, offered bool) error {
 			}
 
 			inline := strings.TrimPrefix(vals[2], "inline:")
+			// gophone: the key ends at an optional |lifetime or |MKI:length
+			// (RFC 4568 §9.2), which pjsip and others may add.
+			inline, _, _ = strings.Cut(inline, "|")
 			remoteTag, remoteKey = tag, inline
 			if s.remoteCtxSRTP != nil && s.remoteCtxSRTP.hasKey(inline) {
 				if !s.Raddr.IP.Equal(remoteAddr.IP) || s.Raddr.Port != remoteAddr.Port {
@@ -771,6 +783,12 @@ func (s *MediaSession) RemoteSDP(sdpReceived []byte, offered bool) error {
 		s.srtpRemoteTag = remoteTag
 	}
 	return nil
+}
+
+// SRTP (gophone) reports whether the session's RTP is protected both
+// ways with SDES keys: the far end's key was taken and ours sent.
+func (s *MediaSession) SRTP() bool {
+	return s.SecureRTP == 1 && s.localCtxSRTP != nil && s.remoteCtxSRTP != nil
 }
 
 // Finalize finalizes negotiation and does verification
@@ -1166,6 +1184,15 @@ func (m *MediaSession) WriteRTCPs(pkts []rtcp.Packet) error {
 	data, err := rtcpMarshal(pkts)
 	if err != nil {
 		return err
+	}
+	if m.localCtxSRTP != nil {
+		// gophone: sent as SRTCP, as WriteRTCP sends one packet.
+		wbuf := rtpBufPool.Get()
+		defer rtpBufPool.Put(wbuf)
+		data, err = m.localCtxSRTP.EncryptRTCP(wbuf.([]byte), data, nil)
+		if err != nil {
+			return err
+		}
 	}
 
 	n, err := m.WriteRTCPRaw(data)
