@@ -50,7 +50,7 @@ type Recorder struct {
 	remote [maxRemote]int16 // far-end samples not yet paired: a ring
 	rHead  int              // the oldest's index
 	rLen   int
-	cur    []byte  // the chunk being filled
+	cur    []byte // the chunk being filled
 	free   [][]byte
 	made   int // chunks allocated
 
