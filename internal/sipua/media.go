@@ -367,6 +367,7 @@ func (m *mediaLoop) sendDTMFStep(period time.Duration, sc *scratch) {
 		if _, werr := m.med.RTPPacketWriter.WriteSamples(s.payload[:], s.advance, s.start, d.te.PayloadType); werr != nil {
 			err = fmt.Errorf("sending DTMF: %w", werr)
 		}
+		m.au.SkipFrame(samplesIn(period))
 	}
 	if err != nil || len(d.plan) == 0 {
 		d.job.done <- err

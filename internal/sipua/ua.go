@@ -42,6 +42,9 @@ type CallAudio interface {
 	Listening() bool
 	// WriteFrame takes a decoded far-end frame.
 	WriteFrame(pcm []byte)
+	// SkipFrame tells that a packet time of samples passed in which no
+	// microphone audio was read or sent (an RFC 4733 event went instead).
+	SkipFrame(samples int)
 }
 
 // Config configures a user agent.
