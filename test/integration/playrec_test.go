@@ -268,7 +268,7 @@ func captureAudio(t *testing.T, d *testutil.Daemon, f func()) []rtpPacket {
 	}
 	f()
 	time.Sleep(300 * time.Millisecond) // let the last packets reach the capture
-	cmd.Process.Signal(syscall.SIGINT)  // our own tshark, by pid
+	cmd.Process.Signal(syscall.SIGINT) // our own tshark, by pid
 	cmd.Wait()
 	var pkts []rtpPacket
 	for _, line := range strings.Split(out.String(), "\n") {
