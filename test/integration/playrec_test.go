@@ -446,4 +446,20 @@ func TestPlayRecordBadInput(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(b.Dir, "data", "recordings")); len(entries) != 0 {
 		t.Fatalf("recordings made: %v", entries)
 	}
+	// The audit log has every one of them, with its outcome.
+	audit, err := os.ReadFile(filepath.Join(b.Dir, "data", "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"command":"Play"`, `"command":"Record"`, `"bad_args"`, `"no_active_call"`} {
+		if !strings.Contains(string(audit), want) {
+			t.Errorf("audit.log lacks %s", want)
+		}
+	}
+	help := b.MustRun(t, "help")
+	for _, want := range []string{"Play FILE [CALL] [--loop]", "Record ACTION [CALL]"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("gophone help lacks %q", want)
+		}
+	}
 }
