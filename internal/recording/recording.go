@@ -10,7 +10,6 @@
 package recording
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -47,10 +46,10 @@ type Recorder struct {
 
 	mu     sync.Mutex
 	closed bool
-	remote [maxRemote]int16 // far-end samples not yet paired: a ring
-	rHead  int              // the oldest's index
-	rLen   int
-	cur    []byte // the chunk being filled
+	remote [2 * maxRemote]byte // far-end samples not yet paired: a ring of 16-bit PCM
+	rHead  int                 // the oldest's byte offset (even)
+	rLen   int                 // bytes waiting (even)
+	cur    []byte              // the chunk being filled
 	free   [][]byte
 	made   int // chunks allocated
 
@@ -91,11 +90,8 @@ func (r *Recorder) Path() string { return r.path }
 func (r *Recorder) Local(pcm []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return
-	}
-	for i := 0; i+1 < len(pcm); i += 2 {
-		r.put(int16(binary.LittleEndian.Uint16(pcm[i:])))
+	if !r.closed {
+		r.pair(pcm, len(pcm)/2)
 	}
 }
 
@@ -104,54 +100,82 @@ func (r *Recorder) Local(pcm []byte) {
 func (r *Recorder) Skip(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return
-	}
-	for range n {
-		r.put(0)
+	if !r.closed {
+		r.pair(nil, n)
 	}
 }
 
 // Remote takes a frame of the far end's audio, to be recorded beside the
-// local frames that follow.
+// local frames that follow. Past maxRemote waiting, the oldest go.
 func (r *Recorder) Remote(pcm []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return
 	}
-	for i := 0; i+1 < len(pcm); i += 2 {
-		if r.rLen == maxRemote { // full: the oldest goes
-			r.rHead = (r.rHead + 1) % maxRemote
-			r.rLen--
-			r.trimmed.Add(1)
+	const size = 2 * maxRemote
+	pcm = pcm[:len(pcm)&^1]
+	if len(pcm) > size {
+		r.trimmed.Add(int64(len(pcm)-size) / 2)
+		pcm = pcm[len(pcm)-size:]
+	}
+	if over := r.rLen + len(pcm) - size; over > 0 { // full: the oldest go
+		r.rHead = (r.rHead + over) % size
+		r.rLen -= over
+		r.trimmed.Add(int64(over) / 2)
+	}
+	tail := (r.rHead + r.rLen) % size
+	n := copy(r.remote[tail:], pcm)
+	copy(r.remote[:], pcm[n:])
+	r.rLen += len(pcm)
+}
+
+// pair appends n stereo frames to the chunks: the local samples of pcm
+// (silence if nil) beside the oldest far-end samples waiting (silence when
+// none are); r.mu is held.
+func (r *Recorder) pair(pcm []byte, n int) {
+	const size = 2 * maxRemote
+	for n > 0 {
+		if r.cur == nil {
+			if r.cur = r.chunk(); r.cur == nil {
+				r.dropped.Add(int64(n)) // the writer holds every chunk: drop
+				r.popRemote(2 * n)
+				return
+			}
 		}
-		r.remote[(r.rHead+r.rLen)%maxRemote] = int16(binary.LittleEndian.Uint16(pcm[i:]))
-		r.rLen++
+		k := min(n, (chunkBytes-len(r.cur))/4)
+		at := len(r.cur)
+		r.cur = r.cur[:at+4*k]
+		out := r.cur[at:]
+		for i := range k {
+			if pcm != nil {
+				out[4*i], out[4*i+1] = pcm[2*i], pcm[2*i+1]
+			} else {
+				out[4*i], out[4*i+1] = 0, 0
+			}
+			if r.rLen > 0 {
+				out[4*i+2], out[4*i+3] = r.remote[r.rHead], r.remote[r.rHead+1]
+				r.rHead = (r.rHead + 2) % size
+				r.rLen -= 2
+			} else {
+				out[4*i+2], out[4*i+3] = 0, 0
+			}
+		}
+		if pcm != nil {
+			pcm = pcm[2*k:]
+		}
+		n -= k
+		if len(r.cur) == chunkBytes {
+			r.send()
+		}
 	}
 }
 
-// put appends a stereo frame of local sample l and the oldest far-end
-// sample (silence if none came); r.mu is held.
-func (r *Recorder) put(l int16) {
-	var rs int16
-	if r.rLen > 0 {
-		rs = r.remote[r.rHead]
-		r.rHead = (r.rHead + 1) % maxRemote
-		r.rLen--
-	}
-	if r.cur == nil {
-		r.cur = r.chunk()
-		if r.cur == nil {
-			r.dropped.Add(1) // the writer holds every chunk: drop this frame
-			return
-		}
-	}
-	r.cur = binary.LittleEndian.AppendUint16(r.cur, uint16(l))
-	r.cur = binary.LittleEndian.AppendUint16(r.cur, uint16(rs))
-	if len(r.cur) == chunkBytes {
-		r.send()
-	}
+// popRemote drops up to b bytes of the oldest far-end audio; r.mu is held.
+func (r *Recorder) popRemote(b int) {
+	b = min(b, r.rLen)
+	r.rHead = (r.rHead + b) % (2 * maxRemote)
+	r.rLen -= b
 }
 
 // chunk returns an empty chunk: one the writer gave back, else a new one
