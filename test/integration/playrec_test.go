@@ -116,8 +116,11 @@ func TestRecordStereo(t *testing.T) {
 	}
 	waitAudio(t, rec.Path, 2*time.Second)
 
-	if stop := runRecord(t, b, "stop"); stop.Path != rec.Path {
-		t.Fatalf("record stop = %+v, want path %s", stop, rec.Path)
+	// Stopped over the HTTP API: the command's own route.
+	reply := b.API(t).Do(t, "POST", "/v1/calls/"+call+"/record/stop", nil)
+	var stop recordResult
+	if !reply.OK || json.Unmarshal(reply.Result, &stop) != nil || stop.Path != rec.Path {
+		t.Fatalf("POST /v1/calls/%s/record/stop = %v, want path %s", call, reply, rec.Path)
 	}
 	saved := bev.WaitType(t, eventWait, "recording.saved", call)
 	if saved.Path != rec.Path {
