@@ -115,27 +115,23 @@ func (c *callAudio) ReadFrame(pcm []byte) {
 			in = c.open()
 		}
 	}
-	switch {
-	case in == nil || c.a.muted.Load():
+	if in == nil || c.a.muted.Load() {
 		clear(pcm)
-	default:
-		if _, err := io.ReadFull(in, pcm); err != nil {
-			clear(pcm)
-		}
-		if level := int(c.a.micVolume.Load()); level != 100 {
-			audio.ApplyGain(pcm, level)
-		}
+		return
 	}
-	if r := c.rec.Load(); r != nil {
-		r.Local(pcm)
+	if _, err := io.ReadFull(in, pcm); err != nil {
+		clear(pcm)
+	}
+	if level := int(c.a.micVolume.Load()); level != 100 {
+		audio.ApplyGain(pcm, level)
 	}
 }
 
-// SkipFrame records a packet time of local silence: an RFC 4733 event was
-// sent in place of audio.
-func (c *callAudio) SkipFrame(samples int) {
+// FrameSent records the frame the call sent (what ReadFrame gave, with any
+// in-band DTMF tones), while the call is recorded.
+func (c *callAudio) FrameSent(pcm []byte) {
 	if r := c.rec.Load(); r != nil {
-		r.Skip(samples)
+		r.Local(pcm)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package recording records calls to stereo WAV files: what the phone
 // sends on the left, what it receives on the right, 8 kHz 16-bit.
 //
-// The media clock hands a Recorder each frame as it passes (Local, Remote,
-// Skip); the Recorder interleaves them into chunks of memory and hands
+// The media clock hands a Recorder each frame as it passes (Local,
+// Remote); the Recorder interleaves them into chunks of memory and hands
 // full chunks to a goroutine of its own, which writes them to disk and
 // brings the WAV header up to date at least once a second. The clock
 // never waits for the disk: when the writer falls a whole queue behind,
@@ -38,7 +38,7 @@ const (
 	syncEvery = time.Second
 )
 
-// Recorder records one call. Local, Remote and Skip are called from the
+// Recorder records one call. Local and Remote are called from the
 // call's media goroutine; Close from any.
 type Recorder struct {
 	path string
@@ -91,17 +91,7 @@ func (r *Recorder) Local(pcm []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.closed {
-		r.pair(pcm, len(pcm)/2)
-	}
-}
-
-// Skip records n samples of local silence: a packet time in which the
-// phone sent no audio (an RFC 4733 event in its place).
-func (r *Recorder) Skip(n int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.closed {
-		r.pair(nil, n)
+		r.pair(pcm[:len(pcm)&^1])
 	}
 }
 
@@ -130,12 +120,12 @@ func (r *Recorder) Remote(pcm []byte) {
 	r.rLen += len(pcm)
 }
 
-// pair appends n stereo frames to the chunks: the local samples of pcm
-// (silence if nil) beside the oldest far-end samples waiting (silence when
-// none are); r.mu is held.
-func (r *Recorder) pair(pcm []byte, n int) {
+// pair appends a stereo frame to the chunks for every local sample of
+// pcm, beside the oldest far-end sample waiting (silence when none is);
+// r.mu is held.
+func (r *Recorder) pair(pcm []byte) {
 	const size = 2 * maxRemote
-	for n > 0 {
+	for n := len(pcm) / 2; n > 0; {
 		if r.cur == nil {
 			if r.cur = r.chunk(); r.cur == nil {
 				r.dropped.Add(int64(n)) // the writer holds every chunk: drop
@@ -148,11 +138,7 @@ func (r *Recorder) pair(pcm []byte, n int) {
 		r.cur = r.cur[:at+4*k]
 		out := r.cur[at:]
 		for i := range k {
-			if pcm != nil {
-				out[4*i], out[4*i+1] = pcm[2*i], pcm[2*i+1]
-			} else {
-				out[4*i], out[4*i+1] = 0, 0
-			}
+			out[4*i], out[4*i+1] = pcm[2*i], pcm[2*i+1]
 			if r.rLen > 0 {
 				out[4*i+2], out[4*i+3] = r.remote[r.rHead], r.remote[r.rHead+1]
 				r.rHead = (r.rHead + 2) % size
@@ -161,9 +147,7 @@ func (r *Recorder) pair(pcm []byte, n int) {
 				out[4*i+2], out[4*i+3] = 0, 0
 			}
 		}
-		if pcm != nil {
-			pcm = pcm[2*k:]
-		}
+		pcm = pcm[2*k:]
 		n -= k
 		if len(r.cur) == chunkBytes {
 			r.send()

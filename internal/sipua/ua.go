@@ -42,9 +42,10 @@ type CallAudio interface {
 	Listening() bool
 	// WriteFrame takes a decoded far-end frame.
 	WriteFrame(pcm []byte)
-	// SkipFrame tells that a packet time of samples passed in which no
-	// microphone audio was read or sent (an RFC 4733 event went instead).
-	SkipFrame(samples int)
+	// FrameSent takes the frame of audio the call sends, after any in-band
+	// DTMF tones (also while the far end holds the call and it goes
+	// nowhere), or silence for a packet time that carried an RFC 4733 event.
+	FrameSent(pcm []byte)
 }
 
 // Config configures a user agent.
