@@ -1,6 +1,8 @@
 package command
 
 import (
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -55,6 +57,11 @@ func (s Spec) ParseCLI(words []string) (Args, *Error) {
 				return nil, Errorf(CodeBadArgs, "%s: --%s %s", s.Name, k, err.Message)
 			}
 			args[k] = typed
+			if p.Path && str != "" && !filepath.IsAbs(str) && !slices.Contains(p.Keywords, str) {
+				if abs, err := filepath.Abs(str); err == nil {
+					args[k] = abs
+				}
+			}
 		}
 	}
 	if err := s.Validate(args); err != nil {

@@ -81,7 +81,12 @@ type Param struct {
 	Required   bool
 	Min, Max   int      // bounds for Int when Max > 0
 	Enum       []string // allowed values for String, when set
-	Help       string
+	// Path marks a String that names a file on the daemon's machine: the
+	// CLI, whose working directory is not the daemon's, makes a relative
+	// path absolute, except the words of Keywords, taken as they are.
+	Path     bool
+	Keywords []string
+	Help     string
 }
 
 // Spec describes a command.

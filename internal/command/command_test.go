@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	. "github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/daemon"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -173,6 +175,10 @@ func TestValidate(t *testing.T) {
 }
 
 func TestParseCLI(t *testing.T) {
+	cwd, err := os.Getwd() // a relative FILE is the client's: made absolute
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		cmd     string
 		words   []string
@@ -235,6 +241,16 @@ func TestParseCLI(t *testing.T) {
 		{"Status", []string{"--json"}, Args{"json": true}, ""},
 		{"Subscribe", []string{"--since", "7"}, Args{"since": 7}, ""},
 		{"Devices", []string{"extra"}, nil, "unexpected argument"},
+		{"Play", []string{"/srv/prompt.wav", "2", "--loop"}, Args{"file": "/srv/prompt.wav", "call": "2", "loop": true}, ""},
+		{"Play", []string{"stop"}, Args{"file": "stop"}, ""},
+		{"Play", []string{"stop", "2"}, Args{"file": "stop", "call": "2"}, ""},
+		{"Play", []string{"prompt.wav"}, Args{"file": cwd + "/prompt.wav"}, ""},
+		{"Play", []string{"../a b.wav"}, Args{"file": filepath.Dir(cwd) + "/a b.wav"}, ""},
+		{"Play", nil, nil, "missing file"},
+		{"Record", []string{"start"}, Args{"action": "start"}, ""},
+		{"Record", []string{"STOP", "3"}, Args{"action": "stop", "call": "3"}, ""},
+		{"Record", []string{"pause"}, nil, "must be one of start, stop"},
+		{"Record", nil, nil, "missing action"},
 	}
 	for _, tt := range tests {
 		got, err := mustLookup(t, tt.cmd).ParseCLI(tt.words)

@@ -52,7 +52,8 @@ type Event struct {
 	Target    string    `json:"target,omitempty"`  // call.transfer: where to
 	Peer      string    `json:"peer,omitempty"`
 	Text      string    `json:"text,omitempty"`
-	Path      string    `json:"path,omitempty"`
+	Path      string    `json:"path,omitempty"`    // play.ended, recording.saved: the file
+	Stopped   *bool     `json:"stopped,omitempty"` // play.ended: stopped (play stop, a new play, the call's end) rather than played out
 	Device    string    `json:"device,omitempty"`
 	Hook      string    `json:"hook,omitempty"`
 	Error     string    `json:"error,omitempty"`

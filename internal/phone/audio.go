@@ -14,6 +14,7 @@ import (
 	"github.com/gophone/gophone/internal/command"
 	"github.com/gophone/gophone/internal/config"
 	"github.com/gophone/gophone/internal/events"
+	"github.com/gophone/gophone/internal/recording"
 	"github.com/gophone/gophone/internal/sipua"
 )
 
@@ -77,23 +78,42 @@ func (a *audioState) CallAudio(callID string) sipua.CallAudio {
 	return c
 }
 
+// existingCallAudio returns the call's audio if it has any yet.
+func (a *audioState) existingCallAudio(callID string) *callAudio {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.calls[callID]
+}
+
 // callAudio is one call's audio: its microphone input, opened on the
-// first frame, and the shared output.
+// first frame, and the shared output; while a file plays (play) it is the
+// input instead, and while the call is recorded every frame sent and
+// received also goes to its recorder. Both are atomics, read at every
+// frame: a call neither playing nor recording pays two loads.
 type callAudio struct {
-	a *audioState
+	a    *audioState
+	play atomic.Pointer[player]
+	rec  atomic.Pointer[recording.Recorder]
 
 	mu    sync.Mutex // taken after a.mu, never before it
 	in    audio.Input
 	ended bool
 }
 
-// ReadFrame fills pcm with the call's next frame of microphone audio.
+// ReadFrame fills pcm with the call's next frame of microphone audio (or
+// of the file playing), after the mute and the microphone level.
 func (c *callAudio) ReadFrame(pcm []byte) {
-	c.mu.Lock()
-	in, ended := c.in, c.ended
-	c.mu.Unlock()
-	if in == nil && !ended {
-		in = c.open()
+	var in audio.Input
+	if pl := c.play.Load(); pl != nil {
+		in = pl.in
+	} else {
+		c.mu.Lock()
+		in = c.in
+		ended := c.ended
+		c.mu.Unlock()
+		if in == nil && !ended {
+			in = c.open()
+		}
 	}
 	if in == nil {
 		clear(pcm)
@@ -108,6 +128,14 @@ func (c *callAudio) ReadFrame(pcm []byte) {
 	}
 	if level := int(c.a.micVolume.Load()); level != 100 {
 		audio.ApplyGain(pcm, level)
+	}
+}
+
+// FrameSent records the frame the call sent (what ReadFrame gave, with any
+// in-band DTMF tones), while the call is recorded.
+func (c *callAudio) FrameSent(pcm []byte) {
+	if r := c.rec.Load(); r != nil {
+		r.Local(pcm)
 	}
 }
 
@@ -133,14 +161,22 @@ func (c *callAudio) open() audio.Input {
 	return in
 }
 
-// Listening reports whether far-end frames are played (the output is not null).
-func (c *callAudio) Listening() bool { return c.a.listening.Load() }
+// Listening reports whether far-end frames are wanted: the output is not
+// null, or the call is recorded.
+func (c *callAudio) Listening() bool { return c.a.listening.Load() || c.rec.Load() != nil }
 
-// WriteFrame plays 20 ms of far-end audio on the output device.
+// WriteFrame plays 20 ms of far-end audio on the output device, after the
+// speaker level, and records it while the call is recorded.
 func (c *callAudio) WriteFrame(pcm []byte) {
 	a := c.a
 	if level := int(a.volume.Load()); level != 100 {
 		audio.ApplyGain(pcm, level)
+	}
+	if r := c.rec.Load(); r != nil {
+		r.Remote(pcm)
+		if !a.listening.Load() {
+			return
+		}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -173,29 +209,47 @@ func (c *callAudio) reopen() {
 	}
 }
 
-func (a *audioState) callEnded(callID string) {
+// callEnded ends the call's audio and returns what was playing into it
+// and its recorder, for the caller to end outside the lock.
+func (a *audioState) callEnded(callID string) (*player, *recording.Recorder) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var pl *player
+	var rec *recording.Recorder
 	if c := a.calls[callID]; c != nil {
 		c.close()
 		delete(a.calls, callID)
+		pl, rec = c.play.Swap(nil), c.rec.Swap(nil)
 	}
 	if len(a.calls) == 0 && a.out != nil {
 		a.out.Close()
 		a.out = nil
 	}
+	return pl, rec
 }
 
+// close ends every call's audio; recordings still open are closed (their
+// files complete).
 func (a *audioState) close() {
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	var recs []*recording.Recorder
 	for id, c := range a.calls {
 		c.close()
 		delete(a.calls, id)
+		if pl := c.play.Swap(nil); pl != nil {
+			pl.in.Close()
+		}
+		if r := c.rec.Swap(nil); r != nil {
+			recs = append(recs, r)
+		}
 	}
 	if a.out != nil {
 		a.out.Close()
 		a.out = nil
+	}
+	a.mu.Unlock()
+	for _, r := range recs {
+		r.Close()
 	}
 }
 

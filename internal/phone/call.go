@@ -41,6 +41,8 @@ type call struct {
 	held       bool
 	remoteHeld bool
 	timers     []*time.Timer
+	recording  string // the file being recorded, while it is
+	recorded   string // the last file recorded, for the history
 }
 
 func (c *call) snapshot() (state string, held, remoteHeld bool, answered time.Time) {
@@ -117,6 +119,11 @@ func (p *Phone) listener(c *call) sipua.Listener {
 		case sipua.EventRinging:
 			p.publish(c, events.CallRinging, nil)
 		case sipua.EventAnswered:
+			if p.cfg.AutoRecording {
+				if _, err := p.startRecording(c); err != nil {
+					p.log.Error("autoRecording", "call", c.id, "error", err)
+				}
+			}
 			p.publish(c, events.CallAnswered, nil)
 		case sipua.EventEstablished:
 			c.setState(stateEstablished)
@@ -144,7 +151,8 @@ func (p *Phone) listener(c *call) sipua.Listener {
 			}
 			c.mu.Unlock()
 			c.setState(stateEnded)
-			p.au.callEnded(sc.SIPCallID())
+			pl, rec := p.au.callEnded(sc.SIPCallID())
+			p.endCallAudio(c, pl, rec)
 			sent, received, lost := sc.RTPCounts()
 			p.mu.Lock()
 			p.ended.add(sent, received, lost)

@@ -144,7 +144,8 @@ func (p *Phone) recordCall(c *call, code int, reason string, duration int) {
 	}
 	c.mu.Lock()
 	rec := &store.Call{Direction: string(c.direction), Number: c.number, Name: c.name, Account: c.account,
-		SIPCallID: c.sc.SIPCallID(), Started: c.started, Ended: c.ended, Duration: duration, Code: code, Reason: reason}
+		SIPCallID: c.sc.SIPCallID(), Started: c.started, Ended: c.ended, Duration: duration, Code: code, Reason: reason,
+		Recording: c.recorded}
 	if !c.answered.IsZero() {
 		a := c.answered
 		rec.Answered = &a

@@ -113,6 +113,9 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 		calls: make(map[string]*call),
 	}
 	p.ctx, p.cancel = context.WithCancel(ctx)
+	// Before any call can start one: recordings a crash cut short get
+	// headers that describe all their audio.
+	p.repairRecordings()
 	acc := cfg.Accounts[0]
 	uacfg := sipua.Config{
 		Listen:      cfg.Listen,

@@ -86,6 +86,9 @@ func (p *Phone) Status() Status {
 			cs.Answered = &a
 			cs.Duration = int(time.Since(answered) / time.Second)
 		}
+		c.mu.Lock()
+		cs.Recording = c.recording
+		c.mu.Unlock()
 		cs.RTP.Lost, cs.RTP.JitterMs = c.sc.Stats()
 		st.Calls = append(st.Calls, cs)
 	}

@@ -21,6 +21,7 @@ func (nullMedia) CallAudio(string) CallAudio { return nullMedia{} }
 func (nullMedia) ReadFrame(pcm []byte)       { clear(pcm) }
 func (nullMedia) Listening() bool            { return false }
 func (nullMedia) WriteFrame([]byte)          {}
+func (nullMedia) FrameSent([]byte)           {}
 
 // establishedPair starts two user agents on loopback, calls the second from
 // the first, and returns the caller's call once both sides are

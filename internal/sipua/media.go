@@ -276,6 +276,7 @@ func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch, tone byte, offs
 	if tone != 0 {
 		gaudio.DTMFTone(pcm, tone, offset)
 	}
+	m.au.FrameSent(pcm)
 	if m.remoteHeld.Load() {
 		return // the far end does not want our audio (recvonly/inactive)
 	}
@@ -367,6 +368,9 @@ func (m *mediaLoop) sendDTMFStep(period time.Duration, sc *scratch) {
 		if _, werr := m.med.RTPPacketWriter.WriteSamples(s.payload[:], s.advance, s.start, d.te.PayloadType); werr != nil {
 			err = fmt.Errorf("sending DTMF: %w", werr)
 		}
+		pcm := sc.pcm[:samplesIn(period)*2]
+		clear(pcm)
+		m.au.FrameSent(pcm) // the event is silence in the call's audio
 	}
 	if err != nil || len(d.plan) == 0 {
 		d.job.done <- err

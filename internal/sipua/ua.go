@@ -42,6 +42,10 @@ type CallAudio interface {
 	Listening() bool
 	// WriteFrame takes a decoded far-end frame.
 	WriteFrame(pcm []byte)
+	// FrameSent takes the frame of audio the call sends, after any in-band
+	// DTMF tones (also while the far end holds the call and it goes
+	// nowhere), or silence for a packet time that carried an RFC 4733 event.
+	FrameSent(pcm []byte)
 }
 
 // Config configures a user agent.

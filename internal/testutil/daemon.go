@@ -223,6 +223,13 @@ func (d *Daemon) Kill() {
 	<-d.exited
 }
 
+// Start runs the daemon again after Kill, on the same configuration and
+// data, and returns once it answers.
+func (d *Daemon) Start(t testing.TB) {
+	t.Helper()
+	d.start(t)
+}
+
 // Run runs `bin -c FILE args…` as a client and returns its standard output.
 // A non-zero exit is an *exec.ExitError whose message includes stderr. Each
 // client run is bounded to 60 s.

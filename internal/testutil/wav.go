@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -86,4 +88,73 @@ func WaitWAV(t testing.TB, path string, from, n int, timeout time.Duration) ([]i
 		}
 		time.Sleep(20 * time.Millisecond) // polling a file, not waiting for an event
 	}
+}
+
+// WAVFile is a canonical 16-bit PCM WAV file (a 44-byte header, as
+// gophone's recordings have) as ReadWAVFile found it: the sizes its header
+// gives beside the file's length, and its samples per channel.
+type WAVFile struct {
+	Channels, Rate, Bits int
+	RIFFSize, DataSize   int64 // as the header gives them
+	Length               int64 // the file's length in bytes
+	// Channel holds the samples of each channel the header describes.
+	Channel [][]int16
+}
+
+// ReadWAVFile reads the canonical WAV file at path.
+func ReadWAVFile(path string) (*WAVFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	if len(b) < 44 || string(b[0:4]) != "RIFF" || string(b[8:16]) != "WAVEfmt " || string(b[36:40]) != "data" {
+		return nil, fmt.Errorf("%s: not a canonical WAV file", path)
+	}
+	w := &WAVFile{Channels: int(le.Uint16(b[22:])), Rate: int(le.Uint32(b[24:])), Bits: int(le.Uint16(b[34:])),
+		RIFFSize: int64(le.Uint32(b[4:])), DataSize: int64(le.Uint32(b[40:])), Length: int64(len(b))}
+	if le.Uint16(b[20:]) != 1 || w.Bits != 16 || w.Channels < 1 {
+		return nil, fmt.Errorf("%s: not 16-bit PCM (%d channels, %d bits)", path, w.Channels, w.Bits)
+	}
+	w.Channel = make([][]int16, w.Channels)
+	data := b[44:min(int64(len(b)), 44+w.DataSize)]
+	for i := 0; i+2*w.Channels <= len(data); i += 2 * w.Channels {
+		for c := range w.Channels {
+			w.Channel[c] = append(w.Channel[c], int16(le.Uint16(data[i+2*c:])))
+		}
+	}
+	return w, nil
+}
+
+// Valid reports whether a reader may trust the header: its chunks end
+// within the file, and the RIFF size covers exactly the header and data.
+func (w *WAVFile) Valid() error {
+	switch {
+	case w.RIFFSize != w.DataSize+36:
+		return fmt.Errorf("RIFF size %d, data size %d: want RIFF = data + 36", w.RIFFSize, w.DataSize)
+	case 44+w.DataSize > w.Length:
+		return fmt.Errorf("data size %d reaches past the file's %d bytes", w.DataSize, w.Length)
+	case w.DataSize%int64(2*w.Channels) != 0:
+		return fmt.Errorf("data size %d is not whole frames", w.DataSize)
+	}
+	return nil
+}
+
+// Exact reports whether the header describes the whole file.
+func (w *WAVFile) Exact() error {
+	if err := w.Valid(); err != nil {
+		return err
+	}
+	if 44+w.DataSize != w.Length {
+		return fmt.Errorf("data size %d, file %d bytes: %d bytes of audio not in the header", w.DataSize, w.Length, w.Length-44-w.DataSize)
+	}
+	return nil
+}
+
+// Duration is the audio the header describes.
+func (w *WAVFile) Duration() time.Duration {
+	if w.Rate == 0 || w.Channels == 0 {
+		return 0
+	}
+	return time.Duration(w.DataSize/int64(2*w.Channels)) * time.Second / time.Duration(w.Rate)
 }
