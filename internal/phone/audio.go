@@ -165,18 +165,20 @@ func (c *callAudio) open() audio.Input {
 // null, or the call is recorded.
 func (c *callAudio) Listening() bool { return c.a.listening.Load() || c.rec.Load() != nil }
 
-// WriteFrame plays 20 ms of far-end audio on the output device, after the
-// speaker level, and records it while the call is recorded.
+// WriteFrame records 20 ms of far-end audio while the call is recorded and
+// plays it on the output device after the speaker level.
 func (c *callAudio) WriteFrame(pcm []byte) {
 	a := c.a
-	if level := int(a.volume.Load()); level != 100 {
-		audio.ApplyGain(pcm, level)
-	}
+	// The recording takes the far end as received: the speaker level is
+	// the listener's, as in MicroSIP, whose recorder is not behind it.
 	if r := c.rec.Load(); r != nil {
 		r.Remote(pcm)
 		if !a.listening.Load() {
 			return
 		}
+	}
+	if level := int(a.volume.Load()); level != 100 {
+		audio.ApplyGain(pcm, level)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

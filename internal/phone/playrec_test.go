@@ -31,7 +31,7 @@ func toneWAV(t testing.TB, hz float64, n int) string {
 // is received on the right, and an RFC 4733 packet time as local silence;
 // with a null output the far end's frames are wanted only while recording.
 func TestCallAudioPlayAndRecord(t *testing.T) {
-	a := newTestAudio("tone:440", "null", 100, 50)
+	a := newTestAudio("tone:440", "null", 50, 50)
 	defer a.close()
 	ca := a.CallAudio("c").(*callAudio)
 	if ca.Listening() {
@@ -94,6 +94,10 @@ func TestCallAudioPlayAndRecord(t *testing.T) {
 	}
 	if f := audio.DominantFrequency(right[:1600], 8000, 100, 3000, 10); f != 2000 {
 		t.Errorf("right: %.0f Hz, want the far end's 2000", f)
+	}
+	// Speaker level 50: the recording has the far end as received.
+	if peak := peakAbs(right[:1600]); peak < 5900 || peak > 6100 {
+		t.Errorf("right peak %d at speaker level 50, want the received 6000", peak)
 	}
 }
 
