@@ -16,6 +16,9 @@ import (
 // although it samples at 16 kHz (RFC 3551 §4.5.2), so SDP says G722/8000.
 var codecG722 = media.Codec{PayloadType: 9, SampleRate: 8000, SampleDur: 20 * time.Millisecond, NumChannels: 1, Name: codec.G722}
 
+// codecTelephoneEvent48000 is RFC 4733's events at Opus's RTP clock.
+var codecTelephoneEvent48000 = media.Codec{PayloadType: 102, SampleRate: 48000, SampleDur: 20 * time.Millisecond, NumChannels: 1, Name: "telephone-event"}
+
 // codecKind is how an audio payload is coded; it is found once per
 // negotiated codec list, so that the media clock switches on a number.
 type codecKind uint8

@@ -33,12 +33,38 @@ func TestParseCodecsOrder(t *testing.T) {
 	if got, _ := parseCodecs([]string{"PCMU", "G722"}, false); len(got) != 2 || got[1].PayloadType != 9 {
 		t.Errorf("PCMU,G722 without telephone-event: %v", got)
 	}
-	got, err = parseCodecs([]string{"opus", "PCMU"}, false)
+	got, err = parseCodecs([]string{"opus", "PCMU"}, true)
 	switch {
-	case codec.HaveOpus && (err != nil || len(got) != 2 || got[0].Name != "opus" || got[0].SampleRate != 48000 || got[0].NumChannels != 2):
+	case codec.HaveOpus && (err != nil || len(got) != 4 || got[0].Name != "opus" || got[0].SampleRate != 48000 || got[0].NumChannels != 2):
 		t.Errorf("opus,PCMU in a with_opus_c build: %v, %v; want opus/48000/2 first", got, err)
+	case codec.HaveOpus && (got[2] != media.CodecTelephoneEvent8000 || got[3] != codecTelephoneEvent48000):
+		t.Errorf("opus,PCMU in a with_opus_c build: %v; want telephone-event at 8000 and 48000 Hz last", got)
 	case !codec.HaveOpus && err == nil:
 		t.Errorf("opus,PCMU in a build without Opus: %v, want an error", got)
+	}
+}
+
+// TestNegotiatedEvents: the telephone-event sent is the one at the audio
+// codec's RTP clock rate when the answer has it (RFC 4733 §2.1), else the
+// first.
+func TestNegotiatedEvents(t *testing.T) {
+	te8, te48 := media.CodecTelephoneEvent8000, codecTelephoneEvent48000
+	for _, tc := range []struct {
+		name   string
+		common []media.Codec
+		audio  string
+		te     uint32
+	}{
+		{"G.711", []media.Codec{media.CodecAudioUlaw, te8, te48}, "pcmu", 8000},
+		{"Opus, both", []media.Codec{media.CodecAudioOpus, media.CodecAudioUlaw, te8, te48}, "opus", 48000},
+		{"Opus, 8 kHz events only", []media.Codec{media.CodecAudioOpus, te8}, "opus", 8000},
+		{"G.722, 48 kHz events first", []media.Codec{codecG722, te48, te8}, "G722", 8000},
+		{"no events", []media.Codec{codecG722}, "G722", 0},
+	} {
+		a, te := negotiated(tc.common)
+		if a.Name != tc.audio || te.SampleRate != tc.te {
+			t.Errorf("%s: audio %s, events at %d Hz; want %s and %d", tc.name, a.Name, te.SampleRate, tc.audio, tc.te)
+		}
 	}
 }
 

@@ -239,16 +239,18 @@ func (c *codecCache) recvKind(pt uint8) codecKind {
 }
 
 // negotiated picks the audio codec (the first) and the telephone-event
-// codec from a session's common codecs.
+// codec from a session's common codecs: the first at the audio's RTP clock
+// rate (RFC 4733 §2.1), else the first.
 func negotiated(common []media.Codec) (audioCodec, dtmf media.Codec) {
 	for _, c := range common {
-		switch {
-		case isTelephoneEvent(c):
-			if dtmf.SampleRate == 0 {
-				dtmf = c
-			}
-		case audioCodec.SampleRate == 0:
+		if !isTelephoneEvent(c) {
 			audioCodec = c
+			break
+		}
+	}
+	for _, c := range common {
+		if isTelephoneEvent(c) && (dtmf.SampleRate == 0 || c.SampleRate == audioCodec.SampleRate && dtmf.SampleRate != audioCodec.SampleRate) {
+			dtmf = c
 		}
 	}
 	return audioCodec, dtmf
@@ -401,6 +403,13 @@ func (m *mediaLoop) sendDTMFStep(period time.Duration, sc *scratch) {
 	case s.start && !m.checkTelephoneEvent():
 		err = ErrNoTelephoneEvent
 	default:
+		// The plan counts 8 kHz samples: the event's duration is in its
+		// own clock's units, the stream's clock moves at the audio's.
+		if t := d.te.SampleRate / 8000; t > 1 {
+			dur := (uint16(s.payload[2])<<8 | uint16(s.payload[3])) * uint16(t)
+			s.payload[2], s.payload[3] = byte(dur>>8), byte(dur)
+		}
+		s.advance *= m.codecs.kind.ticks()
 		if _, werr := m.med.RTPPacketWriter.WriteSamples(s.payload[:], s.advance, s.start, d.te.PayloadType); werr != nil {
 			err = fmt.Errorf("sending DTMF: %w", werr)
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -477,6 +478,10 @@ func parseCodecs(names []string, te bool) ([]media.Codec, error) {
 	}
 	if te {
 		out = append(out, media.CodecTelephoneEvent8000)
+		if slices.ContainsFunc(out, func(c media.Codec) bool { return c.SampleRate == 48000 }) {
+			// Events at Opus's clock as well (RFC 4733 §2.1).
+			out = append(out, codecTelephoneEvent48000)
+		}
 	}
 	return out, nil
 }

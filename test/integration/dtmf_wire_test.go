@@ -48,13 +48,37 @@ func captureRTP(t *testing.T, d *testutil.Daemon, f func()) []rtpEvent {
 // tshark's stderr.
 func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEvent, string) {
 	t.Helper()
+	rows, stderr := captureFields(t, d, "rtpevent && rtp.p_type == 101", f,
+		"frame.time_epoch", "rtpevent.event_id", "rtpevent.end_of_event", "rtpevent.duration", "rtp.p_type", "udp.srcport")
+	var evs []rtpEvent
+	for _, f := range rows {
+		sec, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			continue
+		}
+		id, _ := strconv.Atoi(f[1])
+		dur, _ := strconv.Atoi(f[3])
+		end := f[2] == "1" || strings.EqualFold(f[2], "true")
+		evs = append(evs, rtpEvent{at: time.Unix(0, int64(sec*1e9)), event: id, end: end, duration: dur})
+	}
+	return evs, stderr
+}
+
+// captureFields runs tshark on the loopback interface while f runs and
+// returns, for each RTP packet sent from d's RTP ports that matches the
+// display filter, the fields asked for (rows with all of them), and
+// tshark's stderr.
+func captureFields(t *testing.T, d *testutil.Daemon, filter string, f func(), fields ...string) ([][]string, string) {
+	t.Helper()
 	bin := testutil.RequireTool(t, "tshark")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-i", "lo", "-l", "-n", "-f", "udp src portrange "+d.RTPPorts(t),
-		"-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtpevent && rtp.p_type == 101",
-		"-T", "fields", "-e", "frame.time_epoch", "-e", "rtpevent.event_id",
-		"-e", "rtpevent.end_of_event", "-e", "rtpevent.duration", "-e", "rtp.p_type", "-e", "udp.srcport")
+	args := []string{"-i", "lo", "-l", "-n", "-f", "udp src portrange " + d.RTPPorts(t),
+		"-o", "rtp.heuristic_rtp:TRUE", "-Y", filter, "-T", "fields"}
+	for _, field := range fields {
+		args = append(args, "-e", field)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	stderr, err := cmd.StderrPipe()
@@ -91,26 +115,17 @@ func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEv
 		t.Fatal("tshark did not start capturing")
 	}
 	f()
-	// Let the last end packets reach the capture, then stop tshark (our own pid).
+	// Let the last packets reach the capture, then stop tshark (our own pid).
 	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
-	var evs []rtpEvent
+	var rows [][]string
 	for _, line := range strings.Split(out.String(), "\n") {
-		f := strings.Split(strings.TrimSpace(line), "\t")
-		if len(f) < 4 {
-			continue
+		if row := strings.Split(strings.TrimSpace(line), "\t"); len(row) >= len(fields) {
+			rows = append(rows, row)
 		}
-		sec, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			continue
-		}
-		id, _ := strconv.Atoi(f[1])
-		dur, _ := strconv.Atoi(f[3])
-		end := f[2] == "1" || strings.EqualFold(f[2], "true")
-		evs = append(evs, rtpEvent{at: time.Unix(0, int64(sec*1e9)), event: id, end: end, duration: dur})
 	}
-	return evs, errText.String()
+	return rows, errText.String()
 }
 
 // TestDTMFOnTheWire checks RFC 4733 timing as sent: digits of at least
