@@ -124,7 +124,8 @@ func TestMicroSIPCorpusStarts(t *testing.T) {
 // TestMicroSIPCodecsAndRTPPorts: MicroSIP's audioCodecs list is the
 // INVITE's offer, in its order: opus (in a with_opus_c build, else left
 // out), G722 at payload type 9 with RTP clock 8000 (RFC 3551 §4.5.2), PCMA,
-// PCMU, then telephone-event; and rtpPortMin/rtpPortMax bound its RTP
+// PCMU, then telephone-event (also at 48 kHz with opus); and
+// rtpPortMin/rtpPortMax bound its RTP
 // port, as SIPp receives the INVITE.
 func TestMicroSIPCodecsAndRTPPorts(t *testing.T) {
 	lo := testutil.FreePortRange(t, 20)
@@ -165,16 +166,16 @@ func TestMicroSIPCodecsAndRTPPorts(t *testing.T) {
 	}
 	want := []string{"9", "8", "0", "101"}
 	if codec.HaveOpus {
-		want = append([]string{"96"}, want...)
+		want = append(append([]string{"96"}, want...), "102") // events at 48 kHz too
 	}
 	if !slices.Equal(f[3:], want) {
-		t.Errorf("offer %q: want payload types %v (opus, G722, PCMA, PCMU, telephone-event; opus only in a with_opus_c build)", media, want)
+		t.Errorf("offer %q: want payload types %v (opus, G722, PCMA, PCMU, telephone-event; opus and telephone-event/48000 only in a with_opus_c build)", media, want)
 	}
 	if rtpmap["9"] != "G722/8000" {
 		t.Errorf("offer's rtpmap for payload type 9 is %q, want G722/8000", rtpmap["9"])
 	}
-	if codec.HaveOpus && rtpmap["96"] != "opus/48000/2" {
-		t.Errorf("offer's rtpmap for payload type 96 is %q, want opus/48000/2", rtpmap["96"])
+	if codec.HaveOpus && (rtpmap["96"] != "opus/48000/2" || rtpmap["102"] != "telephone-event/48000") {
+		t.Errorf("offer's rtpmap for payload types 96 and 102: %q and %q, want opus/48000/2 and telephone-event/48000", rtpmap["96"], rtpmap["102"])
 	}
 	if port, _ := strconv.Atoi(f[1]); port < lo || port > hi {
 		t.Errorf("offer %q: RTP port outside rtpPortMin-rtpPortMax %d-%d", media, lo, hi)
