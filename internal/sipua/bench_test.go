@@ -97,6 +97,19 @@ func BenchmarkDecodeFrame(b *testing.B) {
 	}
 }
 
+// BenchmarkRecvKind looks up the kind of received audio packets, as drain
+// does for each, in an answer of G.722, PCMU and PCMA: the first, the last,
+// and comfort noise (not carried).
+func BenchmarkRecvKind(b *testing.B) {
+	c := newCodecCache([]media.Codec{codecG722, media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000})
+	b.ReportAllocs()
+	for b.Loop() {
+		if c.recvKind(9) != kindG722 || c.recvKind(8) != kindPCMA || c.recvKind(13) != kindNone {
+			b.Fatal("wrong kind")
+		}
+	}
+}
+
 // BenchmarkRxStatsUpdate follows a paced packet stream with some arrival
 // jitter, wrapping sequence numbers as it goes.
 func BenchmarkRxStatsUpdate(b *testing.B) {
