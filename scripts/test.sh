@@ -14,7 +14,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # 1. Tools the integration tests need (DESIGN.md §7), and for the web
 # dialpad's browser test: Debian's Chromium and Node.js (never a browser
 # download), with playwright-core from test/web's package-lock.json.
-step "checking test tools (sipp, baresip, tshark, sox, espeak-ng, mosquitto, kamailio, chromium, node)"
+step "checking test tools (sipp, baresip, tshark, sox, espeak-ng, mosquitto, kamailio, chromium, node, libopus)"
 tools=(sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio chromium node npm)
 declare -A package=([sipp]=sip-tester [baresip]=baresip-core [tshark]=tshark [sox]=sox
 	[espeak-ng]=espeak-ng [mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients
@@ -25,6 +25,8 @@ for tool in "${tools[@]}"; do
 done
 # Kamailio's TLS module is a package of its own.
 compgen -G '/usr/lib/*/kamailio/modules/tls.so' >/dev/null || missing+=(kamailio-tls-modules)
+# The Opus build (-tags with_opus_c: cgo, libopus and opusfile by pkg-config).
+pkg-config --exists opus opusfile 2>/dev/null || missing+=(pkg-config libopus-dev libopusfile-dev)
 if ((${#missing[@]} > 0)); then
 	echo "missing: ${missing[*]}; installing from Debian packages"
 	SUDO=()
@@ -75,6 +77,18 @@ CGO_ENABLED=0 go build -o /dev/null ./cmd/gophone
 go vet -tags malgo ./internal/audio
 go build -tags malgo -o /dev/null ./cmd/gophone
 go test -race -count=1 -tags malgo ./internal/audio
+echo "ok"
+
+# Opus is behind diago's with_opus_c tag (cgo, libopus): it must keep
+# compiling, and its calls must carry audio (daemons built with the tag,
+# against each other and baresip's opus module). The default build above
+# has no cgo and offers no Opus.
+step "builds: -tags with_opus_c"
+go vet -tags with_opus_c ./internal/codec ./internal/config ./internal/sipua ./test/integration
+go build -tags with_opus_c -o /dev/null ./cmd/gophone
+go test -race -count=1 -tags with_opus_c ./internal/codec ./internal/config
+go test -race -count=1 -tags with_opus_c -run 'Codec|Coders|Frame' ./internal/sipua
+go test -count=1 -tags with_opus_c -run 'TestOpus|TestMicroSIPCodecsAndRTPPorts' ./test/integration
 echo "ok"
 
 # 4. Tests, race detector on, nothing cached.

@@ -24,7 +24,7 @@ func TestCorpus(t *testing.T) {
 			want(t, "autoAnswer", c.AutoAnswer, "button")
 			want(t, "AA", c.AA, false)
 			want(t, "DTMFMethod", c.DTMFMethod, "auto")
-			want(t, "codecs", a.Codecs, []string{"PCMA", "PCMU"})
+			want(t, "codecs", a.Codecs, withOpus("opus", "G722", "PCMA", "PCMU"))
 			want(t, "needsPassword", [2]any{a.NeedsPassword, a.Password}, [2]any{true, ""})
 			want(t, "audio", [2]string{c.AudioInput, c.AudioOutput}, [2]string{"null", "null"})
 			want(t, "rtp", [2]int{c.RTPPortMin, c.RTPPortMax}, [2]int{10000, 20000})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gophone/gophone/internal/codec"
 	"github.com/gophone/gophone/internal/testutil"
 )
 
@@ -46,8 +47,10 @@ func TestMicroSIPValues(t *testing.T) {
 		{"audioOutputDevice=\"Speakers (Realtek(R) Audio)\"", func(c *Config) any { return c.AudioOutput }, "null",
 			`audioOutputDevice: "Speakers (Realtek(R) Audio)" is not an audio device of this build; using null`},
 		{"audioCodecs=PCMA/8000/1 PCMU/8000/1", func(c *Config) any { return c.Accounts[0].Codecs }, []string{"PCMA", "PCMU"}, ""},
-		{"audioCodecs=opus/48000/2 G722/16000/1 PCMA/8000/1", func(c *Config) any { return c.Accounts[0].Codecs }, []string{"PCMA"},
-			"audioCodecs: gophone lacks opus, G722, left out"},
+		{"audioCodecs=opus/48000/2 G722/16000/1 PCMA/8000/1", func(c *Config) any { return c.Accounts[0].Codecs },
+			withOpus("opus", "G722", "PCMA"), lacksOpus("audioCodecs: gophone lacks opus, left out")},
+		{"audioCodecs=G722/16000/1 PCMU/8000/1 G729/8000/1", func(c *Config) any { return c.Accounts[0].Codecs },
+			[]string{"G722", "PCMU"}, "audioCodecs: gophone lacks G729, left out"},
 		{"audioCodecs=G729/8000/1 speex/8000/1", func(c *Config) any { return c.Accounts[0].Codecs }, []string{"PCMU", "PCMA"},
 			`audioCodecs: gophone lacks G729, speex, left out; no audio codec gophone has in "G729/8000/1 speex/8000/1"; using PCMU,PCMA`},
 		{"rtpPortMin=16000\nrtpPortMax=16100", ports, [2]int{16000, 16100}, ""},
@@ -201,4 +204,12 @@ func TestWindowsFileErrors(t *testing.T) {
 			t.Errorf("error %v", err)
 		}
 	}
+}
+
+// lacksOpus returns warning in a build without Opus, "" in one with it.
+func lacksOpus(warning string) string {
+	if codec.HaveOpus {
+		return ""
+	}
+	return warning
 }

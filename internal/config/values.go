@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gophone/gophone/internal/audio"
+	"github.com/gophone/gophone/internal/codec"
 	"maps"
 	"math"
 	"net"
@@ -198,8 +199,9 @@ func parsePortRange(v string) (lo, hi int, err error) {
 	return lo, hi, nil
 }
 
-// codecNames are the codecs gophone can use, by canonical name.
-func codecNames() []string { return []string{"PCMU", "PCMA", "telephone-event"} }
+// codecNames are the codecs this build can use, by canonical name (Opus
+// only in a build with the with_opus_c tag).
+func codecNames() []string { return append(codec.Names(), "telephone-event") }
 
 // defaultCodecs is the codec list when none is given or none is left.
 func defaultCodecs() []string { return []string{"PCMU", "PCMA"} }

@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 		UserAgent:   cfg.UserAgent,
 		Username:    acc.Username,
 		DisplayName: acc.DisplayName,
-		Codecs:      audioCodecs(acc.Codecs),
+		Codecs:      acc.Codecs,
 		DTMFMethod:  sipua.DTMFMethod(cfg.DTMFMethod),
 		RTPPortMin:  cfg.RTPPortMin,
 		RTPPortMax:  cfg.RTPPortMax,
@@ -199,16 +199,6 @@ func tlsCAFiles(cfg *config.Config) []string {
 		}
 	}
 	return files
-}
-
-func audioCodecs(codecs []string) []string {
-	var out []string
-	for _, c := range codecs {
-		if c == "PCMU" || c == "PCMA" {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // Close hangs up every call, unregisters every account and stops the user

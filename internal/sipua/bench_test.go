@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/emiago/diago/media"
+
+	"github.com/gophone/gophone/internal/codec"
 )
 
 // BenchmarkDTMFDetector feeds one RFC 4733 event as it arrives on the wire:
@@ -43,18 +45,27 @@ func tonePCM() []byte {
 	return pcm
 }
 
-var frameCodecs = []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw}
+// frameCodecs are the codecs this build sends audio with.
+func frameCodecs() []media.Codec {
+	cs := []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw, codecG722}
+	if codec.HaveOpus {
+		cs = append(cs, media.CodecAudioOpus)
+	}
+	return cs
+}
 
-// BenchmarkEncodeFrame encodes 20 ms of PCM (160 samples) as PCMU and PCMA.
+// BenchmarkEncodeFrame encodes 20 ms of PCM (160 samples) with each codec,
+// as a call's turn on the media clock does.
 func BenchmarkEncodeFrame(b *testing.B) {
 	pcm := tonePCM()
-	for _, c := range frameCodecs {
+	for _, c := range frameCodecs() {
 		b.Run(c.Name, func(b *testing.B) {
-			dst := make([]byte, frameSamples)
+			var cs coders
+			dst := make([]byte, maxPayload)
 			b.SetBytes(frameBytes)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := encodeFrame(c, dst, pcm); err != nil {
+				if _, err := cs.encode(kindOf(c), dst, pcm); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -62,24 +73,40 @@ func BenchmarkEncodeFrame(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeFrame decodes a 20 ms PCMU or PCMA payload (160 bytes).
+// BenchmarkDecodeFrame decodes a 20 ms payload of each codec.
 func BenchmarkDecodeFrame(b *testing.B) {
 	pcm := tonePCM()
-	for _, c := range frameCodecs {
+	for _, c := range frameCodecs() {
 		b.Run(c.Name, func(b *testing.B) {
-			payload := make([]byte, frameSamples)
-			if err := encodeFrame(c, payload, pcm); err != nil {
+			var cs coders
+			payload := make([]byte, maxPayload)
+			n, err := cs.encode(kindOf(c), payload, pcm)
+			if err != nil {
 				b.Fatal(err)
 			}
-			dst := make([]byte, frameBytes)
-			b.SetBytes(frameSamples)
+			payload = payload[:n]
+			dst := make([]byte, opusMaxSamples*2)
+			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := decodeFrame(c, dst, payload); err != nil {
+				if _, err := cs.decode(kindOf(c), dst, payload); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRecvKind looks up the kind of received audio packets, as drain
+// does for each, in an answer of G.722, PCMU and PCMA: the first, the last,
+// and comfort noise (not carried).
+func BenchmarkRecvKind(b *testing.B) {
+	c := newCodecCache([]media.Codec{codecG722, media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000})
+	b.ReportAllocs()
+	for b.Loop() {
+		if c.recvKind(9) != kindG722 || c.recvKind(8) != kindPCMA || c.recvKind(13) != kindNone {
+			b.Fatal("wrong kind")
+		}
 	}
 }
 

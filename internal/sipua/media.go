@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
 
 	gaudio "github.com/gophone/gophone/internal/audio"
@@ -68,6 +67,7 @@ type mediaLoop struct {
 
 	// Owned by the media clock's goroutine (turn and what it calls).
 	codecs    codecCache
+	coders    coders
 	dtmf      dtmfSend
 	sentAudio bool // the first audio packet (marker bit) has gone
 	det       dtmfDetector
@@ -86,9 +86,13 @@ type scratch struct {
 	rxPCM []byte // its audio, decoded
 }
 
+// maxPayload bounds an encoded packet: a packet time of G.711 or G.722
+// (a byte a sample), or an Opus packet (at most 1275 bytes, RFC 6716 §3.4).
+const maxPayload = 1500
+
 func newScratch() *scratch {
-	return &scratch{pcm: make([]byte, samplesIn(maxPtime)*2), enc: make([]byte, samplesIn(maxPtime)),
-		rx: make([]byte, media.RTPBufSize), rxPCM: make([]byte, frameBytes*4)}
+	return &scratch{pcm: make([]byte, samplesIn(maxPtime)*2), enc: make([]byte, max(samplesIn(maxPtime), maxPayload)),
+		rx: make([]byte, media.RTPBufSize), rxPCM: make([]byte, opusMaxSamples*2)}
 }
 
 func (m *mediaLoop) period() time.Duration { return time.Duration(m.ptime.Load()) }
@@ -189,11 +193,10 @@ func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
 	}
 	list := sess.CommonCodecs()
 	if c := &m.codecs; c.valid && len(list) == len(c.list) && (len(list) == 0 || &list[0] == &c.list[0]) {
-		return c.audio, c.dtmf, c.audio.SampleRate != 0
+		return c.audio, c.dtmf, c.kind != kindNone
 	}
-	audioCodec, dtmf = negotiated(list)
-	m.codecs = codecCache{valid: true, list: list, audio: audioCodec, dtmf: dtmf}
-	return audioCodec, dtmf, audioCodec.SampleRate != 0
+	m.codecs = newCodecCache(list)
+	return m.codecs.audio, m.codecs.dtmf, m.codecs.kind != kindNone
 }
 
 // codecCache is sessionCodecs' answer for one codec list.
@@ -201,19 +204,53 @@ type codecCache struct {
 	valid       bool
 	list        []media.Codec
 	audio, dtmf media.Codec
+	kind        codecKind // the audio codec's
+	// recv maps the payload types the far end may send audio with (every
+	// audio codec of the answer, RFC 3264 §5.1) to their kinds.
+	recv []ptKind
+}
+
+type ptKind struct {
+	pt   uint8
+	kind codecKind
+}
+
+func newCodecCache(list []media.Codec) codecCache {
+	c := codecCache{valid: true, list: list}
+	c.audio, c.dtmf = negotiated(list)
+	c.kind = kindOf(c.audio)
+	for _, codec := range list {
+		if k := kindOf(codec); k != kindNone {
+			c.recv = append(c.recv, ptKind{codec.PayloadTypeRecv(), k}, ptKind{codec.PayloadType, k})
+		}
+	}
+	return c
+}
+
+// recvKind returns the kind of a received audio payload type, kindNone
+// for one the answer did not carry.
+func (c *codecCache) recvKind(pt uint8) codecKind {
+	for _, r := range c.recv {
+		if r.pt == pt {
+			return r.kind
+		}
+	}
+	return kindNone
 }
 
 // negotiated picks the audio codec (the first) and the telephone-event
-// codec from a session's common codecs.
+// codec from a session's common codecs: the first at the audio's RTP clock
+// rate (RFC 4733 §2.1), else the first.
 func negotiated(common []media.Codec) (audioCodec, dtmf media.Codec) {
 	for _, c := range common {
-		switch {
-		case isTelephoneEvent(c):
-			if dtmf.SampleRate == 0 {
-				dtmf = c
-			}
-		case audioCodec.SampleRate == 0:
+		if !isTelephoneEvent(c) {
 			audioCodec = c
+			break
+		}
+	}
+	for _, c := range common {
+		if isTelephoneEvent(c) && (dtmf.SampleRate == 0 || c.SampleRate == audioCodec.SampleRate && dtmf.SampleRate != audioCodec.SampleRate) {
+			dtmf = c
 		}
 	}
 	return audioCodec, dtmf
@@ -271,7 +308,7 @@ func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch, tone byte, offs
 		return
 	}
 	samples := samplesIn(period)
-	pcm, enc := sc.pcm[:samples*2], sc.enc[:samples]
+	pcm := sc.pcm[:samples*2]
 	m.au.ReadFrame(pcm)
 	if tone != 0 {
 		gaudio.DTMFTone(pcm, tone, offset)
@@ -280,10 +317,12 @@ func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch, tone byte, offs
 	if m.remoteHeld.Load() {
 		return // the far end does not want our audio (recvonly/inactive)
 	}
-	if err := encodeFrame(codec, enc, pcm); err != nil {
+	kind := m.codecs.kind
+	n, err := m.coders.encode(kind, sc.enc, pcm)
+	if err != nil {
 		return
 	}
-	m.med.RTPPacketWriter.WriteSamples(enc, uint32(samples), !m.sentAudio, codec.PayloadType)
+	m.med.RTPPacketWriter.WriteSamples(sc.enc[:n], uint32(samples)*kind.ticks(), !m.sentAudio, codec.PayloadType)
 	m.sentAudio = true
 }
 
@@ -365,6 +404,13 @@ func (m *mediaLoop) sendDTMFStep(period time.Duration, sc *scratch) {
 	case s.start && !m.checkTelephoneEvent():
 		err = ErrNoTelephoneEvent
 	default:
+		// The plan counts 8 kHz samples: the event's duration is in its
+		// own clock's units, the stream's clock moves at the audio's.
+		if t := d.te.SampleRate / 8000; t > 1 {
+			dur := (uint16(s.payload[2])<<8 | uint16(s.payload[3])) * uint16(t)
+			s.payload[2], s.payload[3] = byte(dur>>8), byte(dur)
+		}
+		s.advance *= m.codecs.kind.ticks()
 		if _, werr := m.med.RTPPacketWriter.WriteSamples(s.payload[:], s.advance, s.start, d.te.PayloadType); werr != nil {
 			err = fmt.Errorf("sending DTMF: %w", werr)
 		}
@@ -404,7 +450,7 @@ func (m *mediaLoop) drain(sc *scratch) {
 			return
 		}
 		hdr := r.PacketHeader
-		codec, te, ok := m.sessionCodecs()
+		_, te, ok := m.sessionCodecs()
 		if !ok {
 			continue
 		}
@@ -414,22 +460,33 @@ func (m *mediaLoop) drain(sc *scratch) {
 			}
 			continue
 		}
+		ts := hdr.Timestamp
+		if t := m.codecs.kind.ticks(); t != 1 {
+			// Jitter is kept in 8 kHz units (they wrap 6 times as
+			// often: a one-packet blip every 25 hours of a call).
+			ts /= t
+		}
 		m.mu.Lock()
-		m.rx.update(hdr.SequenceNumber, hdr.Timestamp, time.Now())
+		m.rx.update(hdr.SequenceNumber, ts, time.Now())
 		m.mu.Unlock()
+		kind := m.codecs.recvKind(hdr.PayloadType)
+		if kind == kindNone {
+			continue // comfort noise, or a payload type the answer did not carry
+		}
 		// Without telephone-event the far end can send digits only as
 		// tones: listen for them in its audio.
 		inband, listening := te.SampleRate == 0, m.au.Listening()
 		if !listening && !inband {
 			continue
 		}
-		if n > len(pcm)/2 {
-			n = len(pcm) / 2
+		if kind != kindOpus && n > len(pcm)/2 {
+			n = len(pcm) / 2 // a byte a sample: what fits
 		}
-		out := pcm[:n*2]
-		if err := decodeFrame(codec, out, buf[:n]); err != nil {
+		got, err := m.coders.decode(kind, pcm, buf[:n])
+		if err != nil {
 			continue
 		}
+		out := pcm[:got]
 		if inband {
 			m.detectTones(out)
 		}
@@ -461,35 +518,8 @@ func (d *dtmfDetector) feed(ts uint32, payload []byte) (string, bool) {
 	return digit, true
 }
 
-// canEncode reports whether encodeFrame takes codec.
-func canEncode(codec media.Codec) bool {
-	return codec.SampleRate != 0 && (codec.PayloadType == 0 || codec.PayloadType == 8)
-}
-
-func encodeFrame(codec media.Codec, dst, pcm []byte) error {
-	switch codec.PayloadType {
-	case 0:
-		encodeUlaw(dst, pcm)
-	case 8:
-		encodeAlaw(dst, pcm)
-	default:
-		return fmt.Errorf("codec %s not supported", codec.Name)
-	}
-	return nil
-}
-
-func decodeFrame(codec media.Codec, dst, payload []byte) error {
-	var err error
-	switch codec.PayloadType {
-	case 0:
-		_, err = audio.DecodeUlawTo(dst, payload)
-	case 8:
-		_, err = audio.DecodeAlawTo(dst, payload)
-	default:
-		err = fmt.Errorf("codec %s not supported", codec.Name)
-	}
-	return err
-}
+// canEncode reports whether gophone can send audio with codec.
+func canEncode(codec media.Codec) bool { return kindOf(codec) != kindNone }
 
 const dtmfChars = "0123456789*#ABCD"
 

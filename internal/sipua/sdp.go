@@ -71,7 +71,9 @@ func offerHasCodec(body []byte, ours []media.Codec) bool {
 			if name != "" && strings.EqualFold(name, c.Name) {
 				return true
 			}
-			if name == "" && f == strconv.Itoa(int(c.PayloadType)) {
+			// Without rtpmap only G.711's static types: diago reads no
+			// other format without one (G.722's 9 included).
+			if name == "" && (f == "0" || f == "8") && f == strconv.Itoa(int(c.PayloadType)) {
 				return true
 			}
 		}

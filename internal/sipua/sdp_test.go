@@ -93,6 +93,7 @@ func TestSetDirection(t *testing.T) {
 
 func TestOfferHasCodec(t *testing.T) {
 	ours := []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000}
+	withG722 := []media.Codec{codecG722, media.CodecAudioUlaw, media.CodecTelephoneEvent8000}
 	tests := []struct {
 		name string
 		body []byte
@@ -124,6 +125,12 @@ func TestOfferHasCodec(t *testing.T) {
 			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 0 8"), []media.Codec{media.CodecAudioAlaw}, true},
 		{"PCMU only in a video section",
 			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 18", "m=video 4002 RTP/AVP 96", "a=rtpmap:96 H264/90000"), ours, false},
+		{"G722 by rtpmap name",
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 9 101", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"), withG722, true},
+		{"G722 offered, we have only G.711",
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 9", "a=rtpmap:9 G722/8000"), ours, false},
+		{"G722 without rtpmap (diago reads only 0 and 8 so)",
+			sdpBody("\r\n", "v=0", "m=audio 4000 RTP/AVP 9"), withG722, false},
 		{"no audio section", sdpBody("\r\n", "v=0", "s=-"), ours, false},
 		{"empty body", nil, ours, false},
 	}

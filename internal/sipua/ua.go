@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/gophone/gophone/internal/codec"
 )
 
 // Media is the audio side of calls as seen by the user agent. Frames are
@@ -67,7 +70,8 @@ type Config struct {
 	Username string
 	// DisplayName goes into the From header of outgoing calls.
 	DisplayName string
-	// Codecs in preference order ("PCMU", "PCMA"); telephone-event is
+	// Codecs in preference order ("PCMU", "PCMA", "G722", "opus" when
+	// built with the with_opus_c tag; the offer's order); telephone-event is
 	// offered too, unless DTMFMethod is DTMFInband.
 	Codecs []string
 	// DTMFMethod is how SendDTMF sends digits; "" is DTMFAuto.
@@ -465,18 +469,26 @@ func parseCodecs(names []string, te bool) ([]media.Codec, error) {
 	}
 	var out []media.Codec
 	for _, n := range names {
-		switch strings.ToUpper(n) {
-		case "PCMU":
+		switch {
+		case strings.EqualFold(n, codec.PCMU):
 			out = append(out, media.CodecAudioUlaw)
-		case "PCMA":
+		case strings.EqualFold(n, codec.PCMA):
 			out = append(out, media.CodecAudioAlaw)
-		case "TELEPHONE-EVENT":
+		case strings.EqualFold(n, codec.G722):
+			out = append(out, codecG722)
+		case strings.EqualFold(n, codec.Opus) && codec.HaveOpus:
+			out = append(out, media.CodecAudioOpus)
+		case strings.EqualFold(n, "telephone-event"):
 		default:
-			return nil, fmt.Errorf("codec %q is not supported (want PCMU or PCMA)", n)
+			return nil, fmt.Errorf("codec %q is not supported (want one of %s)", n, strings.Join(codec.Names(), ", "))
 		}
 	}
 	if te {
 		out = append(out, media.CodecTelephoneEvent8000)
+		if slices.ContainsFunc(out, func(c media.Codec) bool { return c.SampleRate == 48000 }) {
+			// Events at Opus's clock as well (RFC 4733 §2.1).
+			out = append(out, codecTelephoneEvent48000)
+		}
 	}
 	return out, nil
 }

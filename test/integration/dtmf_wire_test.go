@@ -48,16 +48,10 @@ func captureRTP(t *testing.T, d *testutil.Daemon, f func()) []rtpEvent {
 // tshark's stderr.
 func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEvent, string) {
 	t.Helper()
-	out, stderr := tsharkOnLo(t, f, "-f", "udp src portrange "+d.RTPPorts(t),
-		"-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtpevent && rtp.p_type == 101",
-		"-T", "fields", "-e", "frame.time_epoch", "-e", "rtpevent.event_id",
-		"-e", "rtpevent.end_of_event", "-e", "rtpevent.duration", "-e", "rtp.p_type", "-e", "udp.srcport")
+	rows, stderr := captureFields(t, d, "rtpevent && rtp.p_type == 101", f,
+		"frame.time_epoch", "rtpevent.event_id", "rtpevent.end_of_event", "rtpevent.duration", "rtp.p_type", "udp.srcport")
 	var evs []rtpEvent
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Split(strings.TrimSpace(line), "\t")
-		if len(f) < 4 {
-			continue
-		}
+	for _, f := range rows {
 		sec, err := strconv.ParseFloat(f[0], 64)
 		if err != nil {
 			continue
@@ -68,6 +62,27 @@ func captureRTPEventsOrNone(t *testing.T, d *testutil.Daemon, f func()) ([]rtpEv
 		evs = append(evs, rtpEvent{at: time.Unix(0, int64(sec*1e9)), event: id, end: end, duration: dur})
 	}
 	return evs, stderr
+}
+
+// captureFields runs tshark on the loopback interface while f runs and
+// returns, for each RTP packet sent from d's RTP ports that matches the
+// display filter, the fields asked for (rows with all of them), and
+// tshark's stderr.
+func captureFields(t *testing.T, d *testutil.Daemon, filter string, f func(), fields ...string) ([][]string, string) {
+	t.Helper()
+	args := []string{"-f", "udp src portrange " + d.RTPPorts(t),
+		"-o", "rtp.heuristic_rtp:TRUE", "-Y", filter, "-T", "fields"}
+	for _, field := range fields {
+		args = append(args, "-e", field)
+	}
+	out, stderr := tsharkOnLo(t, f, args...)
+	var rows [][]string
+	for _, line := range strings.Split(out, "\n") {
+		if row := strings.Split(strings.TrimSpace(line), "\t"); len(row) >= len(fields) {
+			rows = append(rows, row)
+		}
+	}
+	return rows, stderr
 }
 
 // tsharkOnLo runs tshark on the loopback interface with args while f runs

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophone/gophone/internal/codec"
 	"github.com/gophone/gophone/internal/testutil"
 )
 
@@ -33,7 +34,12 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	gophoneBin, err = testutil.Build(ctx, root, dir)
+	var flags []string
+	if codec.HaveOpus {
+		// These tests were built with Opus: so is the daemon they run.
+		flags = append(flags, "-tags", "with_opus_c")
+	}
+	gophoneBin, err = testutil.Build(ctx, root, dir, flags...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "building gophone:", err)
 		return 1

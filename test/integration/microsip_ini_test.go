@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gophone/gophone/internal/codec"
 	"github.com/gophone/gophone/internal/testutil"
 )
 
@@ -119,13 +121,16 @@ func TestMicroSIPCorpusStarts(t *testing.T) {
 	}
 }
 
-// TestMicroSIPCodecsAndRTPPorts: audioCodecs=PCMA/8000/1 PCMU/8000/1 makes
-// PCMA the first codec of the INVITE's offer, and rtpPortMin/rtpPortMax
-// bound its RTP port, as SIPp receives the INVITE.
+// TestMicroSIPCodecsAndRTPPorts: MicroSIP's audioCodecs list is the
+// INVITE's offer, in its order: opus (in a with_opus_c build, else left
+// out), G722 at payload type 9 with RTP clock 8000 (RFC 3551 §4.5.2), PCMA,
+// PCMU, then telephone-event (also at 48 kHz with opus); and
+// rtpPortMin/rtpPortMax bound its RTP
+// port, as SIPp receives the INVITE.
 func TestMicroSIPCodecsAndRTPPorts(t *testing.T) {
 	lo := testutil.FreePortRange(t, 20)
 	hi := lo + 19
-	d := startDaemon(t, "[Settings]\naudioCodecs=PCMA/8000/1 PCMU/8000/1\n"+
+	d := startDaemon(t, "[Settings]\naudioCodecs=opus/48000/2 G722/16000/1 PCMA/8000/1 PCMU/8000/1\n"+
 		"rtpPortMin="+strconv.Itoa(lo)+"\nrtpPortMax="+strconv.Itoa(hi)+"\n")
 	ev := d.Events(t)
 	uas := oneCallUAS(t, "uas.xml")
@@ -138,19 +143,39 @@ func TestMicroSIPCodecsAndRTPPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The INVITE is the first message SIPp logs: its SDP ends where the
+	// next message's log starts.
 	var media string
+	rtpmap := map[string]string{}
 	for _, l := range strings.Split(string(msgs), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), "m=audio ") {
-			media = strings.TrimSpace(l)
-			break // the first m= line SIPp logs is that of the INVITE
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "m=audio ") {
+			if media != "" {
+				break
+			}
+			media = l
+		}
+		if v, ok := strings.CutPrefix(l, "a=rtpmap:"); ok && media != "" {
+			pt, name, _ := strings.Cut(v, " ")
+			rtpmap[pt] = name
 		}
 	}
 	f := strings.Fields(media)
-	if len(f) < 5 {
+	if len(f) < 4 {
 		t.Fatalf("no m=audio line in the INVITE:\n%s", msgs)
 	}
-	if f[3] != "8" || f[4] != "0" {
-		t.Errorf("offer %q: want PCMA (8) first, then PCMU (0)", media)
+	want := []string{"9", "8", "0", "101"}
+	if codec.HaveOpus {
+		want = append(append([]string{"96"}, want...), "102") // events at 48 kHz too
+	}
+	if !slices.Equal(f[3:], want) {
+		t.Errorf("offer %q: want payload types %v (opus, G722, PCMA, PCMU, telephone-event; opus and telephone-event/48000 only in a with_opus_c build)", media, want)
+	}
+	if rtpmap["9"] != "G722/8000" {
+		t.Errorf("offer's rtpmap for payload type 9 is %q, want G722/8000", rtpmap["9"])
+	}
+	if codec.HaveOpus && (rtpmap["96"] != "opus/48000/2" || rtpmap["102"] != "telephone-event/48000") {
+		t.Errorf("offer's rtpmap for payload types 96 and 102: %q and %q, want opus/48000/2 and telephone-event/48000", rtpmap["96"], rtpmap["102"])
 	}
 	if port, _ := strconv.Atoi(f[1]); port < lo || port > hi {
 		t.Errorf("offer %q: RTP port outside rtpPortMin-rtpPortMax %d-%d", media, lo, hi)
