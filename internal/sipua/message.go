@@ -188,7 +188,9 @@ func (u *UA) SendMessage(ctx context.Context, target, text string, from From, ac
 	// transaction layer that never reports.
 	ctx, cancel := context.WithTimeout(ctx, 64*sip.T1+5*time.Second)
 	defer cancel()
-	res, err := doAuthorized(ctx, client, acc, req)
+	res, err := acc.do(ctx, req, func(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+		return client.Do(ctx, req)
+	})
 	switch {
 	case errors.Is(err, sip.ErrTransactionTimeout):
 		return string(id), &ResponseError{Code: sip.StatusRequestTimeout, Reason: "Request Timeout"}

@@ -80,9 +80,17 @@ func (u *UA) newDialog(uri sip.Uri, acc *Account) (*diago.DialogClientSession, e
 	if err != nil {
 		return nil, err
 	}
+	u.useAccount(d, acc)
+	return d, nil
+}
+
+// useAccount sends d's INVITE for acc: to its next hop, with its Contact,
+// its later requests (BYE, re-INVITE, REFER) answering challenges with
+// its credentials as the INVITE does.
+func (u *UA) useAccount(d *diago.DialogClientSession, acc *Account) {
 	d.InviteRequest.SetDestination(acc.nextHop())
 	d.UA.ContactHDR = u.accountContact(*acc)
-	return d, nil
+	d.DoInDialog = acc.do
 }
 
 // invite runs an outgoing INVITE to its end: answered and confirmed, or failed.

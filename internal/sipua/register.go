@@ -13,7 +13,6 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/icholy/digest"
 )
 
 // Registration states.
@@ -247,38 +246,18 @@ func (r *Registration) loop(ctx context.Context) {
 // answers digest challenges and 423 Interval Too Brief, and returns the
 // expiry the registrar granted.
 func (r *Registration) send(ctx context.Context, expires time.Duration) (time.Duration, error) {
-	var (
-		res      *sip.Response
-		authRes  *sip.Response // the challenge the next request answers
-		answered = map[string]bool{}
-		nc       = map[string]int{}
-	)
-	for attempt := 0; attempt < 6; attempt++ {
+	for range 3 {
 		req := r.request(expires)
-		if authRes != nil {
-			// A nonce used again is counted up (RFC 7616 §3.4).
-			key := challengeNonce(authRes)
-			nc[key]++
-			if _, err := r.acc.authorize(req, authRes, nc[key]); err != nil {
-				return 0, err
-			}
-		}
-		var err error
-		res, err = r.client.Do(ctx, req)
+		res, err := r.acc.do(ctx, req, func(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+			return r.client.Do(ctx, req)
+		})
 		if err != nil {
 			return 0, fmt.Errorf("REGISTER to %s: %w", r.acc.nextHop(), err)
 		}
+		if cseq := res.CSeq(); cseq != nil && cseq.SeqNo > r.cseq {
+			r.cseq = cseq.SeqNo // the resends with credentials used the numbers up to it
+		}
 		switch {
-		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
-			stale := challengeStale(res)
-			key := challengeNonce(res)
-			// A rejected answer is final unless the server says only the
-			// nonce was stale, and that once per nonce (RFC 3261 §22.2).
-			if authRes != nil && (!stale || answered[key]) {
-				return 0, &ResponseError{Code: res.StatusCode, Reason: res.Reason}
-			}
-			answered[key] = true
-			authRes = res
 		case res.StatusCode == 423: // Interval Too Brief
 			minExp := 0
 			if h := res.GetHeader("Min-Expires"); h != nil {
@@ -299,30 +278,7 @@ func (r *Registration) send(ctx context.Context, expires time.Duration) (time.Du
 			return 0, &ResponseError{Code: res.StatusCode, Reason: res.Reason}
 		}
 	}
-	return 0, &ResponseError{Code: res.StatusCode, Reason: res.Reason}
-}
-
-func challengeStale(res *sip.Response) bool {
-	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
-		for _, h := range res.GetHeaders(name) {
-			if strings.Contains(strings.ToLower(h.Value()), "stale=true") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// challengeNonce returns the nonce of res's first digest challenge.
-func challengeNonce(res *sip.Response) string {
-	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
-		for _, h := range res.GetHeaders(name) {
-			if c, err := digest.ParseChallenge(h.Value()); err == nil {
-				return c.Nonce
-			}
-		}
-	}
-	return ""
+	return 0, &ResponseError{Code: 423, Reason: "Interval Too Brief"}
 }
 
 // request builds the next REGISTER of the registration: same Call-ID and
@@ -397,6 +353,18 @@ func (u *UA) accountClientFor(acc Account) (*sipgo.Client, error) {
 		return r.client, nil
 	}
 	return u.accountClient(acc)
+}
+
+// registered returns the account registered under id, or nil.
+func (u *UA) registered(id string) *Account {
+	u.mu.Lock()
+	r := u.regs[id]
+	u.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	acc := r.acc
+	return &acc
 }
 
 // accountContact is the Contact of acc's calls: its registration's (which

@@ -31,6 +31,9 @@ type KamailioOptions struct {
 	// MinExpires, when set, answers shorter registrations with 423
 	// Interval Too Brief and this Min-Expires.
 	MinExpires int
+	// InDialogAuth challenges in-dialog BYE, re-INVITE and REFER requests
+	// (407) as it does the first INVITE.
+	InDialogAuth bool
 	// TLS adds a TLS listener with a certificate for 127.0.0.1 signed by a
 	// test CA (Kamailio.CAFile).
 	TLS bool
@@ -93,6 +96,9 @@ func StartKamailio(t testing.TB, opts KamailioOptions) *Kamailio {
 	}
 	if opts.MinExpires > 0 {
 		k.args = append(k.args, "-A", "MIN_EXPIRES="+strconv.Itoa(opts.MinExpires))
+	}
+	if opts.InDialogAuth {
+		k.args = append(k.args, "-A", "WITH_INDIALOG_AUTH")
 	}
 	if opts.TLS {
 		k.TLSPort = FreePort(t)
