@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"cmp"
 	"net"
 	"strconv"
 	"strings"
@@ -32,6 +33,10 @@ type Account struct {
 	// KeepAlive is the interval of keep-alive pings to the next hop while
 	// registered; 0 sends none.
 	KeepAlive time.Duration
+
+	// resolved is where DNS (RFC 3263) said the proxy or server is; set
+	// by UA.route.
+	resolved hop
 }
 
 func (a Account) domain() string {
@@ -48,17 +53,26 @@ func (a Account) authID() string {
 	return a.Username
 }
 
+// transport is the transport of the account's requests: the one DNS
+// chose for it, else its own, else udp.
 func (a Account) transport() string {
+	if a.resolved.transport != "" {
+		return a.resolved.transport
+	}
 	if a.Transport == "" {
 		return "udp"
 	}
 	return strings.ToLower(a.Transport)
 }
 
-// nextHop is where the account's out-of-dialog requests go: the outbound
-// proxy, else the server, as host:port (port 5060, or 5061 over TLS, when
-// none is given).
+// nextHop is where the account's out-of-dialog requests go: the address
+// DNS gave for its proxy or server (UA.route), else the outbound proxy,
+// else the server, as host:port (port 5060, or 5061 over TLS, when none is
+// given).
 func (a Account) nextHop() string {
+	if a.resolved.addr != "" {
+		return a.resolved.addr
+	}
 	hop := a.Proxy
 	if hop == "" {
 		hop = a.Server
@@ -72,6 +86,11 @@ func (a Account) nextHop() string {
 		port = 5061
 	}
 	return net.JoinHostPort(strings.Trim(hop, "[]"), strconv.Itoa(port))
+}
+
+// target is the proxy, else the server, as configured.
+func (a Account) target() string {
+	return cmp.Or(a.Proxy, a.Server)
 }
 
 // NextHopHost is the host (name or address) the account's requests go

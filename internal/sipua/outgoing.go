@@ -54,7 +54,7 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return nil, fmt.Errorf("bad SIP URI %q: %w", target, err)
 	}
-	d, err := u.newDialog(uri, opts.Account)
+	d, err := u.newDialog(ctx, uri, opts.Account)
 	if err != nil {
 		return nil, fmt.Errorf("creating dialog: %w", err)
 	}
@@ -72,15 +72,19 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 
 // newDialog makes the dialog of an outgoing call to uri, for acc if set:
 // over its transport, to its next hop, with its Contact.
-func (u *UA) newDialog(uri sip.Uri, acc *Account) (*diago.DialogClientSession, error) {
+func (u *UA) newDialog(ctx context.Context, uri sip.Uri, acc *Account) (*diago.DialogClientSession, error) {
 	if acc == nil {
 		return u.dg.NewDialog(uri, diago.NewDialogOptions{})
 	}
-	d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{Transport: acc.transport()})
+	routed, err := u.route(ctx, *acc)
 	if err != nil {
 		return nil, err
 	}
-	u.useAccount(d, acc)
+	d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{Transport: routed.transport()})
+	if err != nil {
+		return nil, err
+	}
+	u.useAccount(d, &routed)
 	return d, nil
 }
 
@@ -138,7 +142,7 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		}
 		// Follow a 3xx as MicroSIP and pjsua do: a new INVITE to the
 		// Contact, with the same Call-ID (RFC 3261 §8.1.3.4).
-		nd, nerr := c.u.newDialog(target, c.account)
+		nd, nerr := c.u.newDialog(ctx, target, c.account)
 		if nerr != nil {
 			break
 		}

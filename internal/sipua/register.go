@@ -60,10 +60,13 @@ func backoff(failures int) time.Duration {
 // refresh never crosses an unregister.
 type Registration struct {
 	u       *UA
-	acc     Account
 	expires time.Duration
 	onState func(RegState)
-	client  *sipgo.Client
+	// acc (with where DNS found its server) and client change only in the
+	// loop's goroutine, under mu; others read them with account and
+	// accountClientFor.
+	acc    Account
+	client *sipgo.Client
 
 	callID  string
 	fromTag string
@@ -208,7 +211,11 @@ func (r *Registration) loop(ctx context.Context) {
 	failures := 0
 	for {
 		r.set(RegState{State: RegRegistering})
-		granted, err := r.send(ctx, r.expires)
+		err := r.resolve(ctx)
+		var granted time.Duration
+		if err == nil {
+			granted, err = r.send(ctx, r.expires)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -240,6 +247,39 @@ func (r *Registration) loop(ctx context.Context) {
 			t.Stop()
 		}
 	}
+}
+
+// resolve looks the account's proxy or server up in DNS (RFC 3263)
+// before each registration, so a moved server is followed; when DNS
+// chose another transport, the client and Contact follow it.
+func (r *Registration) resolve(ctx context.Context) error {
+	h, err := r.u.hop(ctx, r.acc)
+	if err != nil {
+		return err
+	}
+	acc := r.acc
+	acc.resolved = h
+	var client *sipgo.Client
+	if acc.transport() != r.acc.transport() {
+		if client, err = r.u.accountClient(acc); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if client != nil {
+		r.client = client
+		r.contact = r.u.contact(acc)
+	}
+	r.acc = acc
+	return nil
+}
+
+// account returns the account with where DNS last found its server.
+func (r *Registration) account() Account {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acc
 }
 
 // send sends one REGISTER asking for expires (0 removes the binding),
@@ -350,7 +390,11 @@ func (u *UA) accountClientFor(acc Account) (*sipgo.Client, error) {
 	r := u.regs[acc.ID]
 	u.mu.Unlock()
 	if r != nil {
-		return r.client, nil
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.acc.transport() == acc.transport() {
+			return r.client, nil
+		}
 	}
 	return u.accountClient(acc)
 }
@@ -363,8 +407,41 @@ func (u *UA) registered(id string) *Account {
 	if r == nil {
 		return nil
 	}
-	acc := r.acc
+	acc := r.account()
 	return &acc
+}
+
+// hop looks acc's proxy or server up (RFC 3263); a TLS server named by
+// the account is then verified for that name when dialled at the address
+// found.
+func (u *UA) hop(ctx context.Context, acc Account) (hop, error) {
+	h, err := u.resolver.hop(ctx, acc.target(), acc.Transport)
+	if err != nil {
+		return h, fmt.Errorf("%w: %v", ErrServerNotFound, err)
+	}
+	if h.transport == "tls" {
+		host, _ := splitHostPort(strings.TrimPrefix(strings.TrimPrefix(acc.target(), "sip:"), "sips:"))
+		ip, _ := splitHostPort(h.addr)
+		u.tlsHosts.learn(host, ip)
+	}
+	return h, nil
+}
+
+// route returns acc with where its requests go (UA.hop): as its
+// registration last found it, else looked up in DNS now (RFC 3263).
+func (u *UA) route(ctx context.Context, acc Account) (Account, error) {
+	if acc.resolved.addr != "" {
+		return acc, nil
+	}
+	if reg := u.registered(acc.ID); reg != nil && reg.resolved.addr != "" {
+		return *reg, nil
+	}
+	h, err := u.hop(ctx, acc)
+	if err != nil {
+		return acc, err
+	}
+	acc.resolved = h
+	return acc, nil
 }
 
 // accountContact is the Contact of acc's calls: its registration's (which

@@ -41,6 +41,11 @@ func TestVerifyServer(t *testing.T) {
 		{"name mismatch", namedCert, "other.example", trusted, map[string]bool{"other.example": false, "x.example": true}, false},
 		{"name, insecure", namedCert, "other.example", x509.NewCertPool(), map[string]bool{"other.example": true}, true},
 		{"IP cert for a name", cert, "pbx.example", trusted, map[string]bool{"pbx.example": false, "127.0.0.2": true}, false},
+		// An account's server named pbx.example, dialled at the address DNS gave.
+		{"name dialled by address", namedCert, "", trusted, map[string]bool{"pbx.example": false}, true},
+		{"name dialled by address, untrusted CA", namedCert, "", x509.NewCertPool(), map[string]bool{"pbx.example": false}, false},
+		{"insecure name dialled by its learned address", namedCert, "", x509.NewCertPool(), map[string]bool{"pbx.example": true, "127.0.0.3": true}, true},
+		{"insecure name alone does not cover addresses", namedCert, "", x509.NewCertPool(), map[string]bool{"pbx.example": true}, false},
 	}
 	for _, tt := range tests {
 		cs := tls.ConnectionState{ServerName: tt.serverName, PeerCertificates: []*x509.Certificate{tt.cert}}

@@ -57,13 +57,17 @@ func (c *Call) Transfer(ctx context.Context, target string) (int, error) {
 func (c *Call) onRefer(d *diago.DialogClientSession) error {
 	nc := newCall(c.u, Outgoing)
 	if acc := c.account; acc != nil {
-		client, err := c.u.accountClientFor(*acc)
+		routed, err := c.u.route(c.u.ctx, *acc)
+		if err != nil {
+			return err
+		}
+		client, err := c.u.accountClientFor(routed)
 		if err != nil {
 			return err
 		}
 		d.UA.Client = client
-		d.InviteRequest.SetTransport(strings.ToUpper(acc.transport()))
-		c.u.useAccount(d, acc)
+		d.InviteRequest.SetTransport(strings.ToUpper(routed.transport()))
+		c.u.useAccount(d, &routed)
 		nc.account = acc
 	}
 	nc.cli = d

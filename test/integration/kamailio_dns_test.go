@@ -1,0 +1,100 @@
+package integration
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gophone/gophone/internal/testutil"
+)
+
+// TestKamailioNAPTR: accounts whose server is a domain name find Kamailio
+// through DNS as RFC 3263 says (the test's DNS server, set by dnsServer):
+// without port or transport through NAPTR (which says TCP) and SRV; with a
+// port through the A record only, although an SRV record points
+// elsewhere. Both register and call each other by number.
+func TestKamailioNAPTR(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{})
+	dead := testutil.FreePort(t) // nothing listens there
+	dnsAddr := testutil.StartDNS(t,
+		`pbx.test. 60 IN NAPTR 10 10 "s" "SIP+D2T" "" _sip._tcp.pbx.test.`,
+		`pbx.test. 60 IN NAPTR 20 10 "s" "SIP+D2U" "" _sip._udp.pbx.test.`,
+		fmt.Sprintf(`_sip._tcp.pbx.test. 60 IN SRV 10 10 %d proxy.pbx.test.`, k.Port),
+		fmt.Sprintf(`_sip._udp.pbx.test. 60 IN SRV 10 10 %d proxy.pbx.test.`, dead),
+		`proxy.pbx.test. 60 IN A 127.0.0.1`,
+		// The domain's own address is not where SIP goes.
+		`pbx.test. 60 IN A 127.0.0.2`,
+		// sip.pbx.test is named with a port: its SRV record must not be used.
+		`sip.pbx.test. 60 IN A 127.0.0.1`,
+		fmt.Sprintf(`_sip._udp.sip.pbx.test. 60 IN SRV 10 10 %d proxy.pbx.test.`, dead),
+	)
+	ini := func(user, server string, autoAnswer bool) string {
+		aa := ""
+		if autoAnswer {
+			aa = "autoAnswer=all\n"
+		}
+		return fmt.Sprintf("[Settings]\ndnsServer=%s\n%s[Account1]\nserver=%s\ndomain=pbx.test\nusername=%s\npassword=%s\nregisterRefresh=120\n",
+			dnsAddr, aa, server, user, testutil.KamailioPassword(user))
+	}
+	a := testutil.StartDaemon(t, gophoneBin, ini("1001", "pbx.test", true))
+	b := testutil.StartDaemon(t, gophoneBin, ini("1002", "sip.pbx.test:"+strconv.Itoa(k.Port), true))
+	aev, bev := a.Events(t), b.Events(t)
+	if acc := registered(t, a, aev); acc.AOR != "1001@pbx.test" {
+		t.Fatalf("A's account = %+v; want AOR 1001@pbx.test", acc)
+	}
+	registered(t, b, bev)
+	for user, proto := range map[string]string{"1001": "tcp", "1002": "udp"} {
+		regs := k.Records("REGISTER", user)
+		if len(regs) == 0 || regs[len(regs)-1].Fields["proto"] != proto {
+			t.Fatalf("Kamailio got REGISTERs %+v from %s; want them over %s", regs, user, proto)
+		}
+	}
+	bCall := strings.TrimSpace(b.MustRun(t, "dial", "1001"))
+	bev.WaitType(t, eventWait, "call.established", bCall)
+	aCall := aev.WaitType(t, eventWait, "call.established", "").Call
+	b.MustRun(t, "hangup")
+	aev.WaitType(t, eventWait, "call.ended", aCall)
+	aCall2 := strings.TrimSpace(a.MustRun(t, "dial", "1002"))
+	aev.WaitType(t, eventWait, "call.established", aCall2)
+	a.MustRun(t, "hangup")
+	bev.WaitType(t, eventWait, "call.ended", "")
+	if inv := k.Records("INVITE", "1001"); len(inv) == 0 || !strings.HasPrefix(inv[0].Fields["via"], "tcp:") {
+		t.Fatalf("A's INVITEs at Kamailio: %+v; want them over TCP, as NAPTR said", inv)
+	}
+}
+
+// TestKamailioIPv6: Kamailio listens on [::1] too; two daemons listening
+// on [::1] register to it there (server=[::1]:PORT) and call each other
+// by number through it.
+func TestKamailioIPv6(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{IPv6: true})
+	ini := func(user string) string {
+		return fmt.Sprintf("[Settings]\nlisten=[::1]:%d\nautoAnswer=all\n[Account1]\nserver=%s\nusername=%s\npassword=%s\nregisterRefresh=120\n",
+			testutil.FreePort(t), k.Addr6(), user, testutil.KamailioPassword(user))
+	}
+	a := testutil.StartDaemon(t, gophoneBin, ini("1001"))
+	b := testutil.StartDaemon(t, gophoneBin, ini("1002"))
+	aev, bev := a.Events(t), b.Events(t)
+	registered(t, a, aev)
+	registered(t, b, bev)
+	bCall := strings.TrimSpace(b.MustRun(t, "dial", "1001"))
+	bev.WaitType(t, eventWait, "call.established", bCall)
+	aCall := aev.WaitType(t, eventWait, "call.established", "").Call
+	b.MustRun(t, "hold")
+	aev.WaitType(t, eventWait, "call.remote_held", aCall)
+	b.MustRun(t, "hangup")
+	aev.WaitType(t, eventWait, "call.ended", aCall)
+	aCall2 := strings.TrimSpace(a.MustRun(t, "dial", "1002"))
+	aev.WaitType(t, eventWait, "call.established", aCall2)
+	a.MustRun(t, "hangup")
+	bev.WaitType(t, eventWait, "call.ended", "")
+	for _, user := range []string{"1001", "1002"} {
+		inv := k.Records("INVITE", user)
+		if len(inv) == 0 || !strings.Contains(inv[0].Fields["via"], "::1") {
+			t.Errorf("INVITEs from %s at Kamailio: %+v; want them from [::1]", user, inv)
+		}
+	}
+}
