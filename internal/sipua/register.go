@@ -265,10 +265,15 @@ func (r *Registration) resolve(ctx context.Context) error {
 			return err
 		}
 	}
+	// The Contact's address is the one the route to the server leaves
+	// from when the agent listens on a wildcard address.
+	moved := h.addr != r.acc.resolved.addr && net.ParseIP(r.u.host).IsUnspecified()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if client != nil {
 		r.client = client
+	}
+	if client != nil || moved {
 		r.contact = r.u.contact(acc)
 	}
 	r.acc = acc
