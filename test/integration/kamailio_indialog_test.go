@@ -13,13 +13,22 @@ import (
 // go through, each answered with the account's credentials without asking
 // the user (RFC 3261 §22). The call the transfer places goes through the
 // transferee's account (its server and credentials), as a call it dials
-// would.
+// would, over the account's transport.
 func TestKamailioInDialogAuth(t *testing.T) {
-	t.Parallel()
-	k := testutil.StartKamailio(t, testutil.KamailioOptions{InDialogAuth: true})
-	a := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n"+accountINI(k, "1001", testutil.KamailioPassword("1001"), "udp", 120))
-	b := testutil.StartDaemon(t, gophoneBin, "[Settings]\n"+accountINI(k, "1002", testutil.KamailioPassword("1002"), "udp", 120))
-	c := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\n"+accountINI(k, "1003", testutil.KamailioPassword("1003"), "udp", 120))
+	for _, transport := range []string{"udp", "tcp", "tls"} {
+		t.Run(transport, func(t *testing.T) { testInDialogAuth(t, transport) })
+	}
+}
+
+func testInDialogAuth(t *testing.T, transport string) {
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{InDialogAuth: true, TLS: transport == "tls"})
+	daemon := func(user, settings string) *testutil.Daemon {
+		return testutil.StartDaemon(t, gophoneBin, "[Settings]\n"+settings+tlsSettings(t, transport)+
+			accountINI(k, user, testutil.KamailioPassword(user), transport, 120))
+	}
+	a := daemon("1001", "autoAnswer=all\n")
+	b := daemon("1002", "")
+	c := daemon("1003", "autoAnswer=all\n")
 	aev, bev, cev := a.Events(t), b.Events(t), c.Events(t)
 	registered(t, a, aev)
 	registered(t, b, bev)
@@ -60,8 +69,8 @@ func TestKamailioInDialogAuth(t *testing.T) {
 	// after the challenge.
 	inv := k.Records("INVITE", "1001")
 	if len(inv) != 2 || inv[0].Fields["to"] != "1003" || inv[0].Fields["auth"] != "0" || inv[1].Fields["auth"] != "1" ||
-		atoi(t, inv[1].Fields["cseq"]) != atoi(t, inv[0].Fields["cseq"])+1 {
-		t.Fatalf("Kamailio got INVITEs from 1001: %+v; want one to 1003, then with credentials and CSeq+1", inv)
+		atoi(t, inv[1].Fields["cseq"]) != atoi(t, inv[0].Fields["cseq"])+1 || !strings.HasPrefix(inv[1].Fields["via"], transport+":") {
+		t.Fatalf("Kamailio got INVITEs from 1001: %+v; want one to 1003 over %s, then with credentials and CSeq+1", inv, transport)
 	}
 	// Every challenged in-dialog request was sent again with credentials
 	// and the next CSeq, once.
