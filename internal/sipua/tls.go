@@ -27,13 +27,15 @@ type tlsHosts struct {
 	hosts map[string]bool
 }
 
-// learn records that name's server was found at ip: a connection to ip
-// is verified for name, or not at all when name is insecure.
+// learn records that name's server was found at ip: when name is
+// insecure, a connection to ip is not verified either. (A secure name's
+// address is not recorded: a connection to it is verified for the name,
+// never for the address, which a certificate for another name may carry.)
 func (h *tlsHosts) learn(name, ip string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if insecure, ok := h.hosts[name]; ok && net.ParseIP(name) == nil {
-		h.hosts[ip] = h.hosts[ip] || insecure
+	if h.hosts[name] && net.ParseIP(name) == nil {
+		h.hosts[ip] = true
 	}
 }
 

@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"crypto/tls"
+	"maps"
 	"crypto/x509"
 	"testing"
 )
@@ -53,5 +54,19 @@ func TestVerifyServer(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: verifyServer = %v; want ok %v", tt.name, err, tt.ok)
 		}
+	}
+}
+
+// TestTLSHostsLearn: an insecure name's address is learned as insecure;
+// a secure name's is not learned at all, so that a connection to it is
+// verified for the name only.
+func TestTLSHostsLearn(t *testing.T) {
+	h := &tlsHosts{hosts: map[string]bool{"secure.example": false, "insecure.example": true}}
+	h.learn("secure.example", "127.0.0.2")
+	h.learn("insecure.example", "127.0.0.3")
+	h.learn("unknown.example", "127.0.0.4")
+	want := map[string]bool{"secure.example": false, "insecure.example": true, "127.0.0.3": true}
+	if got := h.snapshot(); !maps.Equal(got, want) {
+		t.Fatalf("hosts %v; want %v", got, want)
 	}
 }

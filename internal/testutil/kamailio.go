@@ -36,8 +36,8 @@ type KamailioOptions struct {
 	// InDialogAuth challenges in-dialog BYE, re-INVITE and REFER requests
 	// (407) as it does the first INVITE.
 	InDialogAuth bool
-	// TLS adds a TLS listener with a certificate for 127.0.0.1 signed by a
-	// test CA (Kamailio.CAFile).
+	// TLS adds a TLS listener with a certificate for 127.0.0.1, localhost
+	// and kamailio.test signed by a test CA (Kamailio.CAFile).
 	TLS bool
 }
 
@@ -315,7 +315,7 @@ func (k *Kamailio) writeTLSFiles(t testing.TB) string {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
+		DNSNames:     []string{"localhost", "kamailio.test"},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
 	if err != nil {

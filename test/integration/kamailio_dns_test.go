@@ -98,3 +98,44 @@ func TestKamailioIPv6(t *testing.T) {
 		}
 	}
 }
+
+// TestKamailioTLSName: a TLS server named in server= is dialled at the
+// address DNS gives but verified for the name: kamailio.test (in the
+// certificate) registers, also found by NAPTR and SRV through a target
+// the certificate does not name (RFC 5922 §4: the domain counts);
+// other.test (same address, not in the certificate) fails with a
+// certificate error and sends no REGISTER.
+func TestKamailioTLSName(t *testing.T) {
+	t.Parallel()
+	k := testutil.StartKamailio(t, testutil.KamailioOptions{TLS: true})
+	dnsAddr := testutil.StartDNS(t,
+		`kamailio.test. 60 IN A 127.0.0.1`,
+		`other.test. 60 IN A 127.0.0.1`,
+		`kamailio.test. 60 IN NAPTR 10 10 "s" "SIPS+D2T" "" _sips._tcp.kamailio.test.`,
+		fmt.Sprintf(`_sips._tcp.kamailio.test. 60 IN SRV 10 10 %d node1.kamailio.test.`, k.TLSPort),
+		`node1.kamailio.test. 60 IN A 127.0.0.1`,
+	)
+	daemon := func(user, server, transport string) *testutil.Daemon {
+		return testutil.StartDaemon(t, gophoneBin, fmt.Sprintf(
+			"[Settings]\ndnsServer=%s\n%s[Account1]\nserver=%s\ndomain=kamailio.test\nusername=%s\npassword=%s\ntransport=%s\ntlsCAFile=%s\nregisterRefresh=60\n",
+			dnsAddr, tlsSettings(t, "tls"), server, user, testutil.KamailioPassword(user), transport, k.CAFile))
+	}
+	port := strconv.Itoa(k.TLSPort)
+	good := daemon("1001", "kamailio.test:"+port, "tls")
+	byNAPTR := daemon("1003", "kamailio.test", "auto")
+	bad := daemon("1002", "other.test:"+port, "tls")
+	registered(t, good, good.Events(t))
+	registered(t, byNAPTR, byNAPTR.Events(t))
+	for _, user := range []string{"1001", "1003"} {
+		if regs := k.Records("REGISTER", user); len(regs) == 0 || regs[len(regs)-1].Fields["proto"] != "tls" {
+			t.Fatalf("REGISTERs from %s at Kamailio: %+v; want them over TLS", user, regs)
+		}
+	}
+	e := bad.Events(t).WaitType(t, 2*eventWait, "registration.failed", "")
+	if !strings.Contains(e.Reason, "certificate") {
+		t.Fatalf("registration.failed = %s; want a certificate error", e.Raw)
+	}
+	if regs := k.Records("REGISTER", "1002"); len(regs) != 0 {
+		t.Fatalf("Kamailio got REGISTERs for other.test over a connection not verified for it: %+v", regs)
+	}
+}
