@@ -2,8 +2,8 @@ package sipua
 
 import (
 	"crypto/tls"
-	"maps"
 	"crypto/x509"
+	"maps"
 	"testing"
 )
 
