@@ -139,3 +139,21 @@ func TestKamailioTLSName(t *testing.T) {
 		t.Fatalf("Kamailio got REGISTERs for other.test over a connection not verified for it: %+v", regs)
 	}
 }
+
+// TestUnknownServer: an account whose server DNS does not know fails to
+// register with that reason (and retries later), and a dial or message
+// through it fails with unavailable, which the user can act on, not
+// internal.
+func TestUnknownServer(t *testing.T) {
+	t.Parallel()
+	dnsAddr := testutil.StartDNS(t)
+	d := testutil.StartDaemon(t, gophoneBin, fmt.Sprintf(
+		"[Settings]\ndnsServer=%s\n[Account1]\nserver=nowhere.test\nusername=1001\npassword=x\n", dnsAddr))
+	ev := d.Events(t)
+	e := ev.WaitType(t, 2*eventWait, "registration.failed", "")
+	if !strings.Contains(e.Reason, "not found in DNS") || e.Code != 0 {
+		t.Fatalf("registration.failed = %s; want code 0 and the DNS reason", e.Raw)
+	}
+	wantCLIError(t, d.RunCLI("dial", "1002"), 1, "unavailable")
+	wantCLIError(t, d.RunCLI("message", "1002", "hello"), 1, "unavailable")
+}
