@@ -3,6 +3,7 @@ package sipua
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -174,6 +175,11 @@ func (r *resolver) lookupIP(ctx context.Context, host string) (string, error) {
 		return ip.String(), nil
 	}
 	ips, err := r.ip.LookupIP(ctx, r.network, host)
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		// Its text names the system's server even when dnsServer was asked.
+		return "", fmt.Errorf("resolving %s: %s", host, dnsErr.Err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("resolving %s: %w", host, err)
 	}
