@@ -27,6 +27,9 @@ type Config struct {
 	Listen string
 	// TLSListen is the SIP-over-TLS address; "" disables it.
 	TLSListen string
+	// DNSServer is the DNS server (host:port) accounts' servers are looked
+	// up at (RFC 3263); "" asks the system's.
+	DNSServer string
 	// RTPPortMin and RTPPortMax bound the RTP ports (rtpPorts=MIN-MAX).
 	RTPPortMin, RTPPortMax int
 	// ControlSocket is the path of the daemon's Unix control socket.
@@ -184,7 +187,8 @@ type Account struct {
 	AuthID string
 	// DisplayName is put in From.
 	DisplayName string
-	// Transport is "udp", "tcp" or "tls".
+	// Transport is "udp", "tcp", "tls", or "" (auto: DNS chooses for a
+	// server named without a port, RFC 3263; else udp).
 	Transport string
 	// RegisterRefresh is the registration expiry asked for
 	// (registerRefresh, in seconds).
@@ -298,6 +302,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("path", p.Path),
 		slog.String("listen", p.Listen),
 		slog.String("tlsListen", p.TLSListen),
+		slog.String("dnsServer", p.DNSServer),
 		slog.String("rtpPorts", fmt.Sprintf("%d-%d", p.RTPPortMin, p.RTPPortMax)),
 		slog.String("controlSocket", p.ControlSocket),
 		slog.String("httpListen", p.HTTPListen),
@@ -355,7 +360,7 @@ func defaults(getenv func(string) string) *Config {
 func defaultAccount(id string) Account {
 	return Account{
 		ID:              id,
-		Transport:       "udp",
+		Transport:       "", // auto
 		RegisterRefresh: 300 * time.Second,
 		Codecs:          defaultCodecs(),
 	}

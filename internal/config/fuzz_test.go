@@ -88,7 +88,7 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("account without an ID: %v", a)
 			}
 			switch a.Transport {
-			case "udp", "tcp", "tls":
+			case "", "udp", "tcp", "tls":
 			default:
 				t.Errorf("account %s: transport %q", a.ID, a.Transport)
 			}

@@ -400,6 +400,7 @@ func settingFields(ms *microsipSettings) []field[Config] {
 	fs := []field[Config]{
 		addrField("listen", func(c *Config) *string { return &c.Listen }, false),
 		addrField("tlsListen", func(c *Config) *string { return &c.TLSListen }, true),
+		addrField("dnsServer", func(c *Config) *string { return &c.DNSServer }, true),
 		msInt("sourcePort", &ms.sourcePort, 65535),
 		msInt("rtpPortMin", &ms.rtpPortMin, 65534), // room for RTP and RTCP
 		msInt("rtpPortMax", &ms.rtpPortMax, 65535),
@@ -476,7 +477,9 @@ func accountFields() []field[Account] {
 		stringField("passwordFile", func(a *Account) *string { return &a.PasswordFile }),
 		stringField("authID", func(a *Account) *string { return &a.AuthID }),
 		stringField("displayName", func(a *Account) *string { return &a.DisplayName }),
-		mappedEnumField("transport", func(a *Account) *string { return &a.Transport }, map[string]string{"auto": "udp"},
+		// auto (""), the default: DNS chooses (RFC 3263 NAPTR, then SRV)
+		// for a server named without a port, else udp.
+		mappedEnumField("transport", func(a *Account) *string { return &a.Transport }, map[string]string{"auto": ""},
 			"udp", "tcp", "tls"),
 		// MicroSIP: registerRefresh <= 0 is 300, below 10 is 10;
 		// keepAlive <= 0 is 15.

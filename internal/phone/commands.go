@@ -106,7 +106,11 @@ func (p *Phone) Dial(ctx context.Context, args command.Args, holdActive bool) (a
 		return nil, errf(command.CodeUnsupported, err, "dialing %s", target)
 	}
 	if err != nil {
-		return nil, errf(command.CodeBadArgs, err, "dialing %s", target)
+		code := command.CodeBadArgs
+		if errors.Is(err, sipua.ErrServerNotFound) {
+			code = command.CodeUnavailable // DNS does not know the account's server
+		}
+		return nil, errf(code, err, "dialing %s", target)
 	}
 	c = p.add(sc, stateCalling)
 	c.account = acc.ID

@@ -120,6 +120,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 	uacfg := sipua.Config{
 		Listen:      cfg.Listen,
 		TLSListen:   tlsListen(cfg),
+		DNSServer:   cfg.DNSServer,
 		TLSCAFiles:  tlsCAFiles(cfg),
 		TLSHosts:    tlsHosts(cfg, log),
 		UserAgent:   cfg.UserAgent,
@@ -173,12 +174,13 @@ func tlsListen(cfg *config.Config) string {
 	return ""
 }
 
-// tlsHosts maps the servers of accounts over TLS to whether they are
-// insecure (their certificates not verified), and warns about those.
+// tlsHosts maps the servers of accounts over TLS (or, with a TLS
+// listener, over the transport DNS chooses) to whether they are insecure
+// (their certificates not verified), and warns about those.
 func tlsHosts(cfg *config.Config, log *slog.Logger) map[string]bool {
 	hosts := map[string]bool{}
 	for _, a := range cfg.Accounts {
-		if a.Local() || a.Transport != "tls" {
+		if a.Local() || (a.Transport != "tls" && (a.Transport != "" || cfg.TLSListen == "")) {
 			continue
 		}
 		host := uaAccount(a).NextHopHost()
@@ -261,6 +263,8 @@ func errCode(err error) string {
 		return command.CodeWrongState
 	case errors.Is(err, sipua.ErrNoTelephoneEvent), errors.Is(err, sipua.ErrNoAudio), errors.Is(err, sipua.ErrSRTPRequired):
 		return command.CodeUnsupported
+	case errors.Is(err, sipua.ErrServerNotFound):
+		return command.CodeUnavailable
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return command.CodeTimeout
 	}

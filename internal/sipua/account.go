@@ -1,16 +1,13 @@
 package sipua
 
 import (
-	"context"
-	"fmt"
+	"cmp"
 	"net"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/icholy/digest"
 )
 
 // Account is a SIP account the user agent registers and calls for.
@@ -36,6 +33,10 @@ type Account struct {
 	// KeepAlive is the interval of keep-alive pings to the next hop while
 	// registered; 0 sends none.
 	KeepAlive time.Duration
+
+	// resolved is where DNS (RFC 3263) said the proxy or server is; set
+	// by UA.route.
+	resolved hop
 }
 
 func (a Account) domain() string {
@@ -52,17 +53,26 @@ func (a Account) authID() string {
 	return a.Username
 }
 
+// transport is the transport of the account's requests: the one DNS
+// chose for it, else its own, else udp.
 func (a Account) transport() string {
+	if a.resolved.transport != "" {
+		return a.resolved.transport
+	}
 	if a.Transport == "" {
 		return "udp"
 	}
 	return strings.ToLower(a.Transport)
 }
 
-// nextHop is where the account's out-of-dialog requests go: the outbound
-// proxy, else the server, as host:port (port 5060, or 5061 over TLS, when
-// none is given).
+// nextHop is where the account's out-of-dialog requests go: the address
+// DNS gave for its proxy or server (UA.route), else the outbound proxy,
+// else the server, as host:port (port 5060, or 5061 over TLS, when none is
+// given).
 func (a Account) nextHop() string {
+	if a.resolved.addr != "" {
+		return a.resolved.addr
+	}
 	hop := a.Proxy
 	if hop == "" {
 		hop = a.Server
@@ -76,6 +86,11 @@ func (a Account) nextHop() string {
 		port = 5061
 	}
 	return net.JoinHostPort(strings.Trim(hop, "[]"), strconv.Itoa(port))
+}
+
+// target is the proxy, else the server, as configured.
+func (a Account) target() string {
+	return cmp.Or(a.Proxy, a.Server)
 }
 
 // NextHopHost is the host (name or address) the account's requests go
@@ -98,72 +113,4 @@ func splitHostPort(hp string) (string, int) {
 		return h, port
 	}
 	return strings.Trim(hp, "[]"), 0
-}
-
-// authorize adds the credentials that answer res's challenge (a 401 or 407)
-// to req, for the account. nc counts the uses of the challenge's nonce.
-func (a Account) authorize(req *sip.Request, res *sip.Response, nc int) (*digest.Challenge, error) {
-	chName, credName := "WWW-Authenticate", "Authorization"
-	if res.StatusCode == sip.StatusProxyAuthRequired {
-		chName, credName = "Proxy-Authenticate", "Proxy-Authorization"
-	}
-	var chal *digest.Challenge
-	for _, h := range res.GetHeaders(chName) {
-		c, err := digest.ParseChallenge(h.Value())
-		if err != nil {
-			continue
-		}
-		c.Algorithm = strings.ToUpper(c.Algorithm)
-		if chal == nil || c.Algorithm == "SHA-256" {
-			chal = c // RFC 8760 §2.4: prefer the strongest algorithm offered
-		}
-	}
-	if chal == nil {
-		return nil, fmt.Errorf("%d without a usable %s challenge", res.StatusCode, chName)
-	}
-	cred, err := digest.Digest(chal, digest.Options{
-		Method:   req.Method.String(),
-		URI:      req.Recipient.String(),
-		Username: a.authID(),
-		Password: a.Password,
-		Count:    nc,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("answering the %s challenge: %w", chName, err)
-	}
-	req.RemoveHeader(credName)
-	req.AppendHeader(sip.NewHeader(credName, cred.String()))
-	return chal, nil
-}
-
-// doAuthorized sends req through client and, when acc is set, answers a
-// 401/407 with acc's credentials on a copy with the next CSeq (RFC 3261
-// §22.2): once per nonce, again only when the server says the nonce was
-// stale. The last response is returned; a challenge it cannot answer is
-// the response.
-func doAuthorized(ctx context.Context, client *sipgo.Client, acc *Account, req *sip.Request) (*sip.Response, error) {
-	answered := map[string]bool{}
-	nc := map[string]int{}
-	send := req
-	for attempt := 0; ; attempt++ {
-		res, err := client.Do(ctx, send)
-		if err != nil || acc == nil || attempt >= 4 ||
-			(res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired) {
-			return res, err
-		}
-		key := challengeNonce(res)
-		if answered[key] && !challengeStale(res) {
-			return res, nil // our answer to this nonce was refused
-		}
-		answered[key] = true
-		nc[key]++
-		send = req.Clone()
-		send.RemoveHeader("Via") // the client adds a Via with a new branch
-		send.CSeq().SeqNo = req.CSeq().SeqNo + uint32(attempt) + 1
-		send.SetTransport(req.Transport())
-		send.SetDestination(req.Destination())
-		if _, err := acc.authorize(send, res, nc[key]); err != nil {
-			return res, nil
-		}
-	}
 }

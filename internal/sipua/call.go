@@ -59,8 +59,9 @@ type Call struct {
 	number    string
 	name      string
 	inviteReq *sip.Request
-	// account is the account an outgoing call is placed for (nil: none);
-	// accountID the account a call belongs to, as OnIncoming's Route said.
+	// account is the account a call is placed for or, for an incoming
+	// call, the registered account it was routed to (nil: none); accountID
+	// the account a call belongs to, as OnIncoming's Route said.
 	account   *Account
 	accountID string
 	// srtp is the call's SRTP policy, srtpMode what its transport allows.

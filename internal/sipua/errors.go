@@ -15,3 +15,7 @@ var (
 	// ErrNotIncoming: only an incoming call can be answered or rejected.
 	ErrNotIncoming = errors.New("not an incoming call")
 )
+
+// ErrServerNotFound: DNS has no address for the account's proxy or server
+// (RFC 3263), or could not be asked.
+var ErrServerNotFound = errors.New("the account's server was not found in DNS")

@@ -31,6 +31,10 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 			return
 		}
 		c.accountID = id
+		if acc := u.registered(id); acc != nil {
+			c.account = acc
+			d.DoInDialog = acc.do // our BYE, re-INVITE and REFER answer challenges
+		}
 	}
 	if !u.takeSRTP(c, d) {
 		return

@@ -27,14 +27,14 @@ func (r *Registration) keepAlive(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		if err := r.ping(); err != nil {
-			r.u.log.Debug("keep-alive not sent", "account", r.acc.ID, "error", err)
+			r.u.log.Debug("keep-alive not sent", "account", r.account().ID, "error", err)
 		}
 	}
 }
 
 func (r *Registration) ping() error {
-	hop := r.acc.nextHop()
-	tp := r.acc.transport()
+	acc := r.account()
+	hop, tp := acc.nextHop(), acc.transport()
 	if tp == "udp" {
 		dst, err := net.ResolveUDPAddr("udp", hop)
 		if err != nil {

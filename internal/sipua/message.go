@@ -167,12 +167,16 @@ func (u *UA) SendMessage(ctx context.Context, target, text string, from From, ac
 	client := u.udpClient
 	switch {
 	case acc != nil:
-		req.SetTransport(strings.ToUpper(acc.transport()))
-		req.SetDestination(acc.nextHop())
-		if client, err = u.accountClientFor(*acc); err != nil {
+		routed, err := u.route(ctx, *acc)
+		if err != nil {
 			return string(id), err
 		}
-		if acc.transport() == "udp" && messageSize(req) > udpMessageLimit {
+		req.SetTransport(strings.ToUpper(routed.transport()))
+		req.SetDestination(routed.nextHop())
+		if client, err = u.accountClientFor(routed); err != nil {
+			return string(id), err
+		}
+		if routed.transport() == "udp" && messageSize(req) > udpMessageLimit {
 			return "", ErrMessageTooLarge // the account's server is reached over UDP
 		}
 	case req.Transport() != "UDP":
@@ -188,7 +192,9 @@ func (u *UA) SendMessage(ctx context.Context, target, text string, from From, ac
 	// transaction layer that never reports.
 	ctx, cancel := context.WithTimeout(ctx, 64*sip.T1+5*time.Second)
 	defer cancel()
-	res, err := doAuthorized(ctx, client, acc, req)
+	res, err := acc.do(ctx, req, func(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+		return client.Do(ctx, req)
+	})
 	switch {
 	case errors.Is(err, sip.ErrTransactionTimeout):
 		return string(id), &ResponseError{Code: sip.StatusRequestTimeout, Reason: "Request Timeout"}

@@ -56,7 +56,7 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return nil, fmt.Errorf("bad SIP URI %q: %w", target, err)
 	}
-	d, err := u.newDialog(uri, opts.Account)
+	d, err := u.newDialog(ctx, uri, opts.Account)
 	if err != nil {
 		return nil, fmt.Errorf("creating dialog: %w", err)
 	}
@@ -79,17 +79,29 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 
 // newDialog makes the dialog of an outgoing call to uri, for acc if set:
 // over its transport, to its next hop, with its Contact.
-func (u *UA) newDialog(uri sip.Uri, acc *Account) (*diago.DialogClientSession, error) {
+func (u *UA) newDialog(ctx context.Context, uri sip.Uri, acc *Account) (*diago.DialogClientSession, error) {
 	if acc == nil {
 		return u.dg.NewDialog(uri, diago.NewDialogOptions{})
 	}
-	d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{Transport: acc.transport()})
+	routed, err := u.route(ctx, *acc)
 	if err != nil {
 		return nil, err
 	}
+	d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{Transport: routed.transport()})
+	if err != nil {
+		return nil, err
+	}
+	u.useAccount(d, &routed)
+	return d, nil
+}
+
+// useAccount sends d's INVITE for acc: to its next hop, with its Contact,
+// its later requests (BYE, re-INVITE, REFER) answering challenges with
+// its credentials as the INVITE does.
+func (u *UA) useAccount(d *diago.DialogClientSession, acc *Account) {
 	d.InviteRequest.SetDestination(acc.nextHop())
 	d.UA.ContactHDR = u.accountContact(*acc)
-	return d, nil
+	d.DoInDialog = acc.do
 }
 
 // srtpRequiredAnswer is the reason a call with SRTP=mandatory ends with
@@ -164,7 +176,7 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		}
 		// Follow a 3xx as MicroSIP and pjsua do: a new INVITE to the
 		// Contact, with the same Call-ID (RFC 3261 §8.1.3.4).
-		nd, nerr := c.u.newDialog(target, c.account)
+		nd, nerr := c.u.newDialog(ctx, target, c.account)
 		if nerr != nil {
 			break
 		}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/icholy/digest"
 )
 
 // Registration states.
@@ -61,10 +60,13 @@ func backoff(failures int) time.Duration {
 // refresh never crosses an unregister.
 type Registration struct {
 	u       *UA
-	acc     Account
 	expires time.Duration
 	onState func(RegState)
-	client  *sipgo.Client
+	// acc (with where DNS found its server) and client change only in the
+	// loop's goroutine, under mu; others read them with account and
+	// accountClientFor.
+	acc    Account
+	client *sipgo.Client
 
 	callID  string
 	fromTag string
@@ -209,7 +211,11 @@ func (r *Registration) loop(ctx context.Context) {
 	failures := 0
 	for {
 		r.set(RegState{State: RegRegistering})
-		granted, err := r.send(ctx, r.expires)
+		err := r.resolve(ctx)
+		var granted time.Duration
+		if err == nil {
+			granted, err = r.send(ctx, r.expires)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -243,42 +249,60 @@ func (r *Registration) loop(ctx context.Context) {
 	}
 }
 
+// resolve looks the account's proxy or server up in DNS (RFC 3263)
+// before each registration, so a moved server is followed; when DNS
+// chose another transport, the client and Contact follow it.
+func (r *Registration) resolve(ctx context.Context) error {
+	h, err := r.u.hop(ctx, r.acc)
+	if err != nil {
+		return err
+	}
+	acc := r.acc
+	acc.resolved = h
+	var client *sipgo.Client
+	if acc.transport() != r.acc.transport() {
+		if client, err = r.u.accountClient(acc); err != nil {
+			return err
+		}
+	}
+	// The Contact's address is the one the route to the server leaves
+	// from when the agent listens on a wildcard address.
+	moved := h.addr != r.acc.resolved.addr && net.ParseIP(r.u.host).IsUnspecified()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if client != nil {
+		r.client = client
+	}
+	if client != nil || moved {
+		r.contact = r.u.contact(acc)
+	}
+	r.acc = acc
+	return nil
+}
+
+// account returns the account with where DNS last found its server.
+func (r *Registration) account() Account {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acc
+}
+
 // send sends one REGISTER asking for expires (0 removes the binding),
 // answers digest challenges and 423 Interval Too Brief, and returns the
 // expiry the registrar granted.
 func (r *Registration) send(ctx context.Context, expires time.Duration) (time.Duration, error) {
-	var (
-		res      *sip.Response
-		authRes  *sip.Response // the challenge the next request answers
-		answered = map[string]bool{}
-		nc       = map[string]int{}
-	)
-	for attempt := 0; attempt < 6; attempt++ {
+	for range 3 {
 		req := r.request(expires)
-		if authRes != nil {
-			// A nonce used again is counted up (RFC 7616 §3.4).
-			key := challengeNonce(authRes)
-			nc[key]++
-			if _, err := r.acc.authorize(req, authRes, nc[key]); err != nil {
-				return 0, err
-			}
-		}
-		var err error
-		res, err = r.client.Do(ctx, req)
+		res, err := r.acc.do(ctx, req, func(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+			return r.client.Do(ctx, req)
+		})
 		if err != nil {
 			return 0, fmt.Errorf("REGISTER to %s: %w", r.acc.nextHop(), err)
 		}
+		if cseq := res.CSeq(); cseq != nil && cseq.SeqNo > r.cseq {
+			r.cseq = cseq.SeqNo // the resends with credentials used the numbers up to it
+		}
 		switch {
-		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
-			stale := challengeStale(res)
-			key := challengeNonce(res)
-			// A rejected answer is final unless the server says only the
-			// nonce was stale, and that once per nonce (RFC 3261 §22.2).
-			if authRes != nil && (!stale || answered[key]) {
-				return 0, &ResponseError{Code: res.StatusCode, Reason: res.Reason}
-			}
-			answered[key] = true
-			authRes = res
 		case res.StatusCode == 423: // Interval Too Brief
 			minExp := 0
 			if h := res.GetHeader("Min-Expires"); h != nil {
@@ -299,30 +323,7 @@ func (r *Registration) send(ctx context.Context, expires time.Duration) (time.Du
 			return 0, &ResponseError{Code: res.StatusCode, Reason: res.Reason}
 		}
 	}
-	return 0, &ResponseError{Code: res.StatusCode, Reason: res.Reason}
-}
-
-func challengeStale(res *sip.Response) bool {
-	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
-		for _, h := range res.GetHeaders(name) {
-			if strings.Contains(strings.ToLower(h.Value()), "stale=true") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// challengeNonce returns the nonce of res's first digest challenge.
-func challengeNonce(res *sip.Response) string {
-	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
-		for _, h := range res.GetHeaders(name) {
-			if c, err := digest.ParseChallenge(h.Value()); err == nil {
-				return c.Nonce
-			}
-		}
-	}
-	return ""
+	return 0, &ResponseError{Code: 423, Reason: "Interval Too Brief"}
 }
 
 // request builds the next REGISTER of the registration: same Call-ID and
@@ -394,9 +395,58 @@ func (u *UA) accountClientFor(acc Account) (*sipgo.Client, error) {
 	r := u.regs[acc.ID]
 	u.mu.Unlock()
 	if r != nil {
-		return r.client, nil
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.acc.transport() == acc.transport() {
+			return r.client, nil
+		}
 	}
 	return u.accountClient(acc)
+}
+
+// registered returns the account registered under id, or nil.
+func (u *UA) registered(id string) *Account {
+	u.mu.Lock()
+	r := u.regs[id]
+	u.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	acc := r.account()
+	return &acc
+}
+
+// hop looks acc's proxy or server up (RFC 3263); a TLS server named by
+// the account is then verified for that name when dialled at the address
+// found.
+func (u *UA) hop(ctx context.Context, acc Account) (hop, error) {
+	h, err := u.resolver.hop(ctx, acc.target(), acc.Transport)
+	if err != nil {
+		return h, fmt.Errorf("%w: %v", ErrServerNotFound, err)
+	}
+	if h.transport == "tls" {
+		host, _ := splitHostPort(strings.TrimPrefix(strings.TrimPrefix(acc.target(), "sip:"), "sips:"))
+		ip, _ := splitHostPort(h.addr)
+		u.tlsHosts.learn(host, ip)
+	}
+	return h, nil
+}
+
+// route returns acc with where its requests go (UA.hop): as its
+// registration last found it, else looked up in DNS now (RFC 3263).
+func (u *UA) route(ctx context.Context, acc Account) (Account, error) {
+	if acc.resolved.addr != "" {
+		return acc, nil
+	}
+	if reg := u.registered(acc.ID); reg != nil && reg.resolved.addr != "" {
+		return *reg, nil
+	}
+	h, err := u.hop(ctx, acc)
+	if err != nil {
+		return acc, err
+	}
+	acc.resolved = h
+	return acc, nil
 }
 
 // accountContact is the Contact of acc's calls: its registration's (which

@@ -8,82 +8,80 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/dns/dnsmessage"
-
 	"github.com/gophone/gophone/internal/testutil"
 )
 
-// startDNS serves records on a loopback UDP socket: SRV answers from srv,
-// A answers from a (by name, with the trailing dot); anything else is
-// answered with no records. It returns a resolver that asks it.
-func startDNS(t *testing.T, srv map[string]dnsmessage.SRVResource, a map[string][4]byte) *net.Resolver {
-	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// TestResolverHop resolves servers as RFC 3263 §4 says, against a DNS
+// server holding NAPTR, SRV and A records for pbx.test: NAPTR first when
+// neither port nor transport is given, SRV when only the transport is,
+// A/AAAA only when the port is.
+func TestResolverHop(t *testing.T) {
+	dnsAddr := testutil.StartDNS(t,
+		`pbx.test. 60 IN NAPTR 20 10 "s" "SIP+D2U" "" _sip._udp.pbx.test.`,
+		`pbx.test. 60 IN NAPTR 10 10 "s" "SIP+D2T" "" _sip._tcp.pbx.test.`,
+		`pbx.test. 60 IN NAPTR 5 10 "s" "SIPS+D2T" "" _sips._tcp.pbx.test.`,
+		`_sip._udp.pbx.test. 60 IN SRV 10 10 5070 udp.pbx.test.`,
+		`_sip._tcp.pbx.test. 60 IN SRV 10 10 5080 tcp.pbx.test.`,
+		`_sips._tcp.pbx.test. 60 IN SRV 10 10 5091 tls.pbx.test.`,
+		`udp.pbx.test. 60 IN A 127.0.0.2`,
+		`tcp.pbx.test. 60 IN A 127.0.0.3`,
+		`tls.pbx.test. 60 IN A 127.0.0.4`,
+		`pbx.test. 60 IN A 127.0.0.9`,
+		// srv.test has SRV records but no NAPTR; a.test only an address.
+		`_sip._tcp.srv.test. 60 IN SRV 10 10 5082 tcp.pbx.test.`,
+		`a.test. 60 IN A 127.0.0.7`,
+		`v6.test. 60 IN AAAA ::1`,
+	)
+	tests := []struct {
+		name, target, transport string
+		tls                     bool // the agent has a TLS listener
+		listen                  string
+		want                    hop
+	}{
+		{"NAPTR picks the first usable service", "pbx.test", "", false, "127.0.0.1", hop{"tcp", "127.0.0.3:5080"}},
+		{"NAPTR picks TLS with a listener", "pbx.test", "", true, "127.0.0.1", hop{"tls", "127.0.0.4:5091"}},
+		{"transport given: SRV for it", "pbx.test", "udp", false, "127.0.0.1", hop{"udp", "127.0.0.2:5070"}},
+		{"port given: A only", "pbx.test:5099", "", false, "127.0.0.1", hop{"udp", "127.0.0.9:5099"}},
+		{"port and transport given: A only", "sip:pbx.test:5099", "tcp", false, "127.0.0.1", hop{"tcp", "127.0.0.9:5099"}},
+		{"no NAPTR: SRV per transport", "srv.test", "", false, "127.0.0.1", hop{"tcp", "127.0.0.3:5082"}},
+		{"no SRV: A on the default port", "a.test", "", false, "127.0.0.1", hop{"udp", "127.0.0.7:5060"}},
+		{"no SRV over TLS: port 5061", "a.test", "tls", true, "127.0.0.1", hop{"tls", "127.0.0.7:5061"}},
+		{"address", "127.0.0.5", "", false, "127.0.0.1", hop{"udp", "127.0.0.5:5060"}},
+		{"IPv6 listener: AAAA", "v6.test:5090", "", false, "::1", hop{"udp", "[::1]:5090"}},
 	}
-	t.Cleanup(func() { conn.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := conn.ReadFrom(buf)
-			if err != nil {
-				return
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newResolver(dnsAddr, tt.listen, tt.tls)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			got, err := r.hop(ctx, tt.target, tt.transport)
+			if err != nil || got != tt.want {
+				t.Fatalf("hop(%s, %q) = %+v, %v; want %+v", tt.target, tt.transport, got, err, tt.want)
 			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
-			b.EnableCompression()
-			b.StartQuestions()
-			b.Question(q)
-			b.StartAnswers()
-			rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
-			switch q.Type {
-			case dnsmessage.TypeSRV:
-				if r, ok := srv[q.Name.String()]; ok {
-					b.SRVResource(rh, r)
-				}
-			case dnsmessage.TypeA:
-				if ip, ok := a[q.Name.String()]; ok {
-					b.AResource(rh, dnsmessage.AResource{A: ip})
-				}
-			}
-			msg, err := b.Finish()
-			if err == nil {
-				conn.WriteTo(msg, from)
-			}
-		}
-	}()
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", conn.LocalAddr().String())
-	}}
+		})
+	}
+	if _, err := newResolver(dnsAddr, "127.0.0.1", false).hop(context.Background(), "none.test", ""); err == nil {
+		t.Error("a name DNS does not know resolved")
+	}
 }
 
-// TestRegisterSRV: a server named without a port is found through its
-// SRV record (RFC 3263): the REGISTER reaches the registrar on the port
-// the record gives, with the domain in its Request-URI.
-func TestRegisterSRV(t *testing.T) {
+// TestRegisterNAPTR: a server named without port or transport is found
+// through NAPTR and SRV (RFC 3263): the REGISTER reaches the registrar
+// on the port the SRV record gives, with the domain in its Request-URI.
+func TestRegisterNAPTR(t *testing.T) {
 	reg := startRegistrar(t, []reply{{code: 200}})
-	_, portStr, _ := net.SplitHostPort(reg.addr())
-	port, _ := strconv.Atoi(portStr)
-	resolver := startDNS(t,
-		map[string]dnsmessage.SRVResource{"_sip._udp.pbx.test.": {Priority: 10, Weight: 10, Port: uint16(port),
-			Target: dnsmessage.MustNewName("reg.pbx.test.")}},
+	_, port, _ := net.SplitHostPort(reg.addr())
+	dnsAddr := testutil.StartDNS(t,
+		`pbx.test. 60 IN NAPTR 10 10 "s" "SIP+D2U" "" _sip._udp.pbx.test.`,
+		`_sip._udp.pbx.test. 60 IN SRV 10 10 `+port+` reg.pbx.test.`,
+		`reg.pbx.test. 60 IN A 127.0.0.1`,
 		// The domain has an address of its own (its web server, say):
-		// the SRV record, not it, says where SIP goes.
-		map[string][4]byte{"reg.pbx.test.": {127, 0, 0, 1}, "pbx.test.": {127, 0, 0, 2}})
+		// the records, not it, say where SIP goes.
+		`pbx.test. 60 IN A 127.0.0.2`)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	u, err := Start(ctx, Config{Listen: "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t)), Media: nullMedia{},
-		Logger: slog.New(slog.DiscardHandler), Resolver: resolver})
+		Logger: slog.New(slog.DiscardHandler), DNSServer: dnsAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,9 +95,13 @@ func TestRegisterSRV(t *testing.T) {
 		st = <-states
 	}
 	if st.State != RegRegistered {
-		t.Fatalf("state %+v; want registered through the SRV target", st)
+		t.Fatalf("state %+v; want registered through the NAPTR and SRV records", st)
 	}
-	if got := reg.next(t).Recipient.String(); got != "sip:pbx.test" {
+	req := reg.next(t)
+	if got := req.Recipient.String(); got != "sip:pbx.test" {
 		t.Errorf("Request-URI %s; want sip:pbx.test", got)
+	}
+	if to := req.To().Address.Host; to != "pbx.test" {
+		t.Errorf("To host %s; want pbx.test", to)
 	}
 }

@@ -14,15 +14,44 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync"
 	"time"
 )
+
+// tlsHosts are the hosts accounts reach over TLS, true for the insecure
+// ones; the addresses DNS gave for their names are learned as they are
+// looked up (the agent dials an account's server by the address it
+// resolved, RFC 3263).
+type tlsHosts struct {
+	mu    sync.Mutex
+	hosts map[string]bool
+}
+
+// learn records that name's server was found at ip: when name is
+// insecure, a connection to ip is not verified either. (A secure name's
+// address is not recorded: a connection to it is verified for the name,
+// never for the address, which a certificate for another name may carry.)
+func (h *tlsHosts) learn(name, ip string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hosts[name] && net.ParseIP(name) == nil {
+		h.hosts[ip] = true
+	}
+}
+
+func (h *tlsHosts) snapshot() map[string]bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.hosts)
+}
 
 // clientTLS is the configuration of the TLS connections the agent opens:
 // the server's certificate is verified against the system's CAs and those
 // in caFiles, for the host the connection goes to (sipgo sets ServerName
 // to it). The hosts in tlsHosts whose value is true (insecure) are not
-// verified.
-func clientTLS(caFiles []string, tlsHosts map[string]bool) (*tls.Config, error) {
+// verified; a server named by an account but dialled by the address DNS
+// gave is verified for its name.
+func clientTLS(caFiles []string, hosts *tlsHosts) (*tls.Config, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
@@ -37,15 +66,18 @@ func clientTLS(caFiles []string, tlsHosts map[string]bool) (*tls.Config, error) 
 		}
 	}
 	conf := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	if !slices.Contains(slices.Collect(maps.Values(tlsHosts)), true) {
+	configured := hosts.snapshot()
+	named := slices.ContainsFunc(slices.Collect(maps.Keys(configured)), func(h string) bool { return net.ParseIP(h) == nil })
+	if !named && !slices.Contains(slices.Collect(maps.Values(configured)), true) {
 		return conf, nil
 	}
 	// One configuration serves every account, so with an insecure one
 	// the verification is done here, per connection, and the other
-	// accounts' servers stay verified.
+	// accounts' servers stay verified; so is a named server dialled by
+	// address, for its name.
 	conf.InsecureSkipVerify = true
 	conf.VerifyConnection = func(cs tls.ConnectionState) error {
-		return verifyServer(cs, pool, tlsHosts)
+		return verifyServer(cs, pool, hosts.snapshot())
 	}
 	return conf, nil
 }
@@ -53,13 +85,14 @@ func clientTLS(caFiles []string, tlsHosts map[string]bool) (*tls.Config, error) 
 // verifyServer verifies a TLS server for the host it was dialled as, or
 // takes it unverified when that host is insecure. A client's connection
 // state names the host only when it is a DNS name (it is the SNI); a
-// server dialled by IP address is checked against the accounts' IP hosts.
+// server dialled by IP address is checked against the accounts' IP hosts
+// (those DNS gave for an insecure name among them) and their secure names.
 func verifyServer(cs tls.ConnectionState, pool *x509.CertPool, tlsHosts map[string]bool) error {
 	hosts := []string{cs.ServerName}
 	if cs.ServerName == "" {
 		hosts = nil
-		for h := range tlsHosts {
-			if net.ParseIP(h) != nil {
+		for h, insecure := range tlsHosts {
+			if net.ParseIP(h) != nil || !insecure {
 				hosts = append(hosts, h)
 			}
 		}

@@ -3,6 +3,7 @@ package sipua
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"maps"
 	"testing"
 )
 
@@ -41,6 +42,11 @@ func TestVerifyServer(t *testing.T) {
 		{"name mismatch", namedCert, "other.example", trusted, map[string]bool{"other.example": false, "x.example": true}, false},
 		{"name, insecure", namedCert, "other.example", x509.NewCertPool(), map[string]bool{"other.example": true}, true},
 		{"IP cert for a name", cert, "pbx.example", trusted, map[string]bool{"pbx.example": false, "127.0.0.2": true}, false},
+		// An account's server named pbx.example, dialled at the address DNS gave.
+		{"name dialled by address", namedCert, "", trusted, map[string]bool{"pbx.example": false}, true},
+		{"name dialled by address, untrusted CA", namedCert, "", x509.NewCertPool(), map[string]bool{"pbx.example": false}, false},
+		{"insecure name dialled by its learned address", namedCert, "", x509.NewCertPool(), map[string]bool{"pbx.example": true, "127.0.0.3": true}, true},
+		{"insecure name alone does not cover addresses", namedCert, "", x509.NewCertPool(), map[string]bool{"pbx.example": true}, false},
 	}
 	for _, tt := range tests {
 		cs := tls.ConnectionState{ServerName: tt.serverName, PeerCertificates: []*x509.Certificate{tt.cert}}
@@ -48,5 +54,19 @@ func TestVerifyServer(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: verifyServer = %v; want ok %v", tt.name, err, tt.ok)
 		}
+	}
+}
+
+// TestTLSHostsLearn: an insecure name's address is learned as insecure;
+// a secure name's is not learned at all, so that a connection to it is
+// verified for the name only.
+func TestTLSHostsLearn(t *testing.T) {
+	h := &tlsHosts{hosts: map[string]bool{"secure.example": false, "insecure.example": true}}
+	h.learn("secure.example", "127.0.0.2")
+	h.learn("insecure.example", "127.0.0.3")
+	h.learn("unknown.example", "127.0.0.4")
+	want := map[string]bool{"secure.example": false, "insecure.example": true, "127.0.0.3": true}
+	if got := h.snapshot(); !maps.Equal(got, want) {
+		t.Fatalf("hosts %v; want %v", got, want)
 	}
 }

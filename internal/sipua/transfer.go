@@ -3,6 +3,7 @@ package sipua
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
@@ -49,8 +50,26 @@ func (c *Call) Transfer(ctx context.Context, target string) (int, error) {
 // onRefer runs when the far end transfers us: it calls the target as a new
 // outgoing call and stays until that call ends (diago ends the new dialog
 // when this returns).
+//
+// A call of an account places the new call through that account, as Dial
+// with it does: diago made the dialog for the agent's default transport,
+// so it gets the account's transport and client too.
 func (c *Call) onRefer(d *diago.DialogClientSession) error {
 	nc := newCall(c.u, Outgoing)
+	if acc := c.account; acc != nil {
+		routed, err := c.u.route(c.u.ctx, *acc)
+		if err != nil {
+			return err
+		}
+		client, err := c.u.accountClientFor(routed)
+		if err != nil {
+			return err
+		}
+		d.UA.Client = client
+		d.InviteRequest.SetTransport(strings.ToUpper(routed.transport()))
+		c.u.useAccount(d, &routed)
+		nc.account = acc
+	}
 	nc.cli = d
 	uri := d.InviteRequest.Recipient
 	nc.remoteURI = uri.String()

@@ -4,11 +4,11 @@
 package sipua
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -100,9 +100,10 @@ type Config struct {
 	// MaxMessageBytes bounds a received message's text: a larger one is
 	// answered 413 (0: no bound).
 	MaxMessageBytes int
-	// Resolver resolves the names of SIP servers (SRV first, then
-	// addresses); nil is the system's.
-	Resolver *net.Resolver
+	// DNSServer is the DNS server (host:port) the names of accounts'
+	// servers are looked up at (RFC 3263: NAPTR, SRV, A/AAAA); "" asks
+	// the system's.
+	DNSServer string
 	// AllowedRequire lists the option tags accepted in Require headers.
 	AllowedRequire []string
 	Logger         *slog.Logger
@@ -140,6 +141,10 @@ type UA struct {
 	port    int
 	tlsPort int // 0 without a TLS listener
 	codecs  []media.Codec
+	// resolver finds accounts' servers; set once the TLS listener is
+	// known.
+	resolver *resolver
+	tlsHosts *tlsHosts
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -214,7 +219,14 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		parser: sip.NewParser(),
 		done:   make(chan struct{}),
 	}
-	tlsClient, err := clientTLS(cfg.TLSCAFiles, cfg.TLSHosts)
+	// Accounts' servers are found by u.resolver; only other requests (a
+	// call to sip:user@domain) leave the lookup to sipgo.
+	u.resolver = newResolver(cfg.DNSServer, host, cfg.TLSListen != "")
+	u.tlsHosts = &tlsHosts{hosts: maps.Clone(cfg.TLSHosts)}
+	if u.tlsHosts.hosts == nil {
+		u.tlsHosts.hosts = map[string]bool{}
+	}
+	tlsClient, err := clientTLS(cfg.TLSCAFiles, u.tlsHosts)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +237,7 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 			// RFC 3263: a server named without a port is found by its
 			// SRV records first.
 			sip.WithTransportLayerDNSLookupSRV(true)),
-		sipgo.WithUserAgentDNSResolver(cmp.Or(cfg.Resolver, net.DefaultResolver)))
+		sipgo.WithUserAgentDNSResolver(u.resolver.ip))
 	if err != nil {
 		return nil, fmt.Errorf("creating SIP user agent: %w", err)
 	}

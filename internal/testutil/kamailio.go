@@ -31,8 +31,13 @@ type KamailioOptions struct {
 	// MinExpires, when set, answers shorter registrations with 423
 	// Interval Too Brief and this Min-Expires.
 	MinExpires int
-	// TLS adds a TLS listener with a certificate for 127.0.0.1 signed by a
-	// test CA (Kamailio.CAFile).
+	// IPv6 listens on [::1]:Port (UDP and TCP) as well.
+	IPv6 bool
+	// InDialogAuth challenges in-dialog BYE, re-INVITE and REFER requests
+	// (407) as it does the first INVITE.
+	InDialogAuth bool
+	// TLS adds a TLS listener with a certificate for 127.0.0.1, localhost
+	// and kamailio.test signed by a test CA (Kamailio.CAFile).
 	TLS bool
 }
 
@@ -94,6 +99,13 @@ func StartKamailio(t testing.TB, opts KamailioOptions) *Kamailio {
 	if opts.MinExpires > 0 {
 		k.args = append(k.args, "-A", "MIN_EXPIRES="+strconv.Itoa(opts.MinExpires))
 	}
+	if opts.IPv6 {
+		listen6 := "[::1]:" + strconv.Itoa(k.Port)
+		k.args = append(k.args, "-l", "udp:"+listen6, "-l", "tcp:"+listen6)
+	}
+	if opts.InDialogAuth {
+		k.args = append(k.args, "-A", "WITH_INDIALOG_AUTH")
+	}
 	if opts.TLS {
 		k.TLSPort = FreePort(t)
 		k.args = append(k.args, "-A", "WITH_TLS", "-A", `TLS_CFG="`+k.writeTLSFiles(t)+`"`,
@@ -111,6 +123,10 @@ func StartKamailio(t testing.TB, opts KamailioOptions) *Kamailio {
 
 // Addr returns Kamailio's UDP and TCP address, 127.0.0.1:Port.
 func (k *Kamailio) Addr() string { return "127.0.0.1:" + strconv.Itoa(k.Port) }
+
+// Addr6 returns Kamailio's IPv6 address (with KamailioOptions.IPv6),
+// [::1]:Port.
+func (k *Kamailio) Addr6() string { return "[::1]:" + strconv.Itoa(k.Port) }
 
 // Start starts Kamailio again after Stop, on the same ports, with no
 // registrations, and returns once it answers OPTIONS.
@@ -299,7 +315,7 @@ func (k *Kamailio) writeTLSFiles(t testing.TB) string {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
+		DNSNames:     []string{"localhost", "kamailio.test"},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
 	if err != nil {

@@ -27,6 +27,10 @@ var (
 type DialogClientSession struct {
 	*sipgo.DialogClientSession
 
+	// DoInDialog, when set, sends the session's BYE, re-INVITEs and
+	// REFERs.
+	DoInDialog InDialogDoFunc
+
 	dialogCallbacks
 
 	mediaConfig MediaConfig
@@ -47,7 +51,15 @@ func (d *DialogClientSession) Id() string {
 }
 
 func (d *DialogClientSession) Hangup(ctx context.Context) error {
-	return d.Bye(ctx)
+	if d.DoInDialog == nil || d.InviteResponse == nil {
+		return d.Bye(ctx)
+	}
+	return byeInDialog(ctx, d.DoInDialog, *d.RemoteContact().Address.Clone(), d.InviteRequest.Transport(), d.WriteBye)
+}
+
+// do sends an in-dialog request through DoInDialog when set.
+func (d *DialogClientSession) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	return doInDialog(ctx, d.DoInDialog, d.Do, req)
 }
 
 func (d *DialogClientSession) FromUser() string {
@@ -521,7 +533,7 @@ func (d *DialogClientSession) reInviteDo(ctx context.Context, req *sip.Request) 
 		// Record-Routed, RFC 3261 §12.2.1.1).
 		clone := req.Clone()
 		clone.SetDestination("")
-		res, err := d.Do(ctx, clone)
+		res, err := d.do(ctx, clone)
 		if err != nil {
 			return nil, err
 		}

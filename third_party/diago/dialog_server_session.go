@@ -25,6 +25,10 @@ type OnReferDialogFunc func(referDialog *DialogClientSession) error
 type DialogServerSession struct {
 	*sipgo.DialogServerSession
 
+	// DoInDialog, when set, sends the session's BYE, re-INVITEs and
+	// REFERs.
+	DoInDialog InDialogDoFunc
+
 	dialogCallbacks
 
 	mediaConf MediaConfig
@@ -318,9 +322,17 @@ func (d *DialogServerSession) ReadAck(req *sip.Request, tx sip.ServerTransaction
 func (d *DialogServerSession) Hangup(ctx context.Context) error {
 	state := d.LoadState()
 	if state >= sip.DialogStateConfirmed {
+		if d.DoInDialog != nil {
+			return byeInDialog(ctx, d.DoInDialog, *d.RemoteContact().Address.Clone(), d.InviteRequest.Transport(), d.WriteBye)
+		}
 		return d.Bye(ctx)
 	}
 	return d.Respond(sip.StatusTemporarilyUnavailable, "Temporarly unavailable", nil)
+}
+
+// do sends an in-dialog request through DoInDialog when set.
+func (d *DialogServerSession) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	return doInDialog(ctx, d.DoInDialog, d.Do, req)
 }
 
 func (d *DialogServerSession) ReInvite(ctx context.Context) error {
@@ -345,7 +357,7 @@ func (d *DialogServerSession) ReInvite(ctx context.Context) error {
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(sdp)
 
-	res, err := d.Do(ctx, req)
+	res, err := d.do(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -391,7 +403,7 @@ func (d *DialogServerSession) reInviteSDP(ctx context.Context, sdp []byte) ([]by
 func (d *DialogServerSession) reInviteDo(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 
 	for {
-		res, err := d.Do(ctx, req.Clone())
+		res, err := d.do(ctx, req.Clone())
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,50 @@ type DialogSession interface {
 	Close() error
 }
 
+// InDialogDoFunc sends an in-dialog request (a BYE, re-INVITE or REFER)
+// and returns its final response. send sends one copy of req in the
+// dialog (the next CSeq, the route set); the function may send another,
+// e.g. with credentials after a 401 or 407 (RFC 3261 §22.2).
+type InDialogDoFunc func(ctx context.Context, req *sip.Request, send func(context.Context, *sip.Request) (*sip.Response, error)) (*sip.Response, error)
+
+// doInDialog sends req with send, through hook when it is set.
+func doInDialog(ctx context.Context, hook InDialogDoFunc, send func(context.Context, *sip.Request) (*sip.Response, error), req *sip.Request) (*sip.Response, error) {
+	if hook == nil {
+		return send(ctx, req)
+	}
+	return hook(ctx, req, send)
+}
+
+// byeResult turns what sipgo's WriteBye returned into the BYE's final
+// response: a 200 made from req when it succeeded.
+func byeResult(req *sip.Request, err error) (*sip.Response, error) {
+	var de sipgo.ErrDialogResponse
+	switch {
+	case err == nil:
+		return sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil), nil
+	case errors.As(err, &de):
+		return de.Res, nil
+	}
+	return nil, err
+}
+
+// byeInDialog sends a BYE to target through hook, with write (the
+// session's WriteBye) sending each copy.
+func byeInDialog(ctx context.Context, hook InDialogDoFunc, target sip.Uri, transport string, write func(context.Context, *sip.Request) error) error {
+	bye := sip.NewRequest(sip.BYE, target)
+	bye.SetTransport(transport)
+	res, err := hook(ctx, bye, func(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+		return byeResult(req, write(ctx, req))
+	})
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != sip.StatusOK {
+		return sipgo.ErrDialogResponse{Res: res}
+	}
+	return nil
+}
+
 //
 // Here are many common functions built for dialog
 //
@@ -51,7 +95,15 @@ func dialogRefer(ctx context.Context, d DialogSession, recipient sip.Uri, referT
 		}
 	}
 
-	res, err := d.Do(ctx, req)
+	var res *sip.Response
+	var err error
+	if dd, ok := d.(interface {
+		do(context.Context, *sip.Request) (*sip.Response, error)
+	}); ok {
+		res, err = dd.do(ctx, req)
+	} else {
+		res, err = d.Do(ctx, req)
+	}
 	if err != nil {
 		return err
 	}
