@@ -105,8 +105,7 @@ func (b *Buffer) Push(seq uint16, payload []byte) {
 	switch {
 	case d < 0:
 		b.late++
-		b.sinceLate = 0
-		b.lateFloor = min(max(b.lateFloor, b.Target()+1), MaxPackets)
+		b.deepen()
 		return
 	case int(d) >= ringSlots:
 		b.Reset()
@@ -140,7 +139,9 @@ func (b *Buffer) Pop(dst []byte) (int, Kind) {
 	if b.count == 0 {
 		// Nothing held: the packet due is late or lost. Wait for it (the
 		// delay grows by a packet) rather than pass it.
-		if b.empty++; b.empty >= gapReset {
+		if b.empty++; b.empty == 1 {
+			b.deepen() // once per gap: a held call's silence is no jitter
+		} else if b.empty >= gapReset {
 			b.playing = false
 		}
 		b.concealed++
@@ -171,6 +172,14 @@ func (b *Buffer) Pop(dst []byte) (int, Kind) {
 	b.count--
 	b.next++
 	return n, Packet
+}
+
+// deepen raises the depth by a packet: one came too late, or was not there
+// when due. The depth comes down again by a packet every lateDecay
+// playouts without.
+func (b *Buffer) deepen() {
+	b.sinceLate = 0
+	b.lateFloor = min(max(b.lateFloor, b.Target()+1), MaxPackets)
 }
 
 // shrink drops the packet due when the buffer has held more than its depth

@@ -77,9 +77,9 @@ type mediaLoop struct {
 	rtcpTurns int // turns since the RTCP socket was last read
 	// The receive path while the call's audio is listened to (made when
 	// first needed, emptied when no longer listened to).
-	jb      *jitter.Buffer
-	plc     jitter.Concealer
-	jbInUse bool
+	jb        *jitter.Buffer
+	plc       jitter.Concealer
+	jbInUse   bool
 	sentAudio bool // the first audio packet (marker bit) has gone
 	det       dtmfDetector
 	inband    *gaudio.DTMFDetector // made when first needed: while no telephone-event is negotiated

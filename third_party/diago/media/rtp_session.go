@@ -487,7 +487,8 @@ func (s *RTPSession) Monitor() error {
 	for {
 		var now time.Time
 		select {
-		case now = <-s.rtcpTicker.C:
+		case <-s.rtcpTicker.C:
+			now = time.Now() // the report's time is when it goes, not when the tick was due
 		case <-s.rtcpClosed:
 			DefaultLogger().Debug("RTCP writer closed")
 			return nil
@@ -537,7 +538,8 @@ func (s *RTPSession) MonitorBackground() error {
 		for {
 			var now time.Time
 			select {
-			case now = <-s.rtcpTicker.C:
+			case <-s.rtcpTicker.C:
+			now = time.Now() // the report's time is when it goes, not when the tick was due
 			case <-s.rtcpClosed:
 				log.Debug("RTCP writer closed")
 				return
