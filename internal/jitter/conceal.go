@@ -20,9 +20,9 @@ const (
 // the next frame received is crossfaded in. A single lost packet is never
 // silence.
 type Concealer struct {
-	last [maxFrame]int16
-	n    int // samples in last; 0: nothing received yet
-	run  int // samples concealed since the last frame received
+	last [2 * maxFrame]byte // the last frame received, as received
+	n    int                // samples in last; 0: nothing received yet
+	run  int                // samples concealed since the last frame received
 }
 
 // Received takes a frame that was received and is about to be played; after
@@ -32,15 +32,13 @@ func (c *Concealer) Received(pcm []byte) {
 	if c.run > 0 && c.n > 0 {
 		for i := range min(blendSamples, n) {
 			g := c.gain(c.run + i)
-			was := float64(c.last[(c.run+i)%c.n]) * g
+			was := float64(c.sample((c.run+i)%c.n)) * g
 			now := float64(int16(binary.LittleEndian.Uint16(pcm[2*i:])))
 			w := float64(i) / blendSamples
 			binary.LittleEndian.PutUint16(pcm[2*i:], uint16(int16(w*now+(1-w)*was)))
 		}
 	}
-	for i := range n {
-		c.last[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
-	}
+	copy(c.last[:], pcm[:2*n])
 	c.n, c.run = n, 0
 }
 
@@ -52,12 +50,15 @@ func (c *Concealer) Conceal(pcm []byte) bool {
 	}
 	for i := range len(pcm) / 2 {
 		t := c.run + i
-		v := int16(float64(c.last[t%c.n]) * c.gain(t))
+		v := int16(float64(c.sample(t%c.n)) * c.gain(t))
 		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
 	}
 	c.run += len(pcm) / 2
 	return true
 }
+
+// sample is the i-th sample of the last frame received.
+func (c *Concealer) sample(i int) int16 { return int16(binary.LittleEndian.Uint16(c.last[2*i:])) }
 
 // FrameBytes is the length of the last frame received, in bytes.
 func (c *Concealer) FrameBytes() int { return 2 * c.n }
