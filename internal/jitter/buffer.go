@@ -21,6 +21,12 @@ const (
 	// lateDecay is how many playouts without a late packet lower the
 	// depth that late packets raised by one packet.
 	lateDecay = 250
+	// maxWait is how many playouts in a row may be concealed waiting for
+	// a missing packet while later ones are held: after that it is lost.
+	maxWait = 1
+	// growEvery is how often at most (in playouts) the buffer waits a
+	// packet time, concealing, to reach a depth that grew.
+	growEvery = 5
 	// gapReset is how many playouts without any packet end playout: when
 	// packets come again, the buffer fills to its depth first.
 	gapReset = MaxPackets
@@ -61,6 +67,8 @@ type Buffer struct {
 	sinceLate    int // playouts since the last late packet
 	over         int // playouts in a row with more held than needed
 	empty        int // playouts in a row with nothing held
+	missing      int // playouts in a row that played no packet
+	sinceGrow    int // playouts since the buffer last waited to deepen
 
 	late, concealed, dropped int64
 }
@@ -73,7 +81,7 @@ func (b *Buffer) Reset() {
 	for i := range b.slots {
 		b.slots[i].full = false
 	}
-	b.count, b.started, b.playing, b.over, b.empty = 0, false, false, 0, 0
+	b.count, b.started, b.playing, b.over, b.empty, b.missing = 0, false, false, 0, 0, 0
 }
 
 // Target is the depth the buffer plays at, in packets.
@@ -144,34 +152,43 @@ func (b *Buffer) Pop(dst []byte) (int, Kind) {
 		} else if b.empty >= gapReset {
 			b.playing = false
 		}
-		b.concealed++
-		return 0, Missing
+		return b.conceal(false)
 	}
 	b.empty = 0
 	s := &b.slots[b.next%ringSlots]
 	if !s.full || s.seq != b.next {
-		if b.count < b.Target() {
-			// Packets after it are here but not yet the depth's worth:
-			// the missing one may still come (reordered); wait for it.
-			b.concealed++
-			return 0, Missing
-		}
-		b.next++
-		b.concealed++
-		return 0, Missing
+		// Packets after it are here. Unless they are the depth's worth,
+		// the missing one may still come (reordered): wait for it, but
+		// not so long that the concealment fades out.
+		return b.conceal(b.count >= b.Target() || b.missing >= maxWait)
+	}
+	if b.sinceGrow++; b.count < b.Target()-1 && b.missing == 0 && b.sinceGrow >= growEvery {
+		// Held less than the depth asks: wait a packet time to deepen,
+		// now, rather than when the next late packet would make it.
+		b.sinceGrow = 0
+		return b.conceal(false)
 	}
 	b.shrink()
 	s = &b.slots[b.next%ringSlots]
 	if !s.full || s.seq != b.next {
-		b.next++
-		b.concealed++
-		return 0, Missing
+		return b.conceal(true)
 	}
 	n := copy(dst, s.data[:s.n])
 	s.full = false
 	b.count--
 	b.next++
+	b.missing = 0
 	return n, Packet
+}
+
+// conceal plays out a missing packet, passing it (lost) or not (waited for).
+func (b *Buffer) conceal(pass bool) (int, Kind) {
+	if pass {
+		b.next++
+	}
+	b.missing++
+	b.concealed++
+	return 0, Missing
 }
 
 // deepen raises the depth by a packet: one came too late, or was not there

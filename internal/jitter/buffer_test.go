@@ -199,7 +199,7 @@ func rms(pcm []byte) float64 {
 
 // TestConceal checks the concealment of lost 20 ms frames of a tone: a
 // single loss repeats the last frame at nearly full level (never silence),
-// the level then fades, and after 60 ms it is silence.
+// the level then fades, and after 110 ms it is silence.
 func TestConceal(t *testing.T) {
 	var c Concealer
 	if c.Conceal(make([]byte, 320)) {
@@ -208,7 +208,7 @@ func TestConceal(t *testing.T) {
 	frame := tone(160, 1000, 10000, 0)
 	c.Received(append([]byte(nil), frame...))
 	want := rms(frame)
-	for i, lim := range [][2]float64{{0.85, 1.0}, {0.4, 0.75}, {0.01, 0.35}, {0, 0}} {
+	for i, lim := range [][2]float64{{0.9, 1.0}, {0.75, 0.85}, {0.55, 0.65}, {0.35, 0.45}, {0.15, 0.25}, {0.01, 0.06}, {0, 0}} {
 		out := make([]byte, 320)
 		if !c.Conceal(out) {
 			t.Fatal("nothing concealed")

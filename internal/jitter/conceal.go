@@ -6,9 +6,11 @@ const (
 	// maxFrame is the longest frame concealed: 60 ms at 8 kHz.
 	maxFrame = 480
 	// holdSamples is how long a concealed loss keeps the full level (10 ms),
-	// fadeSamples how long it then takes to fade out (50 ms: 20 % per 10 ms).
+	// fadeSamples how long it then takes to fade out (100 ms: 10 % per 10
+	// ms; G.711 Appendix I fades in 50 ms, which leaves a silence in a
+	// burst of three losses).
 	holdSamples = 80
-	fadeSamples = 400
+	fadeSamples = 800
 	// blendSamples is the crossfade from a concealment into the next
 	// received frame (4 ms), so that audio does not jump where they meet.
 	blendSamples = 32
@@ -16,7 +18,7 @@ const (
 
 // Concealer hides missing packets of 8 kHz 16-bit little-endian PCM after
 // ITU-T G.711 Appendix I, simplified: the last frame received is repeated,
-// at full level for 10 ms, then 20 % lower every 10 ms, silent after 60 ms;
+// at full level for 10 ms, then 10 % lower every 10 ms, silent after 110 ms;
 // the next frame received is crossfaded in. A single lost packet is never
 // silence.
 type Concealer struct {
