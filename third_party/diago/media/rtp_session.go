@@ -539,7 +539,7 @@ func (s *RTPSession) MonitorBackground() error {
 			var now time.Time
 			select {
 			case <-s.rtcpTicker.C:
-			now = time.Now() // the report's time is when it goes, not when the tick was due
+				now = time.Now() // the report's time is when it goes, not when the tick was due
 			case <-s.rtcpClosed:
 				log.Debug("RTCP writer closed")
 				return
