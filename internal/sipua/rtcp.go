@@ -1,6 +1,8 @@
 package sipua
 
 import (
+	"errors"
+	"net"
 	"time"
 
 	"github.com/emiago/diago/media"
@@ -13,10 +15,11 @@ import (
 // precision.
 const rtcpPollEvery = 100
 
-// stampedReader is a call's RTCP socket that the media clock reads itself
-// (Linux: rtpsock_linux.go); elsewhere diago reads it.
+// stampedReader is a call's RTCP socket that the media clock reads
+// (Linux: rtpsock_linux.go); elsewhere diago reads it. arrival is when the
+// kernel received the packet read last.
 type stampedReader interface {
-	readStamped(b []byte) (int, time.Time, error)
+	arrival() time.Time
 }
 
 // remoteStats is what the far end's RTCP reports say of the stream we send
@@ -44,18 +47,18 @@ func (m *mediaLoop) pollRTCP(sc *scratch) {
 		return
 	}
 	codec, _, _ := m.sessionCodecs()
+	var pkts [8]rtcp.Packet
 	for range maxDrain {
-		n, at, err := r.readStamped(sc.rx)
+		n, err := sess.ReadRTCP(sc.rx, pkts[:])
 		if err != nil {
-			return
-		}
-		pkts, err := rtcp.Unmarshal(sc.rx[:n])
-		if err != nil {
+			if isNoPacket(err) || errors.Is(err, net.ErrClosed) {
+				return
+			}
 			m.c.u.log.Debug("reading RTCP", "call", m.c.sipCallID, "error", err)
-			continue
+			continue // a bad report: the next may be good
 		}
-		ssrc := rs.WriteStats().SSRC
-		for _, p := range pkts {
+		at, ssrc := r.arrival(), rs.WriteStats().SSRC
+		for _, p := range pkts[:n] {
 			rs.ReadRTCPPacketAt(p, at)
 			m.takeRTCP(p, at, ssrc, codec.SampleRate)
 		}

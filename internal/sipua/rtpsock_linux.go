@@ -34,6 +34,10 @@ type rtpSocket struct {
 	mu    sync.Mutex // serialises the syscalls with Close, which frees fd
 	fd    int        // -1 once closed
 	laddr *net.UDPAddr
+	// An RTCP socket's reads are single, stamped with the kernel's arrival
+	// time (readStamped), kept in stamp for the reader.
+	stamped bool
+	stamp   time.Time
 
 	// One recvmmsg reads up to rtpReadBatch packets: the first into the
 	// caller's buffer, the others into spare, kept for the next ReadFroms.
@@ -113,8 +117,8 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 
 // listenRTCPSocket opens a call's RTCP socket on ip:port. It is a socket
 // of the same kind, which the kernel stamps with each packet's arrival
-// time: the media clock reads it only every rtcpPollEvery packet times
-// (readStamped), so diago's RTCP reader, which stops at the first read that
+// time: the media clock reads it (through diago, which decrypts SRTCP) only
+// every rtcpPollEvery packet times and asks arrival, so diago's RTCP reader, which stops at the first read that
 // finds nothing, costs no goroutine for the length of the call, and the
 // reports' round-trip times are still to the microsecond. diago sends its
 // reports through it.
@@ -127,38 +131,43 @@ func listenRTCPSocket(ip net.IP, port int) (net.PacketConn, error) {
 		rawClose(s.fd)
 		return nil, os.NewSyscallError("setsockopt SO_TIMESTAMPNS", err)
 	}
+	s.stamped = true
 	return s, nil
 }
 
-// readStamped reads the next waiting packet into b with the time the kernel
-// received it (SO_TIMESTAMPNS; the read's time if the kernel gave none), or
-// answers errNoPacket at once.
-func (s *rtpSocket) readStamped(b []byte) (int, time.Time, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fd < 0 {
-		return 0, time.Time{}, net.ErrClosed
-	}
+// readStamped reads the next waiting packet into b and keeps the time the
+// kernel received it (SO_TIMESTAMPNS; the read's time if the kernel gave
+// none) in s.stamp, or answers errNoPacket at once. s.mu is held.
+func (s *rtpSocket) readStamped(b []byte) (int, net.Addr, error) {
 	if len(b) == 0 {
-		return 0, time.Time{}, io.ErrShortBuffer
+		return 0, nil, io.ErrShortBuffer
 	}
 	var oob [64]byte
+	var name syscall.RawSockaddrAny
 	iov := syscall.Iovec{Base: &b[0]}
 	iov.SetLen(len(b))
-	msg := syscall.Msghdr{Iov: &iov, Iovlen: 1, Control: &oob[0]}
+	msg := syscall.Msghdr{Name: (*byte)(unsafe.Pointer(&name)), Namelen: uint32(unsafe.Sizeof(name)), Iov: &iov, Iovlen: 1, Control: &oob[0]}
 	msg.SetControllen(len(oob))
 	for {
 		n, _, errno := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), syscall.MSG_DONTWAIT)
 		switch errno {
 		case 0:
-			return int(n), stampOf(oob[:msg.Controllen]), nil
+			s.stamp = stampOf(oob[:msg.Controllen])
+			return int(n), s.peer(&name), nil
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return 0, time.Time{}, errNoPacket
+			return 0, nil, errNoPacket
 		}
-		return 0, time.Time{}, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvmsg", errno)}
+		return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvmsg", errno)}
 	}
+}
+
+// arrival returns when the kernel received the packet read last.
+func (s *rtpSocket) arrival() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stamp
 }
 
 // stampOf returns the SO_TIMESTAMPNS time in a packet's control messages,
@@ -189,6 +198,9 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	defer s.mu.Unlock()
 	if s.fd < 0 {
 		return 0, nil, net.ErrClosed
+	}
+	if s.stamped {
+		return s.readStamped(b)
 	}
 	if s.next < s.queued {
 		i := s.next

@@ -34,18 +34,19 @@ func TestRTCPStamped(t *testing.T) {
 	s := rtcp.(*rtpSocket)
 	buf := make([]byte, 1500)
 	for i := range 3 {
-		n, at, err := s.readStamped(buf)
+		n, from, err := s.ReadFrom(buf)
+		at := s.arrival()
 		if err != nil {
 			t.Fatalf("report %d: %v", i, err)
 		}
-		if string(buf[:n]) != "receiver report" {
-			t.Fatalf("report %d = %q", i, buf[:n])
+		if string(buf[:n]) != "receiver report" || from.String() != peer.LocalAddr().String() {
+			t.Fatalf("report %d = %q from %v", i, buf[:n], from)
 		}
 		if at.Before(sent.Add(-time.Millisecond)) || at.After(sent.Add(200*time.Millisecond)) {
 			t.Fatalf("report %d stamped %v after sending, want its arrival (not the read, 300 ms later)", i, at.Sub(sent))
 		}
 	}
-	if _, _, err := s.readStamped(buf); !isNoPacket(err) {
+	if _, _, err := s.ReadFrom(buf); !isNoPacket(err) {
 		t.Fatalf("read of a drained socket: %v, want errNoPacket", err)
 	}
 	if _, err := rtcp.WriteTo([]byte("sender report"), peer.LocalAddr()); err != nil {
