@@ -271,3 +271,32 @@ func throughRelay(msg []byte, relay *rtpRelay) []byte {
 	head = contentLength.ReplaceAll(head, []byte(fmt.Sprintf("Content-Length: %d", len(body))))
 	return append(append(head, "\r\n\r\n"...), body...)
 }
+
+// TestRTCPWithBaresip: baresip's RTCP reports (not diago's) give the
+// daemon's Status a round-trip time, and the far end's loss and jitter of
+// a clean loopback stream.
+func TestRTCPWithBaresip(t *testing.T) {
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\naudioInput=tone:1000\naudioOutput=null\n")
+	ev := d.Events(t)
+	b := testutil.StartBaresip(t, testutil.BaresipOptions{User: "alice", ToneHz: 440})
+	id := baresipCalls(t, b, d, ev)
+
+	var c testutil.Call
+	deadline := time.Now().Add(20 * time.Second) // reports every 5 s
+	for {
+		c = callStatus(t, d, id)
+		if c.RTP.RTTMs > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("rtp %+v", c.RTP)
+	if c.RTP.RTTMs <= 0 || c.RTP.RTTMs > 20 {
+		t.Errorf("rtp.rttMs = %.1f, want a loopback round trip (0-20 ms)", c.RTP.RTTMs)
+	}
+	if c.RTP.RemoteLost != 0 || c.RTP.RemoteJitterMs < 0 || c.RTP.RemoteJitterMs > 20 {
+		t.Errorf("rtp.remoteLost %d, remoteJitterMs %.1f: want 0 and a loopback jitter (0-20 ms)", c.RTP.RemoteLost, c.RTP.RemoteJitterMs)
+	}
+	b.MustCommand(t, "hangup", "")
+	ev.WaitType(t, eventWait, "call.ended", id)
+}
