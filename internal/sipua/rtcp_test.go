@@ -1,11 +1,13 @@
 package sipua
 
 import (
+	"net"
 	"testing"
 	"time"
 
 	"github.com/emiago/diago/media"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 )
 
 // ntpMiddle is the middle 32 bits of t's NTP time, as LSR carries an SR's.
@@ -68,5 +70,61 @@ func TestTakeRTCP(t *testing.T) {
 	m.takeRTCP(&rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{SSRC: ours, TotalLost: 0xffffff}}}, at, ours, 8000)
 	if r := m.remoteReport(); r.lost != -1 || r.rtt != 0 {
 		t.Fatalf("a report of -1 lost (duplicates) without LSR: lost %d rtt %v, want -1 and none", r.lost, r.rtt)
+	}
+}
+
+// TestDiagoEchoesSR checks diago's side of the round trip (GOPHONE.md items
+// 9 and 10): an SR handed to it with ReadRTCPPacketAt is echoed in the
+// report it sends next, LSR its NTP time and DLSR the time since its
+// arrival in 1/65536 s, so that the far end's roundTrip gives its true
+// value. It waits for diago's 5 s RTCP tick.
+func TestDiagoEchoesSR(t *testing.T) {
+	t.Parallel()
+	lo := net.IPv4(127, 0, 0, 1)
+	rtpConn, rtcpConn, err := newRTPPorts(0, 0).listen(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: lo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	sess := &media.MediaSession{Codecs: []media.Codec{media.CodecAudioUlaw}}
+	sess.InitWithListeners(rtpConn, rtcpConn, peer.LocalAddr().(*net.UDPAddr))
+	defer sess.Close()
+	rs := media.NewRTPSession(sess)
+	sent := make(chan rtcp.ReceptionReport, 1)
+	rs.OnWriteRTCP(func(p rtcp.Packet, _ media.RTPWriteStats) {
+		if sr, ok := p.(*rtcp.SenderReport); ok && len(sr.Reports) > 0 {
+			select {
+			case sent <- sr.Reports[0]:
+			default:
+			}
+		}
+	})
+	if err := rs.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 0xabc, PayloadType: 0}, Payload: make([]byte, 160)}); err != nil {
+		t.Fatal(err)
+	}
+	// The far end's SR arrived 4 s ago: DLSR will be about 9 s, where
+	// diago's old 1/65356 s made 24 ms of round-trip time.
+	farSR := time.Now().Add(-4 * time.Second)
+	rs.ReadRTCPPacketAt(&rtcp.SenderReport{SSRC: 0x5eed, NTPTime: media.NTPTimestamp(farSR)}, farSR)
+	if err := rs.MonitorBackground(); err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	select {
+	case rr := <-sent:
+		if rr.LastSenderReport != ntpMiddle(farSR) {
+			t.Fatalf("LSR %#x, want the SR's NTP time %#x", rr.LastSenderReport, ntpMiddle(farSR))
+		}
+		// The far end gets the report now: its RTT is ~0 (loopback).
+		rtt, ok := roundTrip(time.Now(), rr.LastSenderReport, rr.Delay)
+		if !ok || rtt > 5*time.Millisecond {
+			t.Fatalf("the far end would compute an RTT of %v (ok %v) from DLSR %d, want ~0", rtt, ok, rr.Delay)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("diago sent no report within 10 s")
 	}
 }
