@@ -24,6 +24,11 @@ func TestRTCPStamped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer peer.Close()
+	// The kernel turns receive stamps on for everyone a moment after the
+	// first socket asks (net_enable_timestamp defers it to a work queue);
+	// until then a packet is stamped when read. Reports come seconds
+	// after a call's socket opens; here the first one comes a bit later.
+	time.Sleep(100 * time.Millisecond)
 	sent := time.Now()
 	for range 3 {
 		if _, err := peer.WriteTo([]byte("receiver report"), rtcp.LocalAddr()); err != nil {
