@@ -104,7 +104,10 @@ func (b *Buffer) SetJitter(packets float64) {
 
 // Push takes a received packet. A packet whose turn has passed is counted
 // late and dropped; one too far ahead (the stream jumped) restarts the
-// buffer on it.
+// buffer on it. A packet of the stream that carries no audio (an RFC 4733
+// event, which takes its sequence number from the audio's) is pushed with
+// an empty payload: it plays as a Packet of length 0, a packet time of
+// silence, rather than as a loss.
 func (b *Buffer) Push(seq uint16, payload []byte) {
 	if !b.started {
 		b.started, b.next = true, seq

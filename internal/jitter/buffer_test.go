@@ -7,7 +7,8 @@ import (
 )
 
 // play pops n playouts and returns what each gave: the packet's first byte
-// (its sequence number's low byte in these tests), -1 Missing, -2 None.
+// (its sequence number's low byte in these tests), 0 for an empty packet,
+// -1 Missing, -2 None.
 func play(b *Buffer, n int) []int {
 	var got []int
 	buf := make([]byte, slotBytes)
@@ -15,10 +16,14 @@ func play(b *Buffer, n int) []int {
 		m, k := b.Pop(buf)
 		switch k {
 		case Packet:
-			if m != 1 {
+			switch m {
+			case 0:
+				got = append(got, 0)
+			case 1:
+				got = append(got, int(buf[0]))
+			default:
 				panic("payload length")
 			}
-			got = append(got, int(buf[0]))
 		case Missing:
 			got = append(got, -1)
 		default:
@@ -54,6 +59,7 @@ func TestBufferPlayout(t *testing.T) {
 		want      []int
 		late      int64
 		concealed int64
+		empty     map[uint16]bool // sequence numbers pushed without audio
 	}{
 		{
 			name:   "in order, depth 1",
@@ -86,6 +92,12 @@ func TestBufferPlayout(t *testing.T) {
 			want:   []int{1, 2, 3},
 		},
 		{
+			name:   "a packet without audio (an RFC 4733 event) is no loss",
+			pushes: [][]uint16{{1}, {2}, {3}, {4}},
+			empty:  map[uint16]bool{2: true, 3: true},
+			want:   []int{1, 0, 0, 4},
+		},
+		{
 			name:   "sequence numbers wrap",
 			pushes: [][]uint16{{65534}, {65535}, {0}, {1}},
 			want:   []int{254, 255, 0, 1},
@@ -102,7 +114,13 @@ func TestBufferPlayout(t *testing.T) {
 			b.SetJitter(tt.jitter)
 			var got []int
 			for _, p := range tt.pushes {
-				push(b, p...)
+				for _, seq := range p {
+					if tt.empty[seq] {
+						b.Push(seq, nil)
+						continue
+					}
+					push(b, seq)
+				}
 				got = append(got, play(b, 1)...)
 			}
 			if !equal(got, tt.want) {

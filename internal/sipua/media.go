@@ -426,6 +426,9 @@ func (m *mediaLoop) drain(sc *scratch, listening bool, period time.Duration) {
 			if d, ok := m.det.feed(hdr.Timestamp, buf[:n]); ok {
 				m.c.emit(Event{Kind: EventDTMF, Digit: d, Method: DTMFRFC4733})
 			}
+			if listening {
+				m.buffer().Push(hdr.SequenceNumber, nil) // a packet time without audio, not a loss
+			}
 			continue
 		}
 		m.mu.Lock()
@@ -480,6 +483,11 @@ func (m *mediaLoop) playout(sc *scratch, listening bool, period time.Duration) {
 	var out []byte
 	switch kind {
 	case jitter.Packet:
+		if n == 0 { // no audio in this packet time (an RFC 4733 event)
+			out = sc.rxPCM[:min(m.plc.FrameBytes(), len(sc.rxPCM))]
+			clear(out)
+			break
+		}
 		codec, _, ok := m.sessionCodecs()
 		out = sc.rxPCM[:min(n, len(sc.rxPCM)/2)*2]
 		if !ok || decodeFrame(codec, out, sc.rx[:len(out)/2]) != nil {
