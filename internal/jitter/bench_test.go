@@ -11,7 +11,7 @@ func BenchmarkPushPop(b *testing.B) {
 	var seq uint16
 	b.ReportAllocs()
 	for b.Loop() {
-		buf.Push(seq, payload)
+		buf.Push(seq, 0, payload)
 		seq++
 		buf.Pop(out)
 	}

@@ -10,8 +10,9 @@ const (
 	// ringSlots is how many packets the buffer can hold: more than
 	// MaxPackets, so that packets ahead of a late one still fit.
 	ringSlots = 32
-	// slotBytes is a slot's room: 60 ms of G.711 (the longest ptime).
-	slotBytes = 480
+	// slotBytes is a slot's room: 60 ms of G.711 or G.722 (the longest
+	// ptime), or an Opus packet (at most 1275 bytes, RFC 6716 §3.4).
+	slotBytes = 1500
 	// MinPackets and MaxPackets bound the target depth: 20-200 ms at 20 ms.
 	MinPackets = 1
 	MaxPackets = 10
@@ -47,6 +48,7 @@ const (
 
 type slot struct {
 	full bool
+	pt   uint8 // the payload type: a stream may change codec
 	seq  uint16
 	n    int
 	data [slotBytes]byte
@@ -108,7 +110,7 @@ func (b *Buffer) SetJitter(packets float64) {
 // event, which takes its sequence number from the audio's) is pushed with
 // an empty payload: it plays as a Packet of length 0, a packet time of
 // silence, rather than as a loss.
-func (b *Buffer) Push(seq uint16, payload []byte) {
+func (b *Buffer) Push(seq uint16, pt uint8, payload []byte) {
 	if !b.started {
 		b.started, b.next = true, seq
 	}
@@ -126,20 +128,21 @@ func (b *Buffer) Push(seq uint16, payload []byte) {
 	if s.full {
 		return // a duplicate
 	}
-	s.full, s.seq = true, seq
+	s.full, s.seq, s.pt = true, seq, pt
 	s.n = copy(s.data[:], payload)
 	b.count++
 }
 
 // Pop plays out the next packet time: a packet (its payload in dst, whose
-// length it returns), Missing, or None before playout has started.
-func (b *Buffer) Pop(dst []byte) (int, Kind) {
+// length it returns, and its payload type), Missing, or None before playout
+// has started.
+func (b *Buffer) Pop(dst []byte) (int, uint8, Kind) {
 	if !b.playing {
 		if b.count == 0 || b.count < b.Target() {
 			if b.started && b.empty > 0 {
 				b.empty++ // still in a gap that ended playout
 			}
-			return 0, None
+			return 0, 0, None
 		}
 		b.playing, b.empty = true, 0
 	}
@@ -181,17 +184,17 @@ func (b *Buffer) Pop(dst []byte) (int, Kind) {
 	b.count--
 	b.next++
 	b.missing = 0
-	return n, Packet
+	return n, s.pt, Packet
 }
 
 // conceal plays out a missing packet, passing it (lost) or not (waited for).
-func (b *Buffer) conceal(pass bool) (int, Kind) {
+func (b *Buffer) conceal(pass bool) (int, uint8, Kind) {
 	if pass {
 		b.next++
 	}
 	b.missing++
 	b.concealed++
-	return 0, Missing
+	return 0, 0, Missing
 }
 
 // deepen raises the depth by a packet: one came too late, or was not there

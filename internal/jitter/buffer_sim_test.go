@@ -54,13 +54,13 @@ func simulate(seed uint64, turns, onset int, loss float64, maxDelay float64) (lo
 				jit += (math.Abs(transit-lastTransit) - jit) / 16
 			}
 			first, lastTransit = false, transit
-			b.Push(a.seq, []byte{1})
+			b.Push(a.seq, 0, []byte{1})
 			pushed = true
 		}
 		if pushed {
 			b.SetJitter(jit / 20)
 		}
-		_, kind := b.Pop(buf)
+		_, _, kind := b.Pop(buf)
 		if turn >= turns {
 			break // the stream ended: the buffer runs dry
 		}

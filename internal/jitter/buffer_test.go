@@ -13,7 +13,7 @@ func play(b *Buffer, n int) []int {
 	var got []int
 	buf := make([]byte, slotBytes)
 	for range n {
-		m, k := b.Pop(buf)
+		m, _, k := b.Pop(buf)
 		switch k {
 		case Packet:
 			switch m {
@@ -35,7 +35,7 @@ func play(b *Buffer, n int) []int {
 
 func push(b *Buffer, seqs ...uint16) {
 	for _, s := range seqs {
-		b.Push(s, []byte{byte(s)})
+		b.Push(s, 8, []byte{byte(s)})
 	}
 }
 
@@ -116,7 +116,7 @@ func TestBufferPlayout(t *testing.T) {
 			for _, p := range tt.pushes {
 				for _, seq := range p {
 					if tt.empty[seq] {
-						b.Push(seq, nil)
+						b.Push(seq, 8, nil)
 						continue
 					}
 					push(b, seq)

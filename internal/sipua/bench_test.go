@@ -161,9 +161,9 @@ func BenchmarkPlayoutPerPacket(b *testing.B) {
 	var seq uint16
 	b.ReportAllocs()
 	for b.Loop() {
-		jb.Push(seq, payload)
+		jb.Push(seq, 0, payload)
 		seq++
-		n, kind := jb.Pop(sc.rx)
+		n, _, kind := jb.Pop(sc.rx)
 		if kind != jitter.Packet {
 			continue
 		}

@@ -427,7 +427,7 @@ func (m *mediaLoop) drain(sc *scratch, listening bool, period time.Duration) {
 				m.c.emit(Event{Kind: EventDTMF, Digit: d, Method: DTMFRFC4733})
 			}
 			if listening {
-				m.buffer().Push(hdr.SequenceNumber, nil) // a packet time without audio, not a loss
+				m.buffer().Push(hdr.SequenceNumber, hdr.PayloadType, nil) // a packet time without audio, not a loss
 			}
 			continue
 		}
@@ -436,7 +436,7 @@ func (m *mediaLoop) drain(sc *scratch, listening bool, period time.Duration) {
 		jit = m.rx.jitter
 		m.mu.Unlock()
 		if listening {
-			m.buffer().Push(hdr.SequenceNumber, buf[:n])
+			m.buffer().Push(hdr.SequenceNumber, hdr.PayloadType, buf[:n])
 			pushed = true
 		}
 		// Without telephone-event the far end can send digits only as
@@ -479,7 +479,7 @@ func (m *mediaLoop) playout(sc *scratch, listening bool, period time.Duration) {
 		m.jbInUse = false
 		return
 	}
-	n, kind := m.jb.Pop(sc.rx)
+	n, pt, kind := m.jb.Pop(sc.rx)
 	var out []byte
 	switch kind {
 	case jitter.Packet:
@@ -488,9 +488,9 @@ func (m *mediaLoop) playout(sc *scratch, listening bool, period time.Duration) {
 			clear(out)
 			break
 		}
-		codec, _, ok := m.sessionCodecs()
+		// The packet's payload type says how it decodes (G.711's are static).
 		out = sc.rxPCM[:min(n, len(sc.rxPCM)/2)*2]
-		if !ok || decodeFrame(codec, out, sc.rx[:len(out)/2]) != nil {
+		if decodeFrame(media.Codec{PayloadType: pt}, out, sc.rx[:len(out)/2]) != nil {
 			out = nil
 			break
 		}
