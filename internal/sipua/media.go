@@ -477,6 +477,7 @@ func (m *mediaLoop) playout(sc *scratch, listening bool, period time.Duration) {
 	if !listening {
 		m.jb.Reset()
 		m.jbInUse = false
+		m.bufferMs.Store(0)
 		return
 	}
 	n, pt, kind := m.jb.Pop(sc.rx)
