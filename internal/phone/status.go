@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"math"
 	"time"
 
 	"github.com/gophone/gophone/internal/buildinfo"
@@ -60,10 +61,17 @@ type CallStatus struct {
 	RTP       RTPStatus `json:"rtp"`
 }
 
-// RTPStatus is a call's receive quality.
+// RTPStatus is a call's receive quality, and what the far end's RTCP
+// reports say of the audio the call sends.
 type RTPStatus struct {
-	Lost     int64   `json:"lost"`
-	JitterMs float64 `json:"jitterMs"`
+	Lost           int64   `json:"lost"`
+	JitterMs       float64 `json:"jitterMs"`
+	BufferMs       int64   `json:"bufferMs"`
+	Late           int64   `json:"late"`
+	Concealed      int64   `json:"concealed"`
+	RTTMs          float64 `json:"rttMs"`
+	RemoteLost     int64   `json:"remoteLost"`
+	RemoteJitterMs float64 `json:"remoteJitterMs"`
 }
 
 // Status reports accounts, calls and audio.
@@ -90,6 +98,10 @@ func (p *Phone) Status() Status {
 		cs.Recording = c.recording
 		c.mu.Unlock()
 		cs.RTP.Lost, cs.RTP.JitterMs = c.sc.Stats()
+		cs.RTP.BufferMs, cs.RTP.Late, cs.RTP.Concealed = c.sc.BufferStats()
+		var rtt time.Duration
+		rtt, cs.RTP.RemoteLost, cs.RTP.RemoteJitterMs = c.sc.RemoteStats()
+		cs.RTP.RTTMs = math.Round(float64(rtt)/float64(time.Millisecond)*10) / 10
 		st.Calls = append(st.Calls, cs)
 	}
 	return st

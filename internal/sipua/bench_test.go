@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/diago/media"
 
 	"github.com/gophone/gophone/internal/codec"
+	"github.com/gophone/gophone/internal/jitter"
 )
 
 // BenchmarkDTMFDetector feeds one RFC 4733 event as it arrives on the wire:
@@ -169,4 +170,32 @@ func BenchmarkClockPerPacket(b *testing.B) {
 		packets += s.sent
 	}
 	b.ReportMetric(float64(packets)/float64(b.N), "packets/op")
+}
+
+// BenchmarkPlayoutPerPacket is what a received audio packet costs while the
+// call is listened to (drain and playout): into the jitter buffer, out,
+// decoded and kept for concealment. Before the jitter buffer it was
+// BenchmarkDecodeFrame's decode alone; while the call's audio goes nowhere
+// (null output) none of it runs.
+func BenchmarkPlayoutPerPacket(b *testing.B) {
+	jb := jitter.New()
+	var plc jitter.Concealer
+	codec := media.CodecAudioUlaw
+	payload, pcm := make([]byte, frameSamples), make([]byte, frameBytes)
+	encodeUlaw(payload, make([]byte, frameBytes))
+	sc := newScratch()
+	var seq uint16
+	b.ReportAllocs()
+	for b.Loop() {
+		jb.Push(seq, 0, payload)
+		seq++
+		n, _, kind := jb.Pop(sc.rx)
+		if kind != jitter.Packet {
+			continue
+		}
+		if err := decodeFrame(codec, pcm[:2*n], sc.rx[:n]); err != nil {
+			b.Fatal(err)
+		}
+		plc.Received(pcm[:2*n])
+	}
 }

@@ -1,6 +1,8 @@
 package sipua
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
@@ -175,6 +177,34 @@ func (c *Call) Stats() (lost int64, jitterMs float64) {
 		return 0, 0
 	}
 	return m.stats()
+}
+
+// RemoteStats returns what the far end's last RTCP report said of the
+// audio the call sends: the round-trip time (0 until measured), packets
+// lost and interarrival jitter in milliseconds.
+func (c *Call) RemoteStats() (rtt time.Duration, lost int64, jitterMs float64) {
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m == nil {
+		return 0, 0, 0
+	}
+	r := m.remoteReport()
+	return r.rtt, r.lost, r.jitterMs
+}
+
+// BufferStats returns the receive jitter buffer's figures: its depth in
+// milliseconds, the packets that came too late to play and the packet
+// times concealed. They stay 0 while the call's audio goes nowhere (the
+// buffer is then skipped).
+func (c *Call) BufferStats() (bufferMs, late, concealed int64) {
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m == nil {
+		return 0, 0, 0
+	}
+	return m.bufferMs.Load(), m.late.Load(), m.concealed.Load()
 }
 
 // RTPCounts returns the audio RTP packets the call sent and received so

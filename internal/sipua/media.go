@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/diago/media"
 
 	gaudio "github.com/gophone/gophone/internal/audio"
+	"github.com/gophone/gophone/internal/jitter"
 )
 
 const (
@@ -62,13 +63,23 @@ type mediaLoop struct {
 	queued     atomic.Int32 // DTMF jobs put on jobs and not yet taken
 	ptime      atomic.Int64 // the far end's packet time (a=ptime), as a time.Duration
 
-	mu sync.Mutex
-	rx rxStats
+	mu     sync.Mutex
+	rx     rxStats
+	remote remoteStats
+
+	// The jitter buffer's figures for Status, stored after each playout.
+	bufferMs, late, concealed atomic.Int64
 
 	// Owned by the media clock's goroutine (turn and what it calls).
 	codecs    codecCache
 	coders    coders
 	dtmf      dtmfSend
+	rtcpTurns int // turns since the RTCP socket was last read
+	// The receive path while the call's audio is listened to (made when
+	// first needed, emptied when no longer listened to).
+	jb        *jitter.Buffer
+	plc       jitter.Concealer
+	jbInUse   bool
 	sentAudio bool // the first audio packet (marker bit) has gone
 	det       dtmfDetector
 	inband    *gaudio.DTMFDetector // made when first needed: while no telephone-event is negotiated
@@ -176,6 +187,7 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	m.pace.s = m
 	m.remoteHeld.Store(c.remoteHold)
 	m.setPtime(c.remoteSDP())
+	m.followRTCP()
 	c.media = m
 	c.u.clock.add(&m.pace)
 }
@@ -272,8 +284,11 @@ func (m *mediaLoop) turn(sc *scratch) bool {
 	if m.ended.Load() {
 		return false
 	}
-	m.drain(sc)
 	period := m.period()
+	listening := m.au.Listening()
+	m.drain(sc, listening, period)
+	m.playout(sc, listening, period)
+	m.pollRTCP(sc)
 	if m.dtmf.job == nil && m.queued.Load() > 0 {
 		select {
 		case job := <-m.jobs:
@@ -433,13 +448,16 @@ func (m *mediaLoop) checkTelephoneEvent() bool {
 }
 
 // drain takes every RTP packet waiting on the call's socket (which never
-// blocks, see rtpSocket): audio goes to the media sink if it listens, RFC 4733 events
-// become DTMF events, each digit once (duplicates share the RTP timestamp).
-// The sender runs it once per packet time, so receiving costs no goroutine
-// of its own and no wake-up per packet.
-func (m *mediaLoop) drain(sc *scratch) {
+// blocks, see rtpSocket): audio goes to the jitter buffer if the call is
+// listened to, RFC 4733 events become DTMF events, each digit once
+// (duplicates share the RTP timestamp). The sender runs it once per packet
+// time, so receiving costs no goroutine of its own and no wake-up per
+// packet.
+func (m *mediaLoop) drain(sc *scratch, listening bool, period time.Duration) {
 	buf, pcm := sc.rx, sc.rxPCM
 	r := m.med.RTPPacketReader
+	pushed := false
+	var jit float64
 	for range maxDrain {
 		n, err := r.Read(buf)
 		if err != nil {
@@ -447,7 +465,7 @@ func (m *mediaLoop) drain(sc *scratch) {
 				m.c.u.log.Debug("reading RTP", "call", m.c.sipCallID, "error", err)
 				continue // a bad packet: the next may be good
 			}
-			return
+			break
 		}
 		hdr := r.PacketHeader
 		_, te, ok := m.sessionCodecs()
@@ -457,6 +475,9 @@ func (m *mediaLoop) drain(sc *scratch) {
 		if te.SampleRate != 0 && hdr.PayloadType == te.PayloadTypeRecv() || hdr.PayloadType == te.PayloadType && te.SampleRate != 0 {
 			if d, ok := m.det.feed(hdr.Timestamp, buf[:n]); ok {
 				m.c.emit(Event{Kind: EventDTMF, Digit: d, Method: DTMFRFC4733})
+			}
+			if listening {
+				m.buffer().Push(hdr.SequenceNumber, hdr.PayloadType, nil) // a packet time without audio, not a loss
 			}
 			continue
 		}
@@ -468,31 +489,99 @@ func (m *mediaLoop) drain(sc *scratch) {
 		}
 		m.mu.Lock()
 		m.rx.update(hdr.SequenceNumber, ts, time.Now())
+		jit = m.rx.jitter
 		m.mu.Unlock()
 		kind := m.codecs.recvKind(hdr.PayloadType)
 		if kind == kindNone {
-			continue // comfort noise, or a payload type the answer did not carry
+			// Comfort noise, or a payload type the answer did not carry.
+			if listening {
+				m.buffer().Push(hdr.SequenceNumber, hdr.PayloadType, nil)
+			}
+			continue
+		}
+		if listening {
+			// Decoded at its playout, where in-band digits are listened
+			// for too: G.722's and Opus's decoders keep state, so a
+			// packet is decoded once.
+			m.buffer().Push(hdr.SequenceNumber, hdr.PayloadType, buf[:n])
+			pushed = true
+			continue
 		}
 		// Without telephone-event the far end can send digits only as
-		// tones: listen for them in its audio.
-		inband, listening := te.SampleRate == 0, m.au.Listening()
-		if !listening && !inband {
+		// tones: listen for them in its audio, as it arrives.
+		if te.SampleRate != 0 {
 			continue
 		}
 		if kind != kindOpus && n > len(pcm)/2 {
 			n = len(pcm) / 2 // a byte a sample: what fits
 		}
-		got, err := m.coders.decode(kind, pcm, buf[:n])
+		if got, err := m.coders.decode(kind, pcm, buf[:n]); err == nil {
+			m.detectTones(pcm[:got])
+		}
+	}
+	if pushed {
+		m.jb.SetJitter(jit / float64(samplesIn(period)))
+	}
+}
+
+// buffer returns the jitter buffer, made on first use.
+func (m *mediaLoop) buffer() *jitter.Buffer {
+	if m.jb == nil {
+		m.jb = jitter.New()
+	}
+	m.jbInUse = true
+	return m.jb
+}
+
+// playout writes one packet time of the far end's audio to the media sink
+// from the jitter buffer: the packet due, decoded, or the concealment of a
+// missing one. While the call is not listened to the buffer is emptied and
+// left alone.
+func (m *mediaLoop) playout(sc *scratch, listening bool, period time.Duration) {
+	if !m.jbInUse {
+		return
+	}
+	if !listening {
+		m.jb.Reset()
+		m.jbInUse = false
+		m.bufferMs.Store(0)
+		return
+	}
+	n, pt, kind := m.jb.Pop(sc.rx)
+	var out []byte
+	switch kind {
+	case jitter.Packet:
+		if n == 0 { // no audio in this packet time (an RFC 4733 event)
+			out = sc.rxPCM[:min(m.plc.FrameBytes(), len(sc.rxPCM))]
+			clear(out)
+			break
+		}
+		// The packet's payload type says how it decodes.
+		kind := m.codecs.recvKind(pt)
+		if kind != kindOpus {
+			n = min(n, len(sc.rxPCM)/2) // a byte a sample: what fits
+		}
+		got, err := m.coders.decode(kind, sc.rxPCM, sc.rx[:n])
 		if err != nil {
-			continue
+			break
 		}
-		out := pcm[:got]
-		if inband {
-			m.detectTones(out)
+		out = sc.rxPCM[:got]
+		m.plc.Received(out)
+		if _, te, _ := m.sessionCodecs(); te.SampleRate == 0 {
+			m.detectTones(out) // no telephone-event: digits come as tones
 		}
-		if listening {
-			m.au.WriteFrame(out)
+	case jitter.Missing:
+		out = sc.rxPCM[:min(m.plc.FrameBytes(), len(sc.rxPCM))]
+		if !m.plc.Conceal(out) {
+			out = nil
 		}
+	}
+	late, concealed, _ := m.jb.Stats()
+	m.bufferMs.Store(int64(m.jb.Depth()) * int64(period/time.Millisecond))
+	m.late.Store(late)
+	m.concealed.Store(concealed)
+	if len(out) > 0 {
+		m.au.WriteFrame(out)
 	}
 }
 

@@ -54,7 +54,7 @@ func (p *rtpPorts) listen(ip net.IP) (rtp, rtcp net.PacketConn, err error) {
 			continue
 		}
 		var c net.PacketConn
-		c, err = listenRTCPSocket(s, ip, s.LocalAddr().(*net.UDPAddr).Port+1)
+		c, err = listenRTCPSocket(ip, s.LocalAddr().(*net.UDPAddr).Port+1)
 		if err != nil {
 			s.Close()
 			continue

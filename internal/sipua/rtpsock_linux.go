@@ -34,6 +34,10 @@ type rtpSocket struct {
 	mu    sync.Mutex // serialises the syscalls with Close, which frees fd
 	fd    int        // -1 once closed
 	laddr *net.UDPAddr
+	// An RTCP socket's reads are single, stamped with the kernel's arrival
+	// time (readStamped), kept in stamp for the reader.
+	stamped bool
+	stamp   time.Time
 
 	// One recvmmsg reads up to rtpReadBatch packets: the first into the
 	// caller's buffer, the others into spare, kept for the next ReadFroms.
@@ -50,9 +54,6 @@ type rtpSocket struct {
 	next    int    // the slot ReadFrom hands out next
 	filled  int    // slots the last recvmmsg filled
 	drained bool   // the last recvmmsg emptied the socket
-
-	rtcp    *rtpSocket // the RTCP socket this one drains, if any
-	empties int        // reads that found the socket empty since rtcp's last drain
 
 	// The last peer seen or written to: steady RTP comes from and goes to
 	// one address, so it is converted once, not per packet.
@@ -114,39 +115,72 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 	return &rtpSocket{fd: fd, laddr: udpAddrOf(&local)}, nil
 }
 
-// listenRTCPSocket opens the RTCP socket of rtp on ip:port. It is a socket
-// of the same kind, emptied by rtp's reads every rtcpDrainEvery drains: the
-// reports it receives are discarded (gophone keeps its own receive
-// statistics), so diago's RTCP reader, which stops at the first read that
-// finds nothing, costs no goroutine for the length of the call. diago still
-// sends its reports through it.
-func listenRTCPSocket(rtp *rtpSocket, ip net.IP, port int) (net.PacketConn, error) {
+// listenRTCPSocket opens a call's RTCP socket on ip:port. It is a socket
+// of the same kind, which the kernel stamps with each packet's arrival
+// time: the media clock reads it (through diago, which decrypts SRTCP) only
+// every rtcpPollEvery packet times and asks arrival, so diago's RTCP reader, which stops at the first read that
+// finds nothing, costs no goroutine for the length of the call, and the
+// reports' round-trip times are still to the microsecond. diago sends its
+// reports through it.
+func listenRTCPSocket(ip net.IP, port int) (net.PacketConn, error) {
 	s, err := listenRTPSocket(ip, port)
 	if err != nil {
 		return nil, err
 	}
-	rtp.rtcp = s
+	if err := syscall.SetsockoptInt(s.fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
+		rawClose(s.fd)
+		return nil, os.NewSyscallError("setsockopt SO_TIMESTAMPNS", err)
+	}
+	s.stamped = true
 	return s, nil
 }
 
-// rtcpDrainEvery is how many times an RTP socket is found empty (about once
-// per packet time) between two drains of its RTCP socket: 5 s at 20 ms.
-const rtcpDrainEvery = 250
+// readStamped reads the next waiting packet into b and keeps the time the
+// kernel received it (SO_TIMESTAMPNS; the read's time if the kernel gave
+// none) in s.stamp, or answers errNoPacket at once. s.mu is held.
+func (s *rtpSocket) readStamped(b []byte) (int, net.Addr, error) {
+	if len(b) == 0 {
+		return 0, nil, io.ErrShortBuffer
+	}
+	var oob [64]byte
+	var name syscall.RawSockaddrAny
+	iov := syscall.Iovec{Base: &b[0]}
+	iov.SetLen(len(b))
+	msg := syscall.Msghdr{Name: (*byte)(unsafe.Pointer(&name)), Namelen: uint32(unsafe.Sizeof(name)), Iov: &iov, Iovlen: 1, Control: &oob[0]}
+	msg.SetControllen(len(oob))
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), syscall.MSG_DONTWAIT)
+		switch errno {
+		case 0:
+			s.stamp = stampOf(oob[:msg.Controllen])
+			return int(n), s.peer(&name), nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, nil, errNoPacket
+		}
+		return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: s.laddr, Err: os.NewSyscallError("recvmsg", errno)}
+	}
+}
 
-// discard drops the packets waiting on s (up to maxDrain) without copying
-// them: a zero-length receive takes a whole datagram off the queue.
-func (s *rtpSocket) discard() {
+// arrival returns when the kernel received the packet read last.
+func (s *rtpSocket) arrival() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range maxDrain {
-		if s.fd < 0 {
-			return
-		}
-		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(s.fd), 0, 0, syscall.MSG_DONTWAIT, 0, 0)
-		if errno != 0 && errno != syscall.EINTR {
-			return
+	return s.stamp
+}
+
+// stampOf returns the SO_TIMESTAMPNS time in a packet's control messages,
+// or now.
+func stampOf(oob []byte) time.Time {
+	msgs, _ := syscall.ParseSocketControlMessage(oob)
+	for _, m := range msgs {
+		if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SO_TIMESTAMPNS && len(m.Data) >= int(unsafe.Sizeof(syscall.Timespec{})) {
+			ts := (*syscall.Timespec)(unsafe.Pointer(&m.Data[0]))
+			return time.Unix(int64(ts.Sec), int64(ts.Nsec))
 		}
 	}
+	return time.Now()
 }
 
 func rawClose(fd int) error {
@@ -165,6 +199,9 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	if s.fd < 0 {
 		return 0, nil, net.ErrClosed
 	}
+	if s.stamped {
+		return s.readStamped(b)
+	}
 	if s.next < s.queued {
 		i := s.next
 		s.next++
@@ -174,7 +211,6 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	s.next, s.queued = 0, 0
 	if s.drained {
 		s.drained = false
-		s.emptied()
 		return 0, nil, errNoPacket
 	}
 	if len(b) == 0 {
@@ -202,7 +238,6 @@ func (s *rtpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 	s.filled = n
 	if n == 0 {
-		s.emptied()
 		return 0, nil, errNoPacket
 	}
 	s.drained = n < rtpReadBatch
@@ -238,18 +273,6 @@ func (s *rtpSocket) layOut() {
 		s.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&s.names[i]))
 		s.msgs[i].hdr.Namelen = uint32(unsafe.Sizeof(s.names[i]))
 		s.msgs[i].hdr.Iovlen = 1
-	}
-}
-
-// emptied counts a read that found s empty and drains the RTCP socket every
-// rtcpDrainEvery of them.
-func (s *rtpSocket) emptied() {
-	if s.rtcp == nil {
-		return
-	}
-	if s.empties++; s.empties >= rtcpDrainEvery {
-		s.empties = 0
-		s.rtcp.discard()
 	}
 }
 

@@ -36,9 +36,9 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 	return s, nil
 }
 
-// listenRTCPSocket opens the RTCP socket of rtp on ip:port, an ordinary
-// one here (diago reads it).
-func listenRTCPSocket(_ *rtpSocket, ip net.IP, port int) (net.PacketConn, error) {
+// listenRTCPSocket opens a call's RTCP socket on ip:port, an ordinary one
+// here: diago reads it, and gophone takes the reports from diago.
+func listenRTCPSocket(ip net.IP, port int) (net.PacketConn, error) {
 	return net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
 }
 

@@ -328,10 +328,17 @@ type Call struct {
 	RTP       RTPStats        `json:"rtp"`
 }
 
-// RTPStats is a call's receive statistics.
+// RTPStats is a call's receive statistics, its jitter buffer's, and what
+// the far end's RTCP reports say of the audio it sends.
 type RTPStats struct {
-	Lost     int64   `json:"lost"`
-	JitterMs float64 `json:"jitterMs"`
+	Lost           int64   `json:"lost"`
+	JitterMs       float64 `json:"jitterMs"`
+	BufferMs       int64   `json:"bufferMs"`
+	Late           int64   `json:"late"`
+	Concealed      int64   `json:"concealed"`
+	RTTMs          float64 `json:"rttMs"`
+	RemoteLost     int64   `json:"remoteLost"`
+	RemoteJitterMs float64 `json:"remoteJitterMs"`
 }
 
 // AudioState is the audio part of Status.

@@ -1020,6 +1020,10 @@ func (m *MediaSession) ReadRTPRawDeadline(buf []byte, t time.Time) (int, error) 
 	return m.ReadRTPRaw(buf)
 }
 
+// RTCPConn returns the session's RTCP socket, for a caller that reads it
+// itself (see RTPSession.ReadRTCPPacketAt).
+func (m *MediaSession) RTCPConn() net.PacketConn { return m.rtcpConn }
+
 // ReadRTCP is optimized reads and unmarshals RTCP packets. Buffers is only used for unmarshaling.
 // Caller needs to be aware of size this buffer and allign with MTU
 func (m *MediaSession) ReadRTCP(buf []byte, pkts []rtcp.Packet) (n int, err error) {

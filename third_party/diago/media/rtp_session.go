@@ -487,7 +487,8 @@ func (s *RTPSession) Monitor() error {
 	for {
 		var now time.Time
 		select {
-		case now = <-s.rtcpTicker.C:
+		case <-s.rtcpTicker.C:
+			now = time.Now() // the report's time is when it goes, not when the tick was due
 		case <-s.rtcpClosed:
 			DefaultLogger().Debug("RTCP writer closed")
 			return nil
@@ -537,7 +538,8 @@ func (s *RTPSession) MonitorBackground() error {
 		for {
 			var now time.Time
 			select {
-			case now = <-s.rtcpTicker.C:
+			case <-s.rtcpTicker.C:
+				now = time.Now() // the report's time is when it goes, not when the tick was due
 			case <-s.rtcpClosed:
 				log.Debug("RTCP writer closed")
 				return
@@ -586,14 +588,19 @@ func (s *RTPSession) readRTCP() error {
 		}
 
 		for _, pkt := range rtcpBuf[:n] {
-			s.readRTCPPacket(pkt)
+			s.readRTCPPacket(pkt, time.Now())
 		}
 	}
 }
 
-func (s *RTPSession) readRTCPPacket(pkt rtcp.Packet) {
+// ReadRTCPPacketAt takes an RTCP packet that the caller read from the
+// session's RTCP socket and that arrived at now, as the session's own RTCP
+// reader takes those it reads: for a socket that never blocks, whose
+// reader stops at once.
+func (s *RTPSession) ReadRTCPPacketAt(pkt rtcp.Packet, now time.Time) { s.readRTCPPacket(pkt, now) }
+
+func (s *RTPSession) readRTCPPacket(pkt rtcp.Packet, now time.Time) {
 	s.rtcpMU.Lock()
-	now := time.Now()
 
 	// Add interceptor
 	onReadRTCP := s.onReadRTCP
@@ -762,7 +769,7 @@ func (s *RTPSession) parseReceptionReport(receptionReport *rtcp.ReceptionReport,
 		LastSequenceNumber: uint32(sequenceCycles)<<16 + uint32(readStats.LastSequenceNumber),
 		Jitter:             uint32(readStats.jitter),                    // TODO
 		LastSenderReport:   uint32(readStats.lastSenderReportNTP >> 16), // LSR
-		Delay:              uint32(delay.Seconds() * 65356),             // DLSR
+		Delay:              uint32(delay.Seconds() * 65536),             // DLSR
 	}
 }
 
@@ -778,7 +785,7 @@ func calcRTT(now time.Time, lastSenderReport uint32, delaySenderReport uint32) (
 	skewed = now32-delaySenderReport < lastSenderReport
 
 	secs := rtt32 & 0xFFFF0000 >> 16           // higher 16 bits
-	fracs := float64(rtt32&0x0000FFFF) / 65356 // lower 16 bits
+	fracs := float64(rtt32&0x0000FFFF) / 65536 // lower 16 bits
 	rtt = time.Duration(secs)*time.Second + time.Duration(fracs*float64(time.Second))
 
 	return
