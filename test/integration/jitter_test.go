@@ -43,7 +43,7 @@ func TestJitterAndRTCP(t *testing.T) {
 	tCall := tev.WaitType(t, eventWait, "call.established", "").Call
 
 	time.Sleep(5 * time.Second) // the clean part of the recording
-	cleanEnd := wavLen(heard)
+	cleanEnd := testutil.WAVLen(heard)
 	relay.impair.Store(true)
 	time.Sleep(12 * time.Second)
 
