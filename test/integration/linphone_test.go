@@ -1,0 +1,110 @@
+package integration
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gophone/gophone/internal/audio"
+	"github.com/gophone/gophone/internal/testutil"
+)
+
+// Linphone (linphonec, Debian's linphone-cli) is a second real softphone
+// besides baresip, on another SIP stack (belle-sip) and media engine
+// (mediastreamer2): its offer lists opus, speex, G729 and three
+// telephone-event rates before PCMU. These tests call it both ways and
+// check audio each way by tone, and RFC 4733 DTMF.
+
+// TestLinphoneCallsDaemon: linphonec calls the auto-answering daemon; its
+// DTMF arrives as dtmf.received events; each side hears the other's tone.
+func TestLinphoneCallsDaemon(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "heard.wav")
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\naudioInput=tone:1000\naudioOutput=file:"+rec+"\n")
+	ev := d.Events(t)
+	l := testutil.StartLinphone(t, testutil.LinphoneOptions{User: "alice", ToneHz: 440})
+
+	l.Command(t, "call sip:gophone@"+d.SIPAddr())
+	id := ev.WaitType(t, eventWait, "call.incoming", "").Call
+	ev.WaitType(t, eventWait, "call.established", id)
+	l.WaitLine(t, eventWait, "connected.")
+	if c, ok := d.Status(t).Call(id); !ok || c.Codec != "PCMU" {
+		t.Errorf("call %+v, want PCMU (linphonec offers opus, speex and G729 first)", c)
+	}
+
+	wantToneLevel(t, "gophone", rec, 440, -6, time.Second/2)
+	for _, digit := range []string{"1", "2", "3", "#"} {
+		l.Command(t, digit)
+		e := ev.WaitType(t, eventWait, "dtmf.received", id)
+		if e.Digit != digit || e.Method != "rfc4733" {
+			t.Errorf("dtmf.received %q by %q, want %q by rfc4733", e.Digit, e.Method, digit)
+		}
+	}
+
+	l.Command(t, "terminate")
+	ev.WaitType(t, eventWait, "call.ended", id)
+	l.WaitLine(t, eventWait, "ended")
+	wantRecordedTone(t, "linphonec", l.RecordPath, 1000, -10)
+}
+
+// TestDaemonDialsLinphone: the daemon calls an auto-answering linphonec,
+// which receives its DTMF; each side hears the other's tone; the daemon's
+// BYE ends the call at linphonec.
+func TestDaemonDialsLinphone(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "heard.wav")
+	d := startDaemon(t, "[Settings]\naudioInput=tone:1000\naudioOutput=file:"+rec+"\n")
+	ev := d.Events(t)
+	l := testutil.StartLinphone(t, testutil.LinphoneOptions{User: "bob", AutoAnswer: true, ToneHz: 440})
+
+	id := dial(t, d, l.URI())
+	ev.WaitType(t, eventWait, "call.established", id)
+	l.WaitLine(t, eventWait, "connected.")
+
+	d.MustRun(t, "senddtmf", "159#", id)
+	for _, digit := range []string{"1", "5", "9", "#"} {
+		l.WaitLine(t, eventWait, "Receiving tone "+digit+" ")
+	}
+	// gophone sends no audio while it sends digits: a second of tone after
+	// them for linphonec's recording.
+	wantToneLevel(t, "gophone", rec, 440, -6, time.Second)
+
+	d.MustRun(t, "hangup", id)
+	ev.WaitType(t, eventWait, "call.ended", id)
+	l.WaitLine(t, eventWait, "ended")
+	wantRecordedTone(t, "linphonec", l.RecordPath, 1000, -10)
+}
+
+// wantToneLevel checks that the next d the daemon's file: output writes to
+// path (a whole number of tenths of a second) is a tone of hz hertz at dBFS
+// (±2 dB, by Goertzel).
+func wantToneLevel(t *testing.T, who, path string, hz, dBFS float64, d time.Duration) {
+	t.Helper()
+	n := int(d.Seconds() * audio.SampleRate)
+	samples, rate := testutil.WaitWAV(t, path, testutil.WAVLen(path), n, eventWait)
+	checkTone(t, who, samples, rate, hz, dBFS)
+}
+
+// wantRecordedTone checks that the half second before the last 100 ms of a
+// finished recording is a tone of hz hertz at dBFS (±2 dB).
+func wantRecordedTone(t *testing.T, who, path string, hz, dBFS float64) {
+	t.Helper()
+	samples, rate, err := audio.ReadWAV(path)
+	if err != nil {
+		t.Fatalf("%s's recording: %v", who, err)
+	}
+	end := len(samples) - rate/10
+	if end < rate/2 {
+		t.Fatalf("%s recorded only %d samples at %d Hz", who, len(samples), rate)
+	}
+	checkTone(t, who, samples[end-rate/2:end], rate, hz, dBFS)
+}
+
+func checkTone(t *testing.T, who string, samples []int16, rate int, hz, dBFS float64) {
+	t.Helper()
+	f := audio.DominantFrequency(samples, rate, 100, 3000, 10)
+	level := testutil.ToneDBFS(samples, rate, hz)
+	t.Logf("%s heard %.0f Hz, %.1f dBFS at %.0f Hz", who, f, level, hz)
+	if math.Abs(f-hz) > 20 || math.Abs(level-dBFS) > 2 {
+		t.Errorf("%s heard %.0f Hz, %.1f dBFS at %.0f Hz; want a %.0f Hz tone at %.0f dBFS", who, f, level, hz, hz, dBFS)
+	}
+}
