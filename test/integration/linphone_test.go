@@ -3,6 +3,7 @@ package integration
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,4 +108,92 @@ func checkTone(t *testing.T, who string, samples []int16, rate int, hz, dBFS flo
 	if math.Abs(f-hz) > 20 || math.Abs(level-dBFS) > 2 {
 		t.Errorf("%s heard %.0f Hz, %.1f dBFS at %.0f Hz; want a %.0f Hz tone at %.0f dBFS", who, f, level, hz, hz, dBFS)
 	}
+}
+
+// TestLinphoneHold: linphonec pauses and resumes the call (re-INVITEs
+// a=sendonly, then a=sendrecv): gophone emits call.remote_held and
+// call.remote_resumed and hears it again; gophone holds and resumes:
+// linphonec sees itself paused by gophone, then hears gophone again.
+func TestLinphoneHold(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "heard.wav")
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\naudioInput=tone:1000\naudioOutput=file:"+rec+"\n")
+	ev := d.Events(t)
+	l := testutil.StartLinphone(t, testutil.LinphoneOptions{User: "alice", ToneHz: 440})
+	l.Command(t, "call sip:gophone@"+d.SIPAddr())
+	id := ev.WaitType(t, eventWait, "call.incoming", "").Call
+	ev.WaitType(t, eventWait, "call.established", id)
+	l.WaitLine(t, eventWait, "connected.")
+
+	l.Command(t, "pause")
+	ev.WaitType(t, eventWait, "call.remote_held", id)
+	l.WaitLine(t, eventWait, "is now paused")
+	if c, _ := d.Status(t).Call(id); !c.RemoteHeld || c.Held {
+		t.Errorf("status after linphonec's pause: %+v; want remoteHeld, not held", c)
+	}
+	l.Command(t, "resume")
+	ev.WaitType(t, eventWait, "call.remote_resumed", id)
+	wantToneLevel(t, "gophone after the resume", rec, 440, -6, time.Second/2)
+
+	d.MustRun(t, "hold", id)
+	l.WaitLine(t, eventWait, "has been paused by sip:gophone@")
+	d.MustRun(t, "hold", id) // resumes
+	l.WaitLine(t, eventWait, "Media streams established")
+	if c, _ := d.Status(t).Call(id); c.RemoteHeld || c.Held {
+		t.Errorf("status after both resumed: %+v; want neither held nor remoteHeld", c)
+	}
+	wantToneLevel(t, "gophone", rec, 440, -6, time.Second)
+
+	l.Command(t, "terminate")
+	ev.WaitType(t, eventWait, "call.ended", id)
+	l.WaitLine(t, eventWait, "ended")
+	wantRecordedTone(t, "linphonec after gophone's resume", l.RecordPath, 1000, -10)
+}
+
+// TestLinphoneTransfer: blind transfer (REFER) both ways. gophone A
+// transfers linphonec to gophone B: linphonec calls B, A's transfer
+// reports success and its call ends. linphonec then transfers B to A: B
+// calls A.
+func TestLinphoneTransfer(t *testing.T) {
+	a := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+	b := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+	evA, evB := a.Events(t), b.Events(t)
+	l := testutil.StartLinphone(t, testutil.LinphoneOptions{User: "alice"})
+	l.Command(t, "call sip:gophone@"+a.SIPAddr())
+	id := evA.WaitType(t, eventWait, "call.incoming", "").Call
+	evA.WaitType(t, eventWait, "call.established", id)
+	l.WaitLine(t, eventWait, "connected.")
+
+	out := a.MustRun(t, "transfer", "sip:carol@"+b.SIPAddr(), id)
+	if !strings.Contains(out, `"outcome":"success"`) {
+		t.Errorf("transfer printed %s, want outcome success", out)
+	}
+	inB := evB.WaitType(t, eventWait, "call.incoming", "")
+	if inB.Number != "alice" {
+		t.Errorf("B's incoming call is from %q, want alice (linphonec)", inB.Number)
+	}
+	evB.WaitType(t, eventWait, "call.established", inB.Call)
+	evA.WaitType(t, eventWait, "call.ended", id)
+	l.WaitLine(t, eventWait, "Call 2 with sip:carol@")
+
+	l.Command(t, "transfer 2 sip:dave@"+a.SIPAddr())
+	out2 := evB.WaitType(t, eventWait, "call.outgoing", "")
+	evB.WaitType(t, eventWait, "call.established", out2.Call)
+	inA := evA.WaitType(t, eventWait, "call.incoming", "")
+	evA.WaitType(t, eventWait, "call.established", inA.Call)
+	l.WaitLine(t, eventWait, "has been transfered")
+	evB.WaitType(t, eventWait, "call.ended", inB.Call)
+	b.MustRun(t, "hangup", out2.Call)
+	evA.WaitType(t, eventWait, "call.ended", inA.Call)
+}
+
+// TestDaemonMessagesLinphone: a SIP MESSAGE from gophone reaches linphonec.
+// (linphonec's own MESSAGE drops the port of the URI it is given, so it
+// cannot reach a daemon on a port other than 5060.)
+func TestDaemonMessagesLinphone(t *testing.T) {
+	d := startDaemon(t, "")
+	l := testutil.StartLinphone(t, testutil.LinphoneOptions{User: "bob"})
+	if out := d.MustRun(t, "message", l.URI(), "hello linphone"); !strings.Contains(out, "sent") {
+		t.Errorf("message printed %q, want sent", out)
+	}
+	l.WaitLine(t, eventWait, "Message received from sip:gophone@127.0.0.1: hello linphone")
 }
