@@ -162,6 +162,11 @@ func (l *Linphone) WaitLine(t testing.TB, timeout time.Duration, substr string) 
 	return line
 }
 
+// Log returns liblinphone's log so far, which holds every SIP message it
+// sent or received, after a line "… message sent to [UDP://127.0.0.1:PORT]"
+// or "… new bytes from [TCP://127.0.0.1:PORT]:".
+func (l *Linphone) Log() string { return readFile(l.logPath) }
+
 func (l *Linphone) stop() {
 	_, _ = io.WriteString(l.stdin, "quit\n")
 	select {

@@ -3,6 +3,7 @@ package integration
 import (
 	"math"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -196,4 +197,50 @@ func TestDaemonMessagesLinphone(t *testing.T) {
 		t.Errorf("message printed %q, want sent", out)
 	}
 	l.WaitLine(t, eventWait, "Message received from sip:gophone@127.0.0.1: hello linphone")
+}
+
+// TestLinphoneOverTCP: calls both ways with ;transport=tcp, every SIP
+// message over TCP: linphonec calls the daemon, which sends it a digit; the
+// daemon calls linphonec, which sends one back.
+func TestLinphoneOverTCP(t *testing.T) {
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+	ev := d.Events(t)
+	l := testutil.StartLinphone(t, testutil.LinphoneOptions{User: "alice", AutoAnswer: true})
+
+	l.Command(t, "call sip:gophone@"+d.SIPAddr()+";transport=tcp")
+	id := ev.WaitType(t, eventWait, "call.incoming", "").Call
+	ev.WaitType(t, eventWait, "call.established", id)
+	l.WaitLine(t, eventWait, "connected.")
+	d.MustRun(t, "senddtmf", "1", id)
+	l.WaitLine(t, eventWait, "Receiving tone 1 ")
+	l.Command(t, "terminate")
+	ev.WaitType(t, eventWait, "call.ended", id)
+	l.WaitLine(t, eventWait, "ended")
+
+	id = dial(t, d, l.URI()+";transport=tcp")
+	ev.WaitType(t, eventWait, "call.established", id)
+	l.WaitLine(t, eventWait, "connected.")
+	l.Command(t, "2")
+	if e := ev.WaitType(t, eventWait, "dtmf.received", id); e.Digit != "2" {
+		t.Errorf("dtmf.received %q, want 2", e.Digit)
+	}
+	d.MustRun(t, "hangup", id)
+	ev.WaitType(t, eventWait, "call.ended", id)
+	l.WaitLine(t, eventWait, "ended")
+
+	// Every SIP message linphonec received came over TCP: the answer to its
+	// INVITE and the daemon's INVITE among them. (The log may lag the last
+	// messages.)
+	var udp, tcp []string
+	for _, m := range regexp.MustCompile(`new bytes from \[([A-Z]+)://[^\]]*\]:\r?\n([^\r\n]*)`).FindAllStringSubmatch(l.Log(), -1) {
+		if m[1] == "TCP" {
+			tcp = append(tcp, m[2])
+		} else {
+			udp = append(udp, m[2])
+		}
+	}
+	all := strings.Join(tcp, "\n")
+	if len(udp) > 0 || !strings.Contains(all, "SIP/2.0 200 OK") || !strings.Contains(all, "INVITE sip:alice@") {
+		t.Errorf("linphonec received over TCP:\n%s\nover UDP:\n%s\nwant a 200 OK and an INVITE over TCP, nothing over UDP", all, strings.Join(udp, "\n"))
+	}
 }
