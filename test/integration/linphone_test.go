@@ -244,3 +244,41 @@ func TestLinphoneOverTCP(t *testing.T) {
 		t.Errorf("linphonec received over TCP:\n%s\nover UDP:\n%s\nwant a 200 OK and an INVITE over TCP, nothing over UDP", all, strings.Join(udp, "\n"))
 	}
 }
+
+// TestDaemonDialsLinphoneUnanswered: the daemon cancels a call linphonec
+// rings for (487, linphonec: not answered), linphonec declines the next
+// (603 Decline), and answers the third by hand.
+func TestDaemonDialsLinphoneUnanswered(t *testing.T) {
+	d := startDaemon(t, "")
+	ev := d.Events(t)
+	l := testutil.StartLinphone(t, testutil.LinphoneOptions{User: "bob"})
+	ring := func() string {
+		t.Helper()
+		id := dial(t, d, l.URI())
+		l.WaitLine(t, eventWait, "Receiving new incoming call from sip:gophone@")
+		ev.WaitType(t, eventWait, "call.ringing", id)
+		return id
+	}
+	wantEnd := func(id string, code int, reason string) {
+		t.Helper()
+		if e := ev.WaitType(t, eventWait, "call.ended", id); e.Code != code || e.Reason != reason {
+			t.Errorf("call.ended %d %q, want %d %q", e.Code, e.Reason, code, reason)
+		}
+	}
+
+	id := ring()
+	d.MustRun(t, "hangup", id)
+	wantEnd(id, 487, "Request Terminated")
+	l.WaitLine(t, eventWait, "ended (Not answered)")
+
+	id = ring()
+	l.Command(t, "terminate")
+	wantEnd(id, 603, "Decline")
+
+	id = ring()
+	l.Command(t, "answer")
+	ev.WaitType(t, eventWait, "call.established", id)
+	l.WaitLine(t, eventWait, "connected.")
+	l.Command(t, "terminate")
+	wantEnd(id, 200, "remote hangup")
+}
