@@ -2,6 +2,7 @@ package integration
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -158,6 +159,7 @@ func TestLinphoneTransfer(t *testing.T) {
 	a := startDaemon(t, "[Settings]\nautoAnswer=all\n")
 	b := startDaemon(t, "[Settings]\nautoAnswer=all\n")
 	evA, evB := a.Events(t), b.Events(t)
+	logOnFailure(t, map[string]*testutil.Daemon{"A": a, "B": b})
 	l := testutil.StartLinphone(t, testutil.LinphoneOptions{User: "alice"})
 	l.Command(t, "call sip:gophone@"+a.SIPAddr())
 	id := evA.WaitType(t, eventWait, "call.incoming", "").Call
@@ -281,4 +283,17 @@ func TestDaemonDialsLinphoneUnanswered(t *testing.T) {
 	l.WaitLine(t, eventWait, "connected.")
 	l.Command(t, "terminate")
 	wantEnd(id, 200, "remote hangup")
+}
+
+// logOnFailure logs the daemons' gophone.log files if t fails.
+func logOnFailure(t *testing.T, daemons map[string]*testutil.Daemon) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for name, d := range daemons {
+			b, _ := os.ReadFile(filepath.Join(d.Dir, "gophone.log"))
+			t.Logf("daemon %s gophone.log:\n%s", name, b)
+		}
+	})
 }
