@@ -14,9 +14,9 @@ step() { printf '\n==> %s\n' "$*"; }
 # 1. Tools the integration tests need (DESIGN.md §7), and for the web
 # dialpad's browser test: Debian's Chromium and Node.js (never a browser
 # download), with playwright-core from test/web's package-lock.json.
-step "checking test tools (sipp, baresip, tshark, sox, espeak-ng, mosquitto, kamailio, chromium, node, libopus)"
-tools=(sipp baresip tshark sox espeak-ng mosquitto mosquitto_sub kamailio chromium node npm)
-declare -A package=([sipp]=sip-tester [baresip]=baresip-core [tshark]=tshark [sox]=sox
+step "checking test tools (sipp, baresip, linphonec, tshark, sox, espeak-ng, mosquitto, kamailio, chromium, node, libopus)"
+tools=(sipp baresip linphonec tshark sox espeak-ng mosquitto mosquitto_sub kamailio chromium node npm)
+declare -A package=([sipp]=sip-tester [baresip]=baresip-core [linphonec]=linphone-cli [tshark]=tshark [sox]=sox
 	[espeak-ng]=espeak-ng [mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients
 	[kamailio]=kamailio [chromium]=chromium [node]=nodejs [npm]=npm)
 missing=()

@@ -24,6 +24,10 @@ const (
 // CreateWAV write; the data starts right after it.
 const wavHeaderSize = 44
 
+// maxWAVRead is the most a wavDecoder reads at a time, unless a single frame
+// is larger.
+const maxWAVRead = 64 << 10
+
 // wavDecoder reads the audio of a WAV stream as mono samples.
 type wavDecoder struct {
 	r          io.Reader
@@ -137,7 +141,10 @@ func (d *wavDecoder) parseFmt(b []byte) error {
 // the channels) on the int16 scale. At the end of the data it returns 0 and
 // io.EOF; a data chunk cut short just ends early.
 func (d *wavDecoder) read(dst []float64) (int, error) {
-	frames := int64(len(dst))
+	// At most maxWAVRead bytes (or one frame) at a time: the header's
+	// channel count and block align must not size a buffer the file does
+	// not fill.
+	frames := min(int64(len(dst)), max(1, maxWAVRead/int64(d.blockAlign)))
 	if d.remaining >= 0 {
 		frames = min(frames, d.remaining/int64(d.blockAlign))
 	}

@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,58 @@ func TestOfferAddrFamily(t *testing.T) {
 		if typ != tt.typ || reachesAddrType(tt.host, typ) != tt.ok {
 			t.Errorf("offer %q on %s: type %q reachable %v; want %q %v", tt.sdp, tt.host, typ, reachesAddrType(tt.host, typ), tt.typ, tt.ok)
 		}
+	}
+}
+
+// rtpmaps returns an SDP's a=rtpmap lines, in order.
+func rtpmaps(body []byte) []string {
+	var out []string
+	for _, l := range lines(body) {
+		if strings.HasPrefix(l, "a=rtpmap:") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestSDPCodecNamesAsRegistered: gophone's offers and answers write the
+// encoding names as RFC 3551 and RFC 4733 register them (PCMU, PCMA,
+// telephone-event), which strict peers compare case-sensitively, and read
+// an offer's names in any case (RFC 4855 §3).
+func TestSDPCodecNamesAsRegistered(t *testing.T) {
+	tests := []struct {
+		name   string
+		codecs []string
+		offer  []byte // nil: gophone offers
+		want   []string
+	}{
+		{"offer, default codecs", nil, nil,
+			[]string{"a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000"}},
+		{"offer, PCMA first", []string{"pcma", "Pcmu"}, nil,
+			[]string{"a=rtpmap:8 PCMA/8000", "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000"}},
+		{"answer to a lower-case offer", nil, sdpBody("\r\n",
+			"v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 4000 RTP/AVP 8 0 96", "a=rtpmap:8 pcma/8000", "a=rtpmap:0 pcmu/8000",
+			"a=rtpmap:96 TELEPHONE-EVENT/8000"),
+			[]string{"a=rtpmap:8 PCMA/8000", "a=rtpmap:0 PCMU/8000", "a=rtpmap:96 telephone-event/8000"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			codecs, err := parseCodecs(tt.codecs, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &media.MediaSession{Codecs: codecs, Mode: "sendrecv"}
+			s.Laddr.IP, s.Laddr.Port = net.IPv4(127, 0, 0, 1), 5004
+			if tt.offer != nil {
+				if err := s.RemoteSDP(tt.offer, true); err != nil {
+					t.Fatalf("RemoteSDP: %v", err)
+				}
+			}
+			got := rtpmaps(s.LocalSDP(tt.offer != nil))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("rtpmap lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
 	}
 }

@@ -71,7 +71,7 @@ func RequireTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		pkg := map[string]string{"sipp": "sip-tester", "baresip": "baresip-core"}[name]
+		pkg := map[string]string{"sipp": "sip-tester", "baresip": "baresip-core", "linphonec": "linphone-cli"}[name]
 		if pkg == "" {
 			pkg = name
 		}

@@ -8,7 +8,8 @@ import (
 // TestCodecOrderIsOfferOrder: the codecs of the config, in their order, are
 // the INVITE's offer as SIPp receives it: [Settings] audioCodecs (gophone's
 // comma list), an account's own codecs, which win over audioCodecs, and the
-// default PCMU, PCMA; telephone-event follows the audio codecs.
+// default PCMU, PCMA; telephone-event follows the audio codecs. The names
+// are written as RFC 3551 and RFC 4733 register them.
 func TestCodecOrderIsOfferOrder(t *testing.T) {
 	for _, tt := range []struct {
 		name, ini string
@@ -31,8 +32,10 @@ func TestCodecOrderIsOfferOrder(t *testing.T) {
 			wantSIPpOK(t, "uas.xml", r)
 			for _, m := range sippMessages(r.Messages) {
 				if m.received && strings.HasPrefix(m.firstLine(), "INVITE ") {
-					// Encoding names are case-insensitive (RFC 4855 §3).
-					if got := offeredCodecs(t, m.body()); !strings.EqualFold(strings.Join(got, " "), strings.Join(tt.want, " ")) {
+					// Encoding names are case-insensitive (RFC 4855 §3),
+					// but written as registered, for peers that compare
+					// them exactly.
+					if got := offeredCodecs(t, m.body()); strings.Join(got, " ") != strings.Join(tt.want, " ") {
 						t.Errorf("offer %v, want %v\n%s", got, tt.want, m.body())
 					}
 					return
