@@ -55,7 +55,7 @@ func TestNegotiatedEvents(t *testing.T) {
 		audio  string
 		te     uint32
 	}{
-		{"G.711", []media.Codec{media.CodecAudioUlaw, te8, te48}, "pcmu", 8000},
+		{"G.711", []media.Codec{media.CodecAudioUlaw, te8, te48}, "PCMU", 8000},
 		{"Opus, both", []media.Codec{media.CodecAudioOpus, media.CodecAudioUlaw, te8, te48}, "opus", 48000},
 		{"Opus, 8 kHz events only", []media.Codec{media.CodecAudioOpus, te8}, "opus", 8000},
 		{"G.722, 48 kHz events first", []media.Codec{codecG722, te48, te8}, "G722", 8000},
