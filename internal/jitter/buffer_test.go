@@ -3,6 +3,7 @@ package jitter
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -37,18 +38,6 @@ func push(b *Buffer, seqs ...uint16) {
 	for _, s := range seqs {
 		b.Push(s, 8, []byte{byte(s)})
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestBufferPlayout(t *testing.T) {
@@ -123,7 +112,7 @@ func TestBufferPlayout(t *testing.T) {
 				}
 				got = append(got, play(b, 1)...)
 			}
-			if !equal(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Fatalf("played %v, want %v", got, tt.want)
 			}
 			late, concealed, _ := b.Stats()

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,18 +53,6 @@ func readStereo(t *testing.T, path string) (left, right []int16) {
 	return left, right
 }
 
-func equal(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestRecorderPairsLocalAndRemote(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rec.wav")
 	r, err := Start(path, nil)
@@ -100,10 +89,10 @@ func TestRecorderPairsLocalAndRemote(t *testing.T) {
 	wantRight = append(wantRight, ramp(2000, 160)...)
 	wantRight = append(wantRight, ramp(3000, 320)...)
 	wantRight = append(wantRight, ramp(5000, 50*160)...)
-	if !equal(left, wantLeft) {
+	if !slices.Equal(left, wantLeft) {
 		t.Fatalf("left channel: %d samples, want %d; starts %v", len(left), len(wantLeft), left[:min(8, len(left))])
 	}
-	if !equal(right, wantRight) {
+	if !slices.Equal(right, wantRight) {
 		t.Fatalf("right channel: %d samples, want %d", len(right), len(wantRight))
 	}
 }
@@ -121,7 +110,7 @@ func TestRecorderBoundsRemoteBacklog(t *testing.T) {
 	r.Local(make([]byte, 2*maxRemote))
 	r.Close()
 	_, right := readStereo(t, path)
-	if !equal(right, ramp(maxRemote, maxRemote)) {
+	if !slices.Equal(right, ramp(maxRemote, maxRemote)) {
 		t.Fatalf("right channel starts %v, want the newest %d samples from %d", right[:4], maxRemote, maxRemote)
 	}
 	if r.trimmed.Load() != maxRemote {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,7 +165,7 @@ func TestDaemonDTMFToBaresipIsRFC4733(t *testing.T) {
 			ids = append(ids, e.event)
 		}
 	}
-	if want := []int{1, 2, 11}; !equalInts(ids, want) {
+	if want := []int{1, 2, 11}; !slices.Equal(ids, want) {
 		t.Errorf("RFC 4733 events on the wire %v, want %v", ids, want)
 	}
 	var digits string

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,7 +183,7 @@ func TestDTMFOnTheWire(t *testing.T) {
 	for _, d := range digits {
 		ids = append(ids, d.event)
 	}
-	if want := []int{1, 2, 11, 4}; !equalInts(ids, want) {
+	if want := []int{1, 2, 11, 4}; !slices.Equal(ids, want) {
 		t.Fatalf("events on the wire = %v, want %v", ids, want)
 	}
 	for _, d := range digits {
@@ -202,16 +203,4 @@ func TestDTMFOnTheWire(t *testing.T) {
 	if gap := digits[3].start.Sub(digits[2].end); gap < 450*time.Millisecond {
 		t.Errorf("pause between # and 4 = %v, want at least 450ms", gap)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

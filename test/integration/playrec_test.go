@@ -1,19 +1,13 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -236,50 +230,12 @@ type rtpPacket struct {
 // packets sent from d's RTP ports.
 func captureAudio(t *testing.T, d *testutil.Daemon, f func()) []rtpPacket {
 	t.Helper()
-	bin := testutil.RequireTool(t, "tshark")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-i", "lo", "-l", "-n", "-f", "udp src portrange "+d.RTPPorts(t),
-		"-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp && rtp.p_type == 0",
-		"-T", "fields", "-e", "frame.time_epoch", "-e", "rtp.timestamp", "-e", "rtp.payload")
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
-	ready := make(chan struct{})
-	var once sync.Once
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			switch {
-			case strings.Contains(sc.Text(), "Capture started"):
-				once.Do(func() { close(ready) })
-			case strings.Contains(sc.Text(), "Capturing on"):
-				time.AfterFunc(2*time.Second, func() { once.Do(func() { close(ready) }) })
-			}
-		}
-		once.Do(func() { close(ready) })
-	}()
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		t.Fatal("tshark did not start capturing")
-	}
-	f()
-	time.Sleep(300 * time.Millisecond) // let the last packets reach the capture
-	cmd.Process.Signal(syscall.SIGINT) // our own tshark, by pid
-	cmd.Wait()
+	rows, _ := captureFields(t, d, "rtp && rtp.p_type == 0", func() {
+		f()
+		time.Sleep(100 * time.Millisecond) // with tsharkOnLo's 200 ms: the last packets
+	}, "frame.time_epoch", "rtp.timestamp", "rtp.payload")
 	var pkts []rtpPacket
-	for _, line := range strings.Split(out.String(), "\n") {
-		f := strings.Split(strings.TrimSpace(line), "\t")
-		if len(f) < 3 {
-			continue
-		}
+	for _, f := range rows {
 		sec, err1 := strconv.ParseFloat(f[0], 64)
 		ts, err2 := strconv.ParseUint(f[1], 10, 32)
 		payload, err3 := hex.DecodeString(strings.ReplaceAll(f[2], ":", ""))
