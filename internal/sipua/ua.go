@@ -378,11 +378,7 @@ func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			if u.answered.replay(req, tx) {
 				return // a retransmission: not counted, as sipgo's absorbed ones
 			}
-			ft := &finalTx{ServerTransaction: tx}
-			if req.IsInvite() {
-				to := req.To()
-				ft.newDialog = to != nil && !to.Params.Has("tag")
-			}
+			ft := u.answered.serverTx(req, tx)
 			defer u.answered.end(req, ft)
 			tx = ft
 		}
