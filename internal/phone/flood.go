@@ -13,20 +13,20 @@ import (
 // the ones whose bucket is full again (quiet for a second) are forgotten.
 const maxSources = 4096
 
-// ringLimits keeps the per-source bound of the incoming calls that ring
-// (Phone.addIncoming has the other), so that a flood of
-// INVITEs from unknown callers cannot pile up calls (each with its media
-// ports, goroutines and events): at most maxRingingCalls at once (486
-// Busy Here past it, as for maxConcurrentCalls and pjsua's max_calls), and
-// at most maxRingRate new ones per second from one source address (503
-// Service Unavailable with Retry-After past it, RFC 3261 §21.5.4).
+// ringLimits is the per-source bound of the incoming calls that ring:
+// at most maxRingRate new ones per second from one source address, past
+// it 503 Service Unavailable with Retry-After (RFC 3261 §21.5.4).
+// Phone.addIncoming keeps the other bound, maxRingingCalls at once (486
+// Busy Here past it, as for maxConcurrentCalls and pjsua's max_calls).
+// Together they keep a flood of INVITEs from unknown callers from piling
+// up calls, each with its media ports, goroutines and events.
 //
 // 503 rather than silence: over UDP an INVITE left unanswered is sent
 // again by the caller's transaction (Timer A, up to 7 times in 32 s), so
 // dropping it multiplies the load instead of shedding it, and a proxy in
 // front of the phone learns from 503 and Retry-After to back off or try
-// another target, which is what Asterisk's PJSIP stack answers when
-// overloaded too.
+// another target; Asterisk's PJSIP distributor also answers 503 when
+// overloaded.
 type ringLimits struct {
 	rate  rate.Limit
 	burst int
