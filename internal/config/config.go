@@ -68,6 +68,15 @@ type Config struct {
 	ForwardingDelay time.Duration
 	// MaxConcurrentCalls limits simultaneous calls; 0 means unlimited.
 	MaxConcurrentCalls int
+	// MaxRingingCalls caps the incoming calls ringing at once (not yet
+	// answered); a new one past it is answered 486. Calls auto-answered
+	// at once are not held to it. 0 means no cap.
+	MaxRingingCalls int
+	// MaxRingRate is how many incoming calls per second one source IP
+	// address may start ringing (a token bucket holding one second's
+	// worth); past it 503 with Retry-After. Calls auto-answered at once
+	// are not held to it. 0 means no limit.
+	MaxRingRate int
 	// CallWaiting lets a call come in while another is active.
 	CallWaiting bool
 	// AutoHangUpTime ends calls that last longer (autoHangUpTime, in
@@ -223,6 +232,14 @@ func (a Account) Local() bool { return a.Server == "" }
 
 const redacted = "REDACTED"
 
+// The defaults of the flood bounds (DESIGN §3): far above what a person
+// or a PBX in front of a phone sends, far below what a flood sends. They
+// never limit an auto-answer load: calls answered at once do not ring.
+const (
+	DefaultMaxRingingCalls = 100
+	DefaultMaxRingRate     = 20
+)
+
 // plainAccount has Account's fields but none of its methods.
 type plainAccount Account
 
@@ -334,25 +351,27 @@ func Default() *Config { return defaults(os.Getenv) }
 func defaults(getenv func(string) string) *Config {
 	dataDir := dataDir(getenv)
 	return &Config{
-		Listen:        "127.0.0.1:5060",
-		RTPPortMin:    10000,
-		RTPPortMax:    20000,
-		ControlSocket: controlSocket(dataDir, getenv),
-		HTTPListen:    "127.0.0.1:6060",
-		DataDir:       dataDir,
-		CallWaiting:   true,
-		RecordingPath: filepath.Join(dataDir, "recordings"),
-		UserAgent:     "gophone",
-		AudioInput:    "null",
-		AudioOutput:   "null",
-		Volume:        100,
-		MicVolume:     100,
-		DTMFPause:     500 * time.Millisecond,
-		DTMFMethod:    "auto",
-		Codecs:        defaultCodecs(),
-		Hooks:         map[string]string{},
-		MaxHooks:      8,
-		Accounts:      []Account{defaultAccount("1")},
+		Listen:          "127.0.0.1:5060",
+		RTPPortMin:      10000,
+		RTPPortMax:      20000,
+		ControlSocket:   controlSocket(dataDir, getenv),
+		HTTPListen:      "127.0.0.1:6060",
+		DataDir:         dataDir,
+		CallWaiting:     true,
+		RecordingPath:   filepath.Join(dataDir, "recordings"),
+		UserAgent:       "gophone",
+		AudioInput:      "null",
+		AudioOutput:     "null",
+		Volume:          100,
+		MicVolume:       100,
+		DTMFPause:       500 * time.Millisecond,
+		DTMFMethod:      "auto",
+		Codecs:          defaultCodecs(),
+		Hooks:           map[string]string{},
+		MaxHooks:        8,
+		MaxRingingCalls: DefaultMaxRingingCalls,
+		MaxRingRate:     DefaultMaxRingRate,
+		Accounts:        []Account{defaultAccount("1")},
 	}
 }
 

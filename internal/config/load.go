@@ -426,6 +426,8 @@ func settingFields(ms *microsipSettings) []field[Config] {
 		stringField("forwardingNumber", func(c *Config) *string { return &c.ForwardingNumber }),
 		durationField("forwardingDelay", func(c *Config) *time.Duration { return &c.ForwardingDelay }, time.Second, 0),
 		intField("maxConcurrentCalls", func(c *Config) *int { return &c.MaxConcurrentCalls }, 0, maxInt),
+		intField("maxRingingCalls", func(c *Config) *int { return &c.MaxRingingCalls }, 0, maxInt),
+		intField("maxRingRate", func(c *Config) *int { return &c.MaxRingRate }, 0, maxInt),
 		boolField("callWaiting", func(c *Config) *bool { return &c.CallWaiting }),
 		durationField("autoHangUpTime", func(c *Config) *time.Duration { return &c.AutoHangUpTime }, time.Second, 0),
 		stringField("recordingPath", func(c *Config) *string { return &c.RecordingPath }),

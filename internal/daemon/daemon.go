@@ -127,11 +127,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, spawner st
 	defer al.Close()
 	bus := events.NewBus(busCapacity)
 	defer bus.Close()
+	var ph *phone.Phone // set before anything reads the metrics
+	m := metrics.New(metrics.Sources{Bus: bus,
+		ActiveCalls: func() int { return ph.ActiveCalls() },
+		RTP: func() (int64, int64, int64) {
+			t := ph.RTPTotals()
+			return t.Sent, t.Received, t.Lost
+		}})
 	// Hooks subscribe before the phone starts, so they see its first event,
 	// and close after it, so the hooks of the calls its Close ends still
 	// run, briefly (hooks.Close).
 	hk, err := hooks.Start(bus, cfg.Hooks, hooks.Options{
-		Max: cfg.MaxHooks, Log: log, Dir: configDir(cfg), Spawner: spawner,
+		Max: cfg.MaxHooks, Log: log, Dir: configDir(cfg), Spawner: spawner, Ran: m.HookRun,
 	})
 	if err != nil {
 		return fmt.Errorf("hooks: %w", err)
@@ -148,13 +155,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, spawner st
 			log.Error("closing the database", "error", err)
 		}
 	}()
-	var ph *phone.Phone // set before anything reads the metrics
-	m := metrics.New(metrics.Sources{Bus: bus,
-		ActiveCalls: func() int { return ph.ActiveCalls() },
-		RTP: func() (int64, int64, int64) {
-			t := ph.RTPTotals()
-			return t.Sent, t.Received, t.Lost
-		}})
 	ph, err = phone.New(ctx, cfg, bus, st, log, phone.WithSIPObserver(m))
 	if err != nil {
 		return fmt.Errorf("starting the phone: %w", err)

@@ -58,7 +58,17 @@ type Options struct {
 	// with SpawnerArg (the gophone binary: see SpawnerArg for why); ""
 	// starts hooks from this process.
 	Spawner string
+	// Ran, when set, is told the outcome of every hook: OutcomeOK,
+	// OutcomeFailed or OutcomeDropped (gophone_hook_runs_total).
+	Ran func(hook, outcome string)
 }
+
+// The outcomes Options.Ran is told.
+const (
+	OutcomeOK      = "ok"      // exited 0
+	OutcomeFailed  = "failed"  // exited non-zero, could not start, or was killed
+	OutcomeDropped = "dropped" // never ran: the queue was full, or the runner closing
+)
 
 // job is one hook run waiting in the queue.
 type job struct {
@@ -162,6 +172,9 @@ func (o Options) withDefaults() Options {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Ran == nil {
+		o.Ran = func(string, string) {}
+	}
 	return o
 }
 
@@ -201,6 +214,7 @@ func (r *Runner) enqueue(j job) {
 	case r.queue <- j:
 	default:
 		n := r.dropped.Add(1)
+		r.opts.Ran(j.cmd.key, OutcomeDropped)
 		r.log.Warn("hook dropped: too many hooks waiting", "hook", j.cmd.key, "call", j.v.CallID,
 			"queue", cap(r.queue), "droppedTotal", n)
 	}
@@ -212,6 +226,7 @@ func (r *Runner) work() {
 	for j := range r.queue {
 		if r.kill.Err() != nil {
 			n := r.dropped.Add(1)
+			r.opts.Ran(j.cmd.key, OutcomeDropped)
 			r.log.Warn("hook dropped: shutting down", "hook", j.cmd.key, "call", j.v.CallID, "droppedTotal", n)
 			continue
 		}
@@ -219,8 +234,8 @@ func (r *Runner) work() {
 	}
 }
 
-// run runs one hook to its end, logs it, and publishes hook.failed when it
-// did not exit 0.
+// run runs one hook to its end, logs it, tells Options.Ran its outcome,
+// and publishes hook.failed when it did not exit 0.
 func (r *Runner) run(j job) {
 	r.inProgress.Add(1)
 	defer r.inProgress.Add(-1)
@@ -237,9 +252,11 @@ func (r *Runner) run(j job) {
 		attrs = append(attrs, "stderr", res.stderr)
 	}
 	if res.err == nil {
+		r.opts.Ran(j.cmd.key, OutcomeOK)
 		r.log.Info("hook ran", append(attrs, "exit", 0)...)
 		return
 	}
+	r.opts.Ran(j.cmd.key, OutcomeFailed)
 	r.log.Warn("hook failed", append(attrs, "error", res.err.Error())...)
 	r.bus.Publish(events.Event{Type: events.HookFailed, Hook: j.cmd.key, Call: j.v.CallID, Error: res.err.Error()})
 }

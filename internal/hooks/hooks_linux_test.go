@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -158,6 +159,49 @@ func testFailurePublishesHookFailed(t *testing.T, spawner string) {
 	}
 }
 
+// outcomes records what Options.Ran is told.
+type outcomes struct {
+	mu  sync.Mutex
+	got map[string]int // "hook outcome" → count
+}
+
+func (o *outcomes) ran(hook, outcome string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.got == nil {
+		o.got = map[string]int{}
+	}
+	o.got[hook+" "+outcome]++
+}
+
+func (o *outcomes) snapshot() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.got)
+}
+
+func TestRanToldEveryOutcome(t *testing.T) { modes(t, testRanToldEveryOutcome) }
+
+// testRanToldEveryOutcome: runs that exit 0 are reported as well as the
+// failures (gophone_hook_runs_total counts both).
+func testRanToldEveryOutcome(t *testing.T, spawner string) {
+	dir := t.TempDir()
+	ok := script(t, dir, "ok", "exit 0\n")
+	fail := script(t, dir, "fail", "exit 1\n")
+	var o outcomes
+	r, bus := start(t, map[string]string{CallStart: shellQuote(ok), CallEnd: shellQuote(fail)},
+		Options{Spawner: spawner, Ran: o.ran})
+	for _, c := range []string{"1", "2"} {
+		bus.Publish(events.Event{Type: events.CallEstablished, Call: c, Direction: "outgoing"})
+		bus.Publish(events.Event{Type: events.CallEnded, Call: c, Direction: "outgoing", Code: 200})
+	}
+	r.Close()
+	want := map[string]int{CallStart + " ok": 2, CallEnd + " failed": 2}
+	if got := o.snapshot(); !reflect.DeepEqual(got, want) {
+		t.Errorf("outcomes %v, want %v", got, want)
+	}
+}
+
 func TestStderrTailLogged(t *testing.T) {
 	dir := t.TempDir()
 	fail := script(t, dir, "fail", "i=0; while [ $i -lt 300 ]; do echo \"noise $i\" >&2; i=$((i+1)); done\necho \"bad: $1\" >&2\nexit 3\n")
@@ -206,7 +250,8 @@ func TestQueueOrderAndDrop(t *testing.T) {
 	// The first run blocks until released; the others record and exit.
 	block := script(t, dir, "block", "if mkdir "+shellQuote(started)+" 2>/dev/null; then\n"+
 		"\twhile [ ! -e "+shellQuote(release)+" ]; do sleep 0.01; done\nfi\nexec "+shellQuote(rec.Script)+" \"$@\"\n")
-	r, bus := start(t, map[string]string{DTMF: shellQuote(block) + " {text}"}, Options{Max: 1, Queue: 2})
+	var o outcomes
+	r, bus := start(t, map[string]string{DTMF: shellQuote(block) + " {text}"}, Options{Max: 1, Queue: 2, Ran: o.ran})
 	digit := func(d string) { bus.Publish(events.Event{Type: events.DTMFReceived, Call: "1", Digit: d}) }
 	digit("1")
 	for deadline := time.Now().Add(wait); ; time.Sleep(10 * time.Millisecond) {
@@ -240,6 +285,9 @@ func TestQueueOrderAndDrop(t *testing.T) {
 	}
 	if r.Dropped() != 2 {
 		t.Errorf("dropped %d, want 2", r.Dropped())
+	}
+	if got, want := o.snapshot(), map[string]int{DTMF + " ok": 3, DTMF + " dropped": 2}; !reflect.DeepEqual(got, want) {
+		t.Errorf("outcomes %v, want %v", got, want)
 	}
 }
 

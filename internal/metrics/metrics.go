@@ -1,9 +1,9 @@
 // Package metrics keeps gophone's Prometheus metrics (gophone_* names,
 // DESIGN §5) in a registry of their own and serves them in the exposition
-// format. Calls, DTMF, registrations and hook failures are counted from
-// the event bus; calls in progress, RTP and event gaps are read at scrape
-// time from counters the phone and the bus keep anyway, so the media path
-// does no work for metrics.
+// format. Calls, DTMF and registrations are counted from the event bus,
+// hook runs from the hooks runner (HookRun); calls in progress, RTP and
+// event gaps are read at scrape time from counters the phone and the bus
+// keep anyway, so the media path does no work for metrics.
 package metrics
 
 import (
@@ -22,8 +22,7 @@ import (
 
 // Sources are what the metrics read at scrape time.
 type Sources struct {
-	// Bus is the event bus: calls, DTMF, registrations and hooks are
-	// counted from its events, and its gap count is read.
+	// Bus is the event bus: calls, DTMF and registrations are counted from its events, and its gap count is read.
 	Bus *events.Bus
 	// ActiveCalls returns the number of calls in progress (nil: 0).
 	ActiveCalls func() int
@@ -119,6 +118,11 @@ func (m *Metrics) Handler() http.Handler {
 // SIPRequest counts a SIP request received.
 func (m *Metrics) SIPRequest(method string) { m.sipRequests.WithLabelValues(method).Inc() }
 
+// HookRun counts a hook run (or dropped) with its outcome: the hooks
+// runner calls it for every hook, so runs that succeed are counted too,
+// which no event reports.
+func (m *Metrics) HookRun(hook, outcome string) { m.hookRuns.WithLabelValues(hook, outcome).Inc() }
+
 // SIPResponse counts a SIP response sent.
 func (m *Metrics) SIPResponse(code int) { m.sipResponses.WithLabelValues(strconv.Itoa(code)).Inc() }
 
@@ -161,8 +165,6 @@ func (m *Metrics) count(e events.Event) {
 		m.registered.WithLabelValues(e.Account).Set(1)
 	case events.RegistrationFailed, events.RegistrationUnregistered:
 		m.registered.WithLabelValues(e.Account).Set(0)
-	case events.HookFailed:
-		m.hookRuns.WithLabelValues(e.Hook, "failed").Inc()
 	}
 }
 

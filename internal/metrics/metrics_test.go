@@ -42,7 +42,6 @@ func TestMetricsFromEvents(t *testing.T) {
 		{Type: events.RegistrationOK, Account: "1"},
 		{Type: events.RegistrationOK, Account: "2"},
 		{Type: events.RegistrationFailed, Account: "2", Code: 403},
-		{Type: events.HookFailed, Hook: "cmdCallEnd"},
 	} {
 		m.count(bus.Publish(e))
 	}
@@ -51,6 +50,9 @@ func TestMetricsFromEvents(t *testing.T) {
 	if e, _ := sub.Next(context.Background()); e.Type != events.Gap {
 		t.Fatalf("expected a gap, got %+v", e)
 	}
+	m.HookRun("cmdCallEnd", "failed")
+	m.HookRun("cmdCallEnd", "ok")
+	m.HookRun("cmdCallEnd", "ok")
 	m.SIPRequest("INVITE")
 	m.SIPRequest("INVITE")
 	m.SIPResponse(200)
@@ -69,6 +71,7 @@ func TestMetricsFromEvents(t *testing.T) {
 		{"gophone_registered", []string{"account", "1"}, 1},
 		{"gophone_registered", []string{"account", "2"}, 0},
 		{"gophone_hook_runs_total", []string{"hook", "cmdCallEnd", "outcome", "failed"}, 1},
+		{"gophone_hook_runs_total", []string{"hook", "cmdCallEnd", "outcome", "ok"}, 2},
 		{"gophone_event_gaps_total", nil, 1},
 		{"gophone_rtp_packets_total", []string{"dir", "out"}, 500},
 		{"gophone_rtp_packets_total", []string{"dir", "in"}, 480},

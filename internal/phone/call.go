@@ -79,6 +79,13 @@ func (c *call) after(d time.Duration, f func()) {
 
 // add registers a new call under a fresh id.
 func (p *Phone) add(sc *sipua.Call, state string) *call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addLocked(sc, state)
+}
+
+// addLocked is add with p.mu held.
+func (p *Phone) addLocked(sc *sipua.Call, state string) *call {
 	c := &call{
 		sc:        sc,
 		account:   cmp.Or(sc.Account(), p.cfg.Accounts[0].ID),
@@ -89,10 +96,8 @@ func (p *Phone) add(sc *sipua.Call, state string) *call {
 		state:     state,
 		started:   time.Now(),
 	}
-	p.mu.Lock()
 	c.id = p.newCallID()
 	p.calls[c.id] = c
-	p.mu.Unlock()
 	return c
 }
 

@@ -13,10 +13,58 @@ import (
 // configuration: deny, limits, forwarding, ringing and auto-answer.
 func (p *Phone) incoming(sc *sipua.Call) {
 	others := p.numCalls()
-	c := p.add(sc, stateRinging)
+	c, code, wait := p.addIncoming(sc)
+	if c == nil {
+		p.refuse(sc, code, wait)
+		return
+	}
 	sc.SetListener(p.listener(c))
 	p.publish(c, events.CallIncoming, nil)
 	go p.applyPolicy(c, others)
+}
+
+// addIncoming adds sc as a ringing call, unless the flood bounds refuse
+// it (ringLimits): then it returns the code to answer with, and for 503
+// how long the source should wait. A call answered at once is never
+// refused: it does not ring.
+func (p *Phone) addIncoming(sc *sipua.Call) (*call, int, time.Duration) {
+	if delay, ok := p.autoAnswerFor(sc.Number(), sc.Header); ok && delay <= 0 {
+		return p.add(sc, stateRinging), 0, 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if max := p.cfg.MaxRingingCalls; max > 0 {
+		ringing := 0
+		for _, c := range p.calls {
+			if c.direction == sipua.Incoming {
+				if st, _, _, _ := c.snapshot(); st == stateRinging {
+					ringing++
+				}
+			}
+		}
+		if ringing >= max {
+			return nil, 486, 0
+		}
+	}
+	if ok, wait := p.rings.allow(sc.Source(), time.Now()); !ok {
+		return nil, 503, wait
+	}
+	return p.addLocked(sc, stateRinging), 0, 0
+}
+
+// refuse answers an incoming call the flood bounds refused, before any
+// event: a flood leaves no calls, events or history behind, only a log
+// line now and then and gophone_sip_responses_total.
+func (p *Phone) refuse(sc *sipua.Call, code int, wait time.Duration) {
+	if n, ok := p.rings.refusal(time.Now()); ok {
+		p.log.Warn("incoming calls refused: too many ringing (maxRingingCalls) or from one address (maxRingRate)",
+			"refused", n, "code", code, "source", sc.Source(), "number", sc.Number())
+	}
+	if code == 503 {
+		go sc.Reject(503, "Service Unavailable", "Retry-After", strconv.Itoa(retryAfter(wait)))
+		return
+	}
+	go sc.Reject(code, "Busy Here")
 }
 
 func (p *Phone) applyPolicy(c *call, others int) {
@@ -93,11 +141,17 @@ func (p *Phone) forward(c *call) {
 
 // autoAnswer decides whether and after how long c is answered by itself.
 func (p *Phone) autoAnswer(c *call) (time.Duration, bool) {
+	return p.autoAnswerFor(c.number, c.sc.Header)
+}
+
+// autoAnswerFor decides whether and after how long a call from number,
+// with the INVITE's header, is answered by itself.
+func (p *Phone) autoAnswerFor(number string, header func(string) string) (time.Duration, bool) {
 	// Auto-answer takes every call, also beside calls in progress, without
 	// holding them: a bot or a test lab answering many lines at once wants
 	// exactly that; callWaiting=0 and maxConcurrentCalls limit it.
 	cfg := p.cfg
-	if cfg.AutoAnswerNumber != "" && cfg.AutoAnswerNumber != c.number {
+	if cfg.AutoAnswerNumber != "" && cfg.AutoAnswerNumber != number {
 		return 0, false
 	}
 	switch cfg.AutoAnswer {
@@ -108,7 +162,7 @@ func (p *Phone) autoAnswer(c *call) (time.Duration, bool) {
 		return cfg.AutoAnswerDelay, cfg.AA
 	case "header":
 		// A local account trusts any peer (DESIGN §8).
-		return headerAutoAnswer(c.sc.Header, cfg.AutoAnswerDelay)
+		return headerAutoAnswer(header, cfg.AutoAnswerDelay)
 	}
 	return 0, false
 }

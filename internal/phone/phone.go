@@ -40,8 +40,10 @@ type Phone struct {
 	// lines are the accounts with a server, by account id; fixed after New.
 	lines map[string]*line
 
-	mu     sync.Mutex
-	calls  map[string]*call // by gophone call id
+	mu    sync.Mutex
+	calls map[string]*call // by gophone call id
+	// rings bounds the incoming calls that ring (floods).
+	rings  *ringLimits
 	nextID int
 	ended  RTPCounts // the RTP of the calls that ended
 }
@@ -111,6 +113,7 @@ func New(ctx context.Context, cfg *config.Config, bus *events.Bus, st *store.Sto
 		au:    au,
 		store: st,
 		calls: make(map[string]*call),
+		rings: newRingLimits(cfg.MaxRingRate),
 	}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	// Before any call can start one: recordings a crash cut short get

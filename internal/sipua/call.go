@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -61,6 +62,7 @@ type Call struct {
 	number    string
 	name      string
 	inviteReq *sip.Request
+	source    netip.Addr // incoming: the IP address the INVITE came from
 	// account is the account a call is placed for or, for an incoming
 	// call, the registered account it was routed to (nil: none); accountID
 	// the account a call belongs to, as OnIncoming's Route said.
@@ -113,6 +115,10 @@ func (c *Call) RemoteURI() string { return c.remoteURI }
 
 // Number returns the far end's user part (P-Asserted-Identity first, then From/To).
 func (c *Call) Number() string { return c.number }
+
+// Source returns the IP address an incoming call's INVITE came from (the
+// last hop: a proxy in front of us, or the caller), or the zero Addr.
+func (c *Call) Source() netip.Addr { return c.source }
 
 // Name returns the far end's display name.
 func (c *Call) Name() string { return c.name }

@@ -3,6 +3,7 @@ package sipua
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/emiago/diago"
@@ -16,6 +17,9 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 	c := newCall(u, Incoming)
 	c.srv = d
 	c.inviteReq = req
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		c.source = ap.Addr().Unmap()
+	}
 	if id := req.CallID(); id != nil {
 		c.sipCallID = id.Value()
 	}

@@ -11,9 +11,11 @@ import (
 // Call, the Call (with its media loop) and its media session (RTP session,
 // buffers, codecs) are garbage, on both sides: not kept for the 32 s sipgo keeps a completed
 // INVITE transaction (Timer L/M, RFC 6026) by the closures the dialog
-// registered on it.
+// registered on it. The callee's SIP dialog (sipgo's, with its copy of the
+// INVITE) and the INVITE it received are garbage too (retrans.go): the
+// transaction sipgo keeps until Timer L holds neither.
 func TestEndedCallReleasesMedia(t *testing.T) {
-	released := make(chan string, 4)
+	released := make(chan string, 6)
 	watch := func(name string, c *Call) {
 		c.mu.Lock()
 		med := c.med
@@ -27,10 +29,18 @@ func TestEndedCallReleasesMedia(t *testing.T) {
 		runtime.AddCleanup(med, note, name+" media")
 		runtime.AddCleanup(c, note, name+" call")
 	}
+	want := 6
 	func() {
 		caller, callee := callPair(t, Config{}, Config{}, func(*Call, Event) {})
 		watch("caller", caller)
 		watch("callee", callee)
+		callee.mu.Lock()
+		dialog := callee.srv.DialogServerSession
+		callee.mu.Unlock()
+		runtime.AddCleanup(dialog, func(what string) { released <- what }, "callee dialog")
+		// The INVITE's headers: the request itself stays with the
+		// transaction, emptied.
+		runtime.AddCleanup(callee.inviteReq.From(), func(what string) { released <- what }, "callee INVITE From")
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := caller.Hangup(ctx); err != nil {
@@ -47,7 +57,7 @@ func TestEndedCallReleasesMedia(t *testing.T) {
 	// Well within sipgo's 32 s: the media must not wait for the transaction.
 	deadline := time.Now().Add(10 * time.Second)
 	got := map[string]bool{}
-	for len(got) < 4 && time.Now().Before(deadline) {
+	for len(got) < want && time.Now().Before(deadline) {
 		runtime.GC()
 		select {
 		case name := <-released:
@@ -55,7 +65,7 @@ func TestEndedCallReleasesMedia(t *testing.T) {
 		case <-time.After(200 * time.Millisecond): // polling interval
 		}
 	}
-	if len(got) < 4 {
-		t.Errorf("released after the call ended: %v; want both sides' call and media", got)
+	if len(got) < want {
+		t.Errorf("released after the call ended: %v; want both sides' call and media, the callee's dialog and INVITE", got)
 	}
 }

@@ -160,7 +160,10 @@ type UA struct {
 	// them oldest first, so expired ones are dropped without a scan.
 	gone      map[string]time.Time
 	goneOrder []goneCall
-	seq       atomic.Uint64
+	// answered holds the final responses to non-INVITE requests whose
+	// transactions were ended early (retrans.go).
+	answered *answered
+	seq      atomic.Uint64
 	// udpClient and tcpClient send MESSAGE requests.
 	udpClient, tcpClient *sipgo.Client
 	// parser is readFilter's own (sipgo's is safe for concurrent use, but
@@ -207,17 +210,18 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		sip.UDPMTUSize = udpMax
 	}
 	u := &UA{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		host:   host,
-		port:   port,
-		codecs: codecs,
-		ports:  newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax),
-		calls:  make(map[string]*Call),
-		regs:   make(map[string]*Registration),
-		gone:   make(map[string]time.Time),
-		parser: sip.NewParser(),
-		done:   make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		host:     host,
+		port:     port,
+		codecs:   codecs,
+		ports:    newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax),
+		calls:    make(map[string]*Call),
+		regs:     make(map[string]*Registration),
+		gone:     make(map[string]time.Time),
+		answered: newAnswered(),
+		parser:   sip.NewParser(),
+		done:     make(chan struct{}),
 	}
 	// Accounts' servers are found by u.resolver; only other requests (a
 	// call to sip:user@domain) leave the lookup to sipgo.
@@ -393,6 +397,14 @@ func (u *UA) lookup(callID string) *Call {
 // not (Require, out-of-dialog REFER, SIP INFO DTMF, hold detection).
 func (u *UA) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if tx != nil {
+			if u.answered.replay(req, tx) {
+				return // a retransmission: not counted, as sipgo's absorbed ones
+			}
+			ft := u.answered.serverTx(req, tx)
+			defer u.answered.end(req, ft)
+			tx = ft
+		}
 		if o := u.cfg.Observer; o != nil {
 			o.SIPRequest(string(req.Method))
 			if tx != nil {

@@ -11,7 +11,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"time"
@@ -38,6 +37,19 @@ type asset struct {
 	etag  string
 }
 
+// contentTypes are the types of the assets' extensions. Not
+// mime.TypeByExtension: its first call loads the system's mime.types, a few
+// MB of maps the daemon would keep for its whole life for five files.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".ico":  "image/x-icon",
+	".json": "application/json",
+}
+
 // Handler serves the dialpad: `/` is index.html, `/NAME` an asset; anything
 // else is 404. Only GET and HEAD are answered.
 func Handler() http.Handler {
@@ -55,8 +67,8 @@ func Handler() http.Handler {
 			return err
 		}
 		sum := sha256.Sum256(b)
-		ctype := mime.TypeByExtension(path.Ext(p))
-		if ctype == "" {
+		ctype, ok := contentTypes[path.Ext(p)]
+		if !ok {
 			ctype = "application/octet-stream"
 		}
 		assets["/"+p] = asset{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -92,6 +93,23 @@ func TestAssetsAreSelfContained(t *testing.T) {
 		}
 		if m := external.Find(b); m != nil {
 			t.Errorf("%s loads something from elsewhere: %s", p, m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEveryAssetHasAType: each embedded file's extension is in
+// contentTypes, so none is served as application/octet-stream.
+func TestEveryAssetHasAType(t *testing.T) {
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if _, ok := contentTypes[path.Ext(p)]; !ok {
+			t.Errorf("%s: no content type for %q", p, path.Ext(p))
 		}
 		return nil
 	})

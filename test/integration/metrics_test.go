@@ -14,10 +14,11 @@ import (
 // TestMetricsUnderLoad: 500 SIPp calls into an auto-answering daemon; its
 // GET /metrics (on the HTTP API, behind the token) counts what SIPp saw,
 // the setup histogram holds one observation per call, and the page parses
-// as the exposition format. Without the token it is 401.
+// as the exposition format, and every cmdCallEnd hook run is counted as
+// ok (successes too, not only failures). Without the token it is 401.
 func TestMetricsUnderLoad(t *testing.T) {
 	const calls = 500
-	d := startDaemon(t, "[Settings]\nautoAnswer=all\n")
+	d := startDaemon(t, "[Settings]\nautoAnswer=all\ncmdCallEnd=true\n")
 	api := d.API(t)
 	if r := testutil.NewAPI(d.HTTPAddr(), "").Do(t, "GET", "/metrics", nil); r.Status != http.StatusUnauthorized {
 		t.Fatalf("GET /metrics without the token: %s, want 401", r)
@@ -41,7 +42,8 @@ func TestMetricsUnderLoad(t *testing.T) {
 	deadline := time.Now().Add(eventWait)
 	for {
 		fams = scrapeMetrics(t, api)
-		if fams.Sum("gophone_calls_total") >= float64(calls) || time.Now().After(deadline) {
+		if fams.Sum("gophone_calls_total") >= float64(calls) && fams.Sum("gophone_hook_runs_total") >= float64(calls) ||
+			time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond) // polling interval
@@ -63,6 +65,9 @@ func TestMetricsUnderLoad(t *testing.T) {
 	}
 	if got := fams.Value("gophone_sip_responses_total", "code", "200"); got != 2*calls {
 		t.Errorf("gophone_sip_responses_total{code=200} = %v, want %d (INVITE and BYE)", got, 2*calls)
+	}
+	if got := fams.Value("gophone_hook_runs_total", "hook", "cmdCallEnd", "outcome", "ok"); got != calls {
+		t.Errorf("gophone_hook_runs_total{cmdCallEnd,ok} = %v, want %d; all: %v", got, calls, fams["gophone_hook_runs_total"])
 	}
 	if got := fams.Value("gophone_calls_active"); got != 0 {
 		t.Errorf("gophone_calls_active = %v after the load", got)
