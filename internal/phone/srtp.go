@@ -31,12 +31,18 @@ func warnSRTP(cfg *config.Config, log *slog.Logger) {
 		if a.SRTP == "" || a.Transport == "tls" || a.SRTPOverUDP {
 			continue
 		}
-		if a.SRTP == "mandatory" {
-			log.Warn("SRTP=mandatory over "+a.Transport+": SRTP keys are sent over TLS only, so this account's calls over "+
-				a.Transport+" fail (set srtpOverUDP=1 to send them in clear SIP)", "account", a.ID)
-			continue
+		over := a.Transport
+		if over == "" { // auto: DNS may pick TLS for a server, never for a local account
+			over = "udp"
+			if a.Server != "" || a.Proxy != "" {
+				over = "transport auto"
+			}
 		}
-		log.Warn("SRTP=optional over "+a.Transport+": SRTP keys are sent over TLS only, so this account's calls over "+
-			a.Transport+" offer none (set srtpOverUDP=1 to send them in clear SIP)", "account", a.ID)
+		outcome := "offer none"
+		if a.SRTP == "mandatory" {
+			outcome = "fail"
+		}
+		log.Warn("SRTP="+a.SRTP+" over "+over+": SRTP keys are sent over TLS only, so this account's calls not over TLS "+
+			outcome+" (set srtpOverUDP=1 to send them in clear SIP)", "account", a.ID)
 	}
 }
