@@ -30,7 +30,8 @@ import (
 // Everything is bounded: the number of connections, the header section
 // and message sizes, the time a message may take to arrive, and the idle
 // time between messages, so that a slow or silent client cannot hold
-// memory or a connection for long.
+// memory or a connection for long: a new connection must start its first
+// message (TLS handshake included) as soon as a message must arrive.
 
 // streamLimits bounds a streamListener's connections.
 type streamLimits struct {
@@ -86,12 +87,17 @@ func (l *streamListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.slots <- struct{}{}:
-			return &streamConn{Conn: c, l: l}, nil
+			return l.frame(c), nil
 		default:
 			l.log.Info("refusing a SIP connection: too many open", "source", addrString(c.RemoteAddr()), "max", l.limits.maxConns)
 			c.Close()
 		}
 	}
+}
+
+// frame returns c, just accepted, framed.
+func (l *streamListener) frame(c net.Conn) *streamConn {
+	return &streamConn{Conn: c, l: l, accepted: time.Now()}
 }
 
 // streamConn is an accepted connection whose Read yields whole, accepted
@@ -105,6 +111,10 @@ type streamConn struct {
 	started time.Time // when the first byte of the message in buf came
 	out     []byte    // an accepted message not yet all read
 	closed  sync.Once
+	// accepted is when the connection was; until its first byte comes
+	// (after the TLS handshake, if any), it gets the time of a message.
+	accepted time.Time
+	active   bool
 }
 
 // errUnframable ends a connection whose stream has no next message boundary.
@@ -242,11 +252,14 @@ func (c *streamConn) fill() error {
 		c.grow()
 	}
 	deadline := time.Now().Add(lim.idle)
-	if len(c.buf) > 0 {
+	switch {
+	case len(c.buf) > 0:
 		if c.started.IsZero() {
 			c.started = time.Now()
 		}
 		deadline = c.started.Add(lim.message)
+	case !c.active:
+		deadline = c.accepted.Add(lim.message)
 	}
 	if err := c.SetReadDeadline(deadline); err != nil {
 		return err
@@ -257,6 +270,7 @@ func (c *streamConn) fill() error {
 	}
 	c.buf = c.buf[:len(c.buf)+n]
 	if n > 0 {
+		c.active = true
 		return nil
 	}
 	return err

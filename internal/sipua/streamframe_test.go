@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +17,7 @@ import (
 // code, as UA.screenStream and UA.refuseStream do.
 var frameTestJudge = streamJudge{
 	screen: func(msg []byte, _ net.Addr) ([]byte, []byte) {
-		if strings.HasPrefix(string(msg), "BAD") {
+		if bytes.HasPrefix(msg, []byte("BAD")) {
 			return nil, []byte("SIP/2.0 400 Bad Request\r\n\r\n")
 		}
 		return msg, nil
@@ -57,7 +58,7 @@ func frameOver(t *testing.T, limits streamLimits, chunks ...string) (msgs []stri
 	client, server := net.Pipe()
 	l := newStreamListener(nil, frameTestJudge, limits, slog.New(slog.DiscardHandler))
 	l.slots <- struct{}{}
-	conn := &streamConn{Conn: server, l: l}
+	conn := l.frame(server)
 	got := make(chan string, 16)
 	go func() {
 		defer close(got)
@@ -140,27 +141,37 @@ func TestStreamFrame(t *testing.T) {
 	}
 }
 
-// TestStreamFrameSlow: a message that takes longer than its limit to
-// arrive, and a connection idle past its limit, are closed.
+// TestStreamFrameSlow: a new connection that sends nothing, a message
+// that takes longer than its limit to arrive and a connection idle past
+// its limit are closed.
 func TestStreamFrameSlow(t *testing.T) {
+	const short, long = 50 * time.Millisecond, time.Hour
 	for _, tc := range []struct {
-		name  string
-		chunk string
+		name          string
+		chunk         string
+		idle, message time.Duration
 	}{
-		{"partial message", "OPTIONS sip:a SIP/2.0\r\n"},
-		{"idle", ""},
+		{"silent new connection", "", long, short},
+		{"partial message", "OPTIONS sip:a SIP/2.0\r\n", long, short},
+		{"idle after a message", probe, short, long},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			limits := frameTestLimits
-			limits.idle, limits.message = 50*time.Millisecond, 50*time.Millisecond
+			limits.idle, limits.message = tc.idle, tc.message
 			client, server := net.Pipe()
+			defer client.Close()
 			l := newStreamListener(nil, frameTestJudge, limits, slog.New(slog.DiscardHandler))
 			l.slots <- struct{}{}
-			conn := &streamConn{Conn: server, l: l}
+			conn := l.frame(server)
 			done := make(chan error, 1)
 			go func() {
-				_, err := conn.Read(make([]byte, 1024))
-				done <- err
+				buf := make([]byte, 1024)
+				for {
+					if _, err := conn.Read(buf); err != nil {
+						done <- err
+						return
+					}
+				}
 			}()
 			if tc.chunk != "" {
 				if _, err := client.Write([]byte(tc.chunk)); err != nil {
@@ -175,7 +186,6 @@ func TestStreamFrameSlow(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("the connection was not closed")
 			}
-			client.Close()
 		})
 	}
 }
@@ -231,5 +241,43 @@ func TestStreamFrameTCP(t *testing.T) {
 	line, err := bufio.NewReader(first).ReadString('\n')
 	if line != "SIP/2.0 400 Bad Request (Content-Length)\r\n" {
 		t.Errorf("after a half-close mid-body: %q, %v; want a 400", line, err)
+	}
+}
+
+// repeatConn is a net.Conn whose reads return msg over and over, in reads
+// of up to 4 KiB; its writes and deadlines do nothing.
+type repeatConn struct {
+	net.Conn
+	msg  []byte
+	off  int
+	addr net.TCPAddr
+}
+
+func (c *repeatConn) Read(b []byte) (int, error) {
+	n := copy(b[:min(len(b), 4096)], c.msg[c.off:])
+	c.off = (c.off + n) % len(c.msg)
+	return n, nil
+}
+
+func (c *repeatConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (c *repeatConn) RemoteAddr() net.Addr             { return &c.addr }
+func (c *repeatConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *repeatConn) SetWriteDeadline(time.Time) error { return nil }
+
+// BenchmarkStreamFrame is the framer's own cost per message (the judge
+// passes every message; a UA's parses it, as it parses each datagram).
+func BenchmarkStreamFrame(b *testing.B) {
+	msg := sipMsg("INVITE", strings.Repeat("v=0\r\n", 60), "")
+	msg = strings.Replace(msg, "Call-ID: x\r\n", strings.Repeat("X-Header: some value here\r\n", 25), 1)
+	l := newStreamListener(nil, frameTestJudge, defaultStreamLimits, slog.New(slog.DiscardHandler))
+	l.slots <- struct{}{}
+	conn := l.frame(&repeatConn{msg: []byte(msg)})
+	buf := make([]byte, 32<<10)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if n, err := conn.Read(buf); err != nil || n != len(msg) {
+			b.Fatalf("Read: %d, %v; want %d", n, err, len(msg))
+		}
 	}
 }
