@@ -24,7 +24,8 @@ import (
 // The 49 messages of RFC 4475 Appendix A are in testdata/rfc4475 (the IETF
 // vectors, with EXPECTED.md giving each one's verdict).
 // Each is sent as one UDP datagram from a loopback socket to the daemon's SIP
-// port, and what comes back is judged against its class:
+// port (and, by TestRFC4475TortureStream, on a TCP and a TLS connection of
+// its own), and what comes back is judged against its class:
 //
 //   - accept:  a well-formed request; it must be answered, and never with 400
 //     (a 100/18x counts: the daemon parsed it and rang).
