@@ -112,13 +112,11 @@ type streamConn struct {
 	out     []byte    // an accepted message not yet all read
 	closed  sync.Once
 	// accepted is when the connection was; until its first byte comes
-	// (after the TLS handshake, if any), it gets the time of a message.
+	// (active; after the TLS handshake, if any), it gets the time a
+	// message may take.
 	accepted time.Time
 	active   bool
 }
-
-// errUnframable ends a connection whose stream has no next message boundary.
-var errUnframable = errors.New("SIP stream cannot be framed")
 
 // Read returns bytes of the next accepted message. It returns io.EOF when
 // the connection must end: closed by the peer, idle or slow past the
