@@ -670,3 +670,53 @@ func firstLine(msg []byte) string {
 	}
 	return string(msg)
 }
+
+// TestTortureStreamConnection: on one TCP connection, a double-CRLF ping is
+// ponged, a rejected request leaves the connection open for the next one
+// (RFC 3261 §18.3: a 400 can be sent and framing goes on), and a request
+// whose Content-Length cannot frame the stream (ncl: -999) is answered 400
+// and the connection closed.
+func TestTortureStreamConnection(t *testing.T) {
+	d := startDaemon(t, "")
+	conn, err := net.Dial("tcp", d.SIPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	link := &streamLink{conn: conn, br: bufio.NewReader(conn)}
+	if err := link.send([]byte("\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	pong := make([]byte, 2)
+	if _, err := io.ReadFull(link.br, pong); err != nil || string(pong) != "\r\n" {
+		t.Fatalf("pong: %q, %v; want CRLF", pong, err)
+	}
+	for _, step := range []struct {
+		file string
+		code int
+	}{
+		{"badinv01.dat", 400},
+		{"zeromf.dat", 200},
+		{"ncl.dat", 400},
+	} {
+		raw, err := os.ReadFile(filepath.Join("testdata", "rfc4475", step.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := rewriteTopVia(t, raw, link.localAddr())
+		if err := link.send(msg); err != nil {
+			t.Fatalf("%s: %v", step.file, err)
+		}
+		res, err := link.recv(time.Now().Add(5 * time.Second))
+		if err != nil {
+			t.Fatalf("%s: no answer on the connection: %v", step.file, err)
+		}
+		if code, _ := statusCode(res); code != step.code {
+			t.Errorf("%s: answered %q, want %d", step.file, firstLine(res), step.code)
+		}
+	}
+	if _, err := link.recv(time.Now().Add(5 * time.Second)); !errors.Is(err, io.EOF) {
+		t.Errorf("after ncl the connection must be closed; read: %v", err)
+	}
+}
