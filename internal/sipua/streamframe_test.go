@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // frameTestJudge passes every message but those starting with BAD, which
@@ -280,4 +283,84 @@ func BenchmarkStreamFrame(b *testing.B) {
 			b.Fatalf("Read: %d, %v; want %d", n, err, len(msg))
 		}
 	}
+}
+
+// TestUAJudgesTCPAsUDP: a UA's TCP listener answers requests sent several
+// to a write, on connections used at once: a valid OPTIONS 200, one whose
+// Request-URI holds LWS 400, an unknown method 501, each on its own
+// connection, as it answers them over UDP. (Not in order: the framer
+// answers the bad ones at once, sipgo's handler the OPTIONS later.)
+func TestUAJudgesTCPAsUDP(t *testing.T) {
+	u := startTestUA(t, nil)
+	req := func(method, ruri, callID string) string {
+		return method + " " + ruri + " SIP/2.0\r\n" +
+			"Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK" + callID + "\r\n" +
+			"Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\n" +
+			"Call-ID: " + callID + "\r\nCSeq: 1 " + method + "\r\nContent-Length: 0\r\n\r\n"
+	}
+	want := map[string]int{"a": 200, "b": 400, "c": 501}
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.Dial("tcp", u.Addr())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			id := fmt.Sprintf("tcp%d-", i)
+			all := req("OPTIONS", "sip:b@127.0.0.1", id+"a") +
+				req("OPTIONS", "sip:b@127.0.0.1; lr", id+"b") +
+				req("FOO", "sip:b@127.0.0.1", id+"c")
+			if _, err := conn.Write([]byte(all)); err != nil {
+				t.Error(err)
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(conn)
+			for range want {
+				res, err := readStreamResponse(br)
+				if err != nil {
+					t.Errorf("conn %d: %v", i, err)
+					return
+				}
+				callID := res.CallID().Value()
+				if code := want[strings.TrimPrefix(callID, id)]; res.StatusCode != code {
+					t.Errorf("conn %d: %s answered %d %s, want %d", i, callID, res.StatusCode, res.Reason, code)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// readStreamResponse reads one response framed by its Content-Length.
+func readStreamResponse(br *bufio.Reader) (*sip.Response, error) {
+	var head []byte
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			return nil, err
+		}
+		head = append(head, line...)
+		if string(line) == "\r\n" {
+			break
+		}
+	}
+	msg, err := sip.ParseMessage(head)
+	if err != nil {
+		return nil, err
+	}
+	res, ok := msg.(*sip.Response)
+	if !ok {
+		return nil, fmt.Errorf("not a response: %s", head)
+	}
+	if n := res.ContentLength(); n != nil && *n > 0 {
+		if _, err := br.Discard(int(*n)); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
