@@ -288,17 +288,20 @@ func BenchmarkStreamFrame(b *testing.B) {
 // TestUAJudgesTCPAsUDP: a UA's TCP listener answers requests sent several
 // to a write, on connections used at once: a valid OPTIONS 200, one whose
 // Request-URI holds LWS 400, an unknown method 501, each on its own
-// connection, as it answers them over UDP. (Not in order: the framer
-// answers the bad ones at once, sipgo's handler the OPTIONS later.)
+// connection, as it answers them over UDP, and an OPTIONS with a body larger
+// than sipgo's read buffer (32 KiB), handed on in pieces, 200. (Not in
+// order: the framer answers the bad ones at once, sipgo's handler the
+// OPTIONS later.)
 func TestUAJudgesTCPAsUDP(t *testing.T) {
 	u := startTestUA(t, nil)
-	req := func(method, ruri, callID string) string {
+	req := func(method, ruri, callID, body string) string {
 		return method + " " + ruri + " SIP/2.0\r\n" +
 			"Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK" + callID + "\r\n" +
 			"Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\n" +
-			"Call-ID: " + callID + "\r\nCSeq: 1 " + method + "\r\nContent-Length: 0\r\n\r\n"
+			"Call-ID: " + callID + "\r\nCSeq: 1 " + method + "\r\nContent-Type: text/plain\r\n" +
+			"Content-Length: " + fmt.Sprint(len(body)) + "\r\n\r\n" + body
 	}
-	want := map[string]int{"a": 200, "b": 400, "c": 501}
+	want := map[string]int{"a": 200, "b": 400, "c": 501, "d": 200}
 	var wg sync.WaitGroup
 	for i := range 4 {
 		wg.Add(1)
@@ -311,9 +314,10 @@ func TestUAJudgesTCPAsUDP(t *testing.T) {
 			}
 			defer conn.Close()
 			id := fmt.Sprintf("tcp%d-", i)
-			all := req("OPTIONS", "sip:b@127.0.0.1", id+"a") +
-				req("OPTIONS", "sip:b@127.0.0.1; lr", id+"b") +
-				req("FOO", "sip:b@127.0.0.1", id+"c")
+			all := req("OPTIONS", "sip:b@127.0.0.1", id+"a", "") +
+				req("OPTIONS", "sip:b@127.0.0.1; lr", id+"b", "") +
+				req("FOO", "sip:b@127.0.0.1", id+"c", "") +
+				req("OPTIONS", "sip:b@127.0.0.1", id+"d", strings.Repeat("x", 40000))
 			if _, err := conn.Write([]byte(all)); err != nil {
 				t.Error(err)
 				return
