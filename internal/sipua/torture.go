@@ -37,7 +37,9 @@ import (
 //     answered 501 here too (over TCP the no-route handler, which passes
 //     the middleware, does it). Unparsable responses are left to
 //     sipgo, which discards them. TCP is a byte stream, not one message per
-//     read, so the filter leaves it alone.
+//     read, so the filter leaves it alone: the streamListener of
+//     streamframe.go frames each message first and judges it the same way
+//     (UA.screen), answering on the message's connection.
 
 // statusUnsupportedURIScheme is 416 (RFC 3261 §21.4.14); sipgo names no
 // constant for it.
@@ -129,30 +131,64 @@ func (u *UA) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error
 	if !strings.EqualFold(info.Transport, "udp") || len(bytes.TrimSpace(data)) == 0 {
 		return data, nil
 	}
+	pass, res, dst := u.screen(data, info.RemoteAddr)
+	if res != nil {
+		if err := u.writeUDP(info.LocalAddr, res, dst); err != nil {
+			u.log.Info("answering an invalid SIP request", "error", err)
+		}
+	}
+	return pass, nil
+}
+
+// screen judges one message from src, a datagram or a message framed from
+// a stream (streamframe.go): it returns the message as sipgo is to see it,
+// or nil to drop it, and the response to send back instead, if any, with
+// where a datagram's goes.
+func (u *UA) screen(data []byte, src net.Addr) (pass, res []byte, dst *net.UDPAddr) {
 	data, msg, code, reason, why := u.judge(data)
 	if code == 0 {
-		if res, ok := msg.(*sip.Response); ok && u.forkedAnswer(res) {
-			return nil, nil
+		switch res, ok := msg.(*sip.Response); {
+		case msg == nil:
+			// A response that does not parse: sipgo would discard a
+			// datagram, but close a stream on it.
+			u.log.Info("dropping an unparsable SIP response", "source", addrString(src))
+			return nil, nil, nil
+		case ok && u.forkedAnswer(res):
+			return nil, nil, nil
 		}
-		return data, nil
+		return data, nil, nil
 	}
 	var extra []sip.Header
 	if code == sip.StatusNotImplemented {
 		extra = append(extra, u.allow())
 	}
-	res, dst := statelessResponse(data, code, reason, info.RemoteAddr, extra...)
+	res, dst = statelessResponse(data, code, reason, src, extra...)
 	if res == nil {
-		u.log.Info("dropping an invalid SIP datagram", "source", addrString(info.RemoteAddr), "error", why)
-		return nil, nil
+		u.log.Info("dropping an invalid SIP message", "source", addrString(src), "error", why)
+		return nil, nil, nil
 	}
-	u.log.Info("rejecting an invalid SIP request", "source", addrString(info.RemoteAddr), "error", why, "status", firstLine(res))
-	if err := u.writeUDP(info.LocalAddr, res, dst); err != nil {
-		u.log.Info("answering an invalid SIP request", "error", err)
-	}
-	return nil, nil
+	u.log.Info("rejecting an invalid SIP request", "source", addrString(src), "error", why, "status", firstLine(res))
+	return nil, res, dst
 }
 
-// judge is readFilter's decision on a UDP datagram: the datagram as sipgo
+// screenStream is screen for a message framed from a TCP or TLS stream,
+// whose answer goes back on its connection.
+func (u *UA) screenStream(msg []byte, src net.Addr) (pass, res []byte) {
+	pass, res, _ = u.screen(msg, src)
+	return pass, res
+}
+
+// refuseStream answers a request from a TCP or TLS stream that cannot be
+// framed (head is its header section); a response is never answered.
+func (u *UA) refuseStream(head []byte, code int, reason string, src net.Addr) []byte {
+	if bytes.HasPrefix(head, []byte("SIP/")) {
+		return nil
+	}
+	res, _ := statelessResponse(head, code, reason, src)
+	return res
+}
+
+// judge is screen's decision on a message: the message as sipgo
 // is to see it (its parameter LWS removed), and either code 0, to hand it
 // on, or the status to answer it with instead (why says what is wrong).
 // With code 0, msg is the datagram parsed, or nil if it did not parse.
@@ -356,10 +392,13 @@ func (u *UA) unparsableStatus(data []byte, parseErr error) (int, string) {
 // where to send it (RFC 3261 §18.2.2: the source IP, at the top Via's
 // sent-by port, or the source port with rport). It returns nil when no
 // response may or can be sent: an ACK, no Via, a Via with a bare CR or LF,
-// or a source that is not UDP; a From, To, Call-ID or CSeq with one is
+// or a source that is neither UDP nor TCP; a From, To, Call-ID or CSeq with one is
 // left out. The extra headers (Allow on a 501) follow them.
 func statelessResponse(data []byte, code int, reason string, src net.Addr, extra ...sip.Header) ([]byte, *net.UDPAddr) {
 	from, ok := src.(*net.UDPAddr)
+	if t, isTCP := src.(*net.TCPAddr); isTCP {
+		from, ok = &net.UDPAddr{IP: t.IP, Port: t.Port, Zone: t.Zone}, true
+	}
 	if !ok {
 		return nil, nil
 	}

@@ -5,6 +5,7 @@ package sipua
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -274,6 +275,7 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 			BindHost:     host,
 			BindPort:     port,
 			ListenPacket: listenSIPSocket,
+			Listen:       u.listenStream(nil),
 		}))
 	}
 	if cfg.TLSListen != "" {
@@ -294,6 +296,7 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		}
 		opts = append(opts, diago.WithTransport(diago.Transport{
 			Transport: "tls", BindHost: tlsHost, BindPort: u.tlsPort, TLSConf: conf, TLSURINoSIPS: true,
+			Listen: u.listenStream(conf),
 		}))
 	}
 	u.dg = diago.NewDiago(ua, opts...)
@@ -308,6 +311,26 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		return nil, err
 	}
 	return u, nil
+}
+
+// listenStream returns diago's Listen hook for the tcp transport, or the
+// tls one with conf: a TCP listener whose connections are framed and judged
+// message by message (streamframe.go).
+func (u *UA) listenStream(conf *tls.Config) func(network, addr string) (net.Listener, error) {
+	return func(network, addr string) (net.Listener, error) {
+		if conf != nil {
+			network = "tcp"
+		}
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if conf != nil {
+			l = tls.NewListener(l, conf)
+		}
+		judge := streamJudge{screen: u.screenStream, refuse: u.refuseStream}
+		return newStreamListener(l, judge, defaultStreamLimits, u.log), nil
+	}
 }
 
 // Addr returns the host:port the agent serves on.

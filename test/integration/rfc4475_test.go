@@ -1,8 +1,12 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,7 +24,8 @@ import (
 // The 49 messages of RFC 4475 Appendix A are in testdata/rfc4475 (the IETF
 // vectors, with EXPECTED.md giving each one's verdict).
 // Each is sent as one UDP datagram from a loopback socket to the daemon's SIP
-// port, and what comes back is judged against its class:
+// port (and, by TestRFC4475TortureStream, on a TCP and a TLS connection of
+// its own), and what comes back is judged against its class:
 //
 //   - accept:  a well-formed request; it must be answered, and never with 400
 //     (a 100/18x counts: the daemon parsed it and rang).
@@ -132,6 +137,63 @@ var rfc4475Cases = map[string]tortureCase{
 }
 
 func TestRFC4475Torture(t *testing.T) {
+	d := startDaemon(t, "")
+	ev := d.Events(t)
+	dst, err := net.ResolveUDPAddr("udp", d.SIPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runTorture(t, d, ev, func(t *testing.T) tortureLink {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &udpLink{conn: conn, dst: dst}
+	})
+
+	// dblreq's trailing INVITE must have been ignored (RFC 3261 §18.3).
+	for _, e := range ev.All() {
+		if strings.Contains(string(e.Raw), "dblreq.0ha0isnda977644900765") {
+			t.Errorf("dblreq: the INVITE after the REGISTER was processed: %s", e.Raw)
+		}
+	}
+}
+
+// TestRFC4475TortureStream sends the RFC 4475 messages over TCP and TLS,
+// each on a fresh connection, and expects the verdicts they get over UDP:
+// framing a stream must not change how a message is judged. Two things
+// differ on a stream, by RFC 3261 §18.3: dblreq's trailing INVITE is the
+// next message of the stream rather than noise after a datagram's end, so
+// only its REGISTER is sent; clerr's body can only be known short of its
+// Content-Length when the sender half-closes, which it does; and baddn,
+// whose file ends without the empty line, gets it.
+func TestRFC4475TortureStream(t *testing.T) {
+	tlsPort := testutil.FreePort(t)
+	d := startDaemon(t, "tlsListen=127.0.0.1:"+strconv.Itoa(tlsPort)+"\n")
+	ev := d.Events(t)
+	dial := map[string]func() (net.Conn, error){
+		"tcp": func() (net.Conn, error) { return net.Dial("tcp", d.SIPAddr()) },
+		"tls": func() (net.Conn, error) {
+			// The daemon's certificate is its own, self-signed.
+			return tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(tlsPort), &tls.Config{InsecureSkipVerify: true})
+		},
+	}
+	for _, network := range []string{"tcp", "tls"} {
+		t.Run(network, func(t *testing.T) {
+			runTorture(t, d, ev, func(t *testing.T) tortureLink {
+				conn, err := dial[network]()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return &streamLink{conn: conn, br: bufio.NewReader(conn)}
+			})
+		})
+	}
+}
+
+// runTorture sends each message of testdata/rfc4475 on a link of its own
+// and judges what comes back against rfc4475Cases.
+func runTorture(t *testing.T, d *testutil.Daemon, ev *testutil.EventStream, open func(t *testing.T) tortureLink) {
 	dir := filepath.Join("testdata", "rfc4475")
 	files, err := filepath.Glob(filepath.Join(dir, "*.dat"))
 	if err != nil {
@@ -140,14 +202,6 @@ func TestRFC4475Torture(t *testing.T) {
 	if len(files) != len(rfc4475Cases) {
 		t.Fatalf("%d .dat files in %s, %d cases in the table", len(files), dir, len(rfc4475Cases))
 	}
-
-	d := startDaemon(t, "")
-	ev := d.Events(t)
-	dst, err := net.ResolveUDPAddr("udp", d.SIPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	for _, f := range files {
 		name := filepath.Base(f)
 		tc, ok := rfc4475Cases[name]
@@ -163,19 +217,30 @@ func TestRFC4475Torture(t *testing.T) {
 			// A fresh socket per message: many messages share a branch
 			// (z9hG4bKkdjuw), and a new sent-by keeps each one a new
 			// transaction rather than a retransmission of an earlier one.
-			conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			link := open(t)
+			defer link.close()
+			_, stream := link.(*streamLink)
 			msg := raw
-			if tc.class != discard {
-				msg = rewriteTopVia(t, raw, conn.LocalAddr().String())
+			switch {
+			case stream && name == "dblreq.dat":
+				msg = firstMessage(t, raw)
+			case stream && !bytes.Contains(raw, []byte("\r\n\r\n")):
+				// baddn's file ends after its last header line: a
+				// datagram ends there, a stream needs the empty line.
+				msg = append(raw[:len(raw):len(raw)], "\r\n"...)
 			}
-			if _, err := conn.WriteToUDP(msg, dst); err != nil {
+			if tc.class != discard {
+				msg = rewriteTopVia(t, msg, link.localAddr())
+			}
+			if err := link.send(msg); err != nil {
 				t.Fatal(err)
 			}
-			got := collectAnswers(t, conn, dst, msg, tc.class, d, ev)
+			if stream && bodyShort(msg) {
+				if err := link.(*streamLink).closeWrite(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := collectAnswers(t, link, msg, tc.class, d, ev)
 			judge(t, name, tc, got, msg)
 			// The daemon must be alive and have no call left behind.
 			if st := d.Status(t); len(st.Calls) != 0 {
@@ -183,13 +248,127 @@ func TestRFC4475Torture(t *testing.T) {
 			}
 		})
 	}
+}
 
-	// dblreq's trailing INVITE must have been ignored (RFC 3261 §18.3).
-	for _, e := range ev.All() {
-		if strings.Contains(string(e.Raw), "dblreq.0ha0isnda977644900765") {
-			t.Errorf("dblreq: the INVITE after the REGISTER was processed: %s", e.Raw)
+// tortureLink carries torture messages to the daemon and its answers back.
+type tortureLink interface {
+	send(b []byte) error
+	// recv returns the next message from the daemon, a timeout error at
+	// deadline, or io.EOF once the daemon closed the connection.
+	recv(deadline time.Time) ([]byte, error)
+	localAddr() string
+	close()
+}
+
+// udpLink is a UDP socket sending to the daemon's SIP port.
+type udpLink struct {
+	conn *net.UDPConn
+	dst  *net.UDPAddr
+	buf  [65535]byte
+}
+
+func (l *udpLink) send(b []byte) error {
+	_, err := l.conn.WriteToUDP(b, l.dst)
+	return err
+}
+
+func (l *udpLink) recv(deadline time.Time) ([]byte, error) {
+	if err := l.conn.SetReadDeadline(deadline); err != nil {
+		return nil, err
+	}
+	n, _, err := l.conn.ReadFromUDP(l.buf[:])
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), l.buf[:n]...), nil
+}
+
+func (l *udpLink) localAddr() string { return l.conn.LocalAddr().String() }
+func (l *udpLink) close()            { l.conn.Close() }
+
+// streamLink is a TCP or TLS connection to the daemon; what comes back is
+// framed by Content-Length.
+type streamLink struct {
+	conn net.Conn
+	br   *bufio.Reader
+	// shut is set once the test half-closed the connection; the daemon
+	// answered statelessly and closes its end, so there is nothing to ACK.
+	shut bool
+}
+
+func (l *streamLink) send(b []byte) error {
+	if l.shut {
+		return nil
+	}
+	_, err := l.conn.Write(b)
+	return err
+}
+
+func (l *streamLink) recv(deadline time.Time) ([]byte, error) {
+	if err := l.conn.SetReadDeadline(deadline); err != nil {
+		return nil, err
+	}
+	var msg []byte
+	for {
+		line, err := l.br.ReadBytes('\n')
+		if err != nil {
+			return nil, err
+		}
+		if len(msg) == 0 && string(line) == "\r\n" {
+			continue // a CRLF between messages
+		}
+		msg = append(msg, line...)
+		if string(line) == "\r\n" {
+			break
 		}
 	}
+	if cl := headerValues(msg, "content-length", "l"); len(cl) == 1 {
+		n, err := strconv.Atoi(cl[0])
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("response with Content-Length %q", cl[0])
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(l.br, body); err != nil {
+			return nil, err
+		}
+		msg = append(msg, body...)
+	}
+	return msg, nil
+}
+
+func (l *streamLink) localAddr() string { return l.conn.LocalAddr().String() }
+func (l *streamLink) close()            { l.conn.Close() }
+
+func (l *streamLink) closeWrite() error {
+	l.shut = true
+	return l.conn.(interface{ CloseWrite() error }).CloseWrite()
+}
+
+// firstMessage returns the first message of msg, cut at its Content-Length.
+func firstMessage(t *testing.T, msg []byte) []byte {
+	t.Helper()
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	cl := headerValues(msg, "content-length", "l")
+	if end < 0 || len(cl) != 1 {
+		t.Fatalf("no single Content-Length in %q", firstLine(msg))
+	}
+	n, err := strconv.Atoi(cl[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg[:end+4+n]
+}
+
+// bodyShort reports whether msg's body is shorter than its Content-Length
+// says (clerr).
+func bodyShort(msg []byte) bool {
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	cl := headerValues(msg, "content-length", "l")
+	if end < 0 || len(cl) != 1 {
+		return false
+	}
+	n, err := strconv.Atoi(cl[0])
+	return err == nil && len(msg)-end-4 < n
 }
 
 // answer is one response the daemon sent to a torture request.
@@ -203,7 +382,7 @@ type answer struct {
 // window. A final response of 300 or more to an INVITE is ACKed (RFC 3261
 // §17.1.1.3) so that the daemon's transaction ends; when the daemon rings
 // (18x), the call is ended with `hangup --all` and its final response awaited.
-func collectAnswers(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, req []byte, class tortureClass, d *testutil.Daemon, ev *testutil.EventStream) []answer {
+func collectAnswers(t *testing.T, link tortureLink, req []byte, class tortureClass, d *testutil.Daemon, ev *testutil.EventStream) []answer {
 	t.Helper()
 	keys := tortureKeys(req)
 	window := 5 * time.Second
@@ -214,15 +393,12 @@ func collectAnswers(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, req []byt
 	var got []answer
 	rang := false
 	hungUp := make(chan error, 1)
-	buf := make([]byte, 65535)
 	for {
-		if err := conn.SetReadDeadline(deadline); err != nil {
-			t.Fatal(err)
-		}
-		n, _, err := conn.ReadFromUDP(buf)
+		data, err := link.recv(deadline)
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			closed := errors.Is(err, io.EOF)
+			if closed || errors.As(err, &ne) && ne.Timeout() {
 				if rang {
 					t.Errorf("no final response after hangup --all")
 					if err := <-hungUp; err != nil {
@@ -233,7 +409,6 @@ func collectAnswers(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, req []byt
 			}
 			t.Fatal(err)
 		}
-		data := append([]byte(nil), buf[:n]...)
 		code, ok := statusCode(data)
 		if !ok {
 			t.Logf("daemon sent a request (ignored): %q", firstLine(data))
@@ -245,7 +420,7 @@ func collectAnswers(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, req []byt
 		}
 		if code >= 200 && rang {
 			// The final response to a call the test ended.
-			ackNon2xx(t, conn, dst, req, data, code)
+			ackNon2xx(t, link, req, data, code)
 			if err := <-hungUp; err != nil {
 				t.Error(err)
 			}
@@ -255,7 +430,7 @@ func collectAnswers(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, req []byt
 		got = append(got, answer{code: code, raw: data})
 		switch {
 		case code >= 200:
-			ackNon2xx(t, conn, dst, req, data, code)
+			ackNon2xx(t, link, req, data, code)
 			return got
 		case code >= 180 && !rang:
 			// The daemon rings: end the call.
@@ -276,7 +451,7 @@ func collectAnswers(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, req []byt
 // and the CSeq number with method ACK. Nothing is sent for other responses,
 // or when the request line is too broken to take a Request-URI from (the
 // daemon answered those statelessly: there is no transaction to end).
-func ackNon2xx(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, req, res []byte, code int) {
+func ackNon2xx(t *testing.T, link tortureLink, req, res []byte, code int) {
 	t.Helper()
 	cseq := headerValues(res, "cseq")
 	if code < 300 || len(cseq) == 0 {
@@ -306,7 +481,7 @@ func ackNon2xx(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, req, res []byt
 		"Call-ID: " + callID[0] + "\r\n" +
 		"CSeq: " + f[0] + " ACK\r\n" +
 		"Content-Length: 0\r\n\r\n"
-	if _, err := conn.WriteToUDP([]byte(ack), dst); err != nil {
+	if err := link.send([]byte(ack)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -494,4 +669,54 @@ func firstLine(msg []byte) string {
 		return string(msg[:i])
 	}
 	return string(msg)
+}
+
+// TestTortureStreamConnection: on one TCP connection, a double-CRLF ping is
+// ponged, a rejected request leaves the connection open for the next one
+// (RFC 3261 §18.3: a 400 can be sent and framing goes on), and a request
+// whose Content-Length cannot frame the stream (ncl: -999) is answered 400
+// and the connection closed.
+func TestTortureStreamConnection(t *testing.T) {
+	d := startDaemon(t, "")
+	conn, err := net.Dial("tcp", d.SIPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	link := &streamLink{conn: conn, br: bufio.NewReader(conn)}
+	if err := link.send([]byte("\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	pong := make([]byte, 2)
+	if _, err := io.ReadFull(link.br, pong); err != nil || string(pong) != "\r\n" {
+		t.Fatalf("pong: %q, %v; want CRLF", pong, err)
+	}
+	for _, step := range []struct {
+		file string
+		code int
+	}{
+		{"badinv01.dat", 400},
+		{"zeromf.dat", 200},
+		{"ncl.dat", 400},
+	} {
+		raw, err := os.ReadFile(filepath.Join("testdata", "rfc4475", step.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := rewriteTopVia(t, raw, link.localAddr())
+		if err := link.send(msg); err != nil {
+			t.Fatalf("%s: %v", step.file, err)
+		}
+		res, err := link.recv(time.Now().Add(5 * time.Second))
+		if err != nil {
+			t.Fatalf("%s: no answer on the connection: %v", step.file, err)
+		}
+		if code, _ := statusCode(res); code != step.code {
+			t.Errorf("%s: answered %q, want %d", step.file, firstLine(res), step.code)
+		}
+	}
+	if _, err := link.recv(time.Now().Add(5 * time.Second)); !errors.Is(err, io.EOF) {
+		t.Errorf("after ncl the connection must be closed; read: %v", err)
+	}
 }

@@ -83,6 +83,10 @@ type Transport struct {
 	// ListenPacket, if set, opens the socket of a udp transport instead of
 	// net.ListenUDP; serving ends by closing it.
 	ListenPacket func(network, addr string) (net.PacketConn, error)
+	// Listen, if set, opens the listener of a tcp or tls transport instead
+	// of net.ListenTCP or tls.Listen (for tls it must do the TLS itself:
+	// TLSConf is then not used to listen); serving ends by closing it.
+	Listen func(network, addr string) (net.Listener, error)
 
 	client *sipgo.Client
 }
@@ -544,6 +548,10 @@ func (dg *Diago) serve(ctx context.Context, f ServeDialogFunc, readyCh func()) e
 				dg.log.Info("Listening on transport", "addr", addr, "protocol", tran.network)
 			}))
 
+			if tran.Listen != nil && (tran.Transport == "tcp" || tran.Transport == "tls") {
+				errCh <- serveStream(ctx, server, tran, hostport)
+				return
+			}
 			if tran.TLSConf != nil || tran.Transport == "tls" || tran.Transport == "wss" {
 				errCh <- server.ListenAndServeTLS(ctx, tran.network, hostport, tran.TLSConf)
 				return
@@ -575,6 +583,26 @@ func servePacket(ctx context.Context, server *sipgo.Server, tran Transport, host
 		ready(tran.network, conn.LocalAddr().String())
 	}
 	return server.ServeUDP(conn)
+}
+
+// serveStream serves a tcp or tls transport on the listener tran.Listen
+// opens, as sipgo's ListenAndServe and ListenAndServeTLS do on their own.
+func serveStream(ctx context.Context, server *sipgo.Server, tran Transport, hostport string) error {
+	l, err := tran.Listen(tran.network, hostport)
+	if err != nil {
+		return fmt.Errorf("listen %s error. err=%w", tran.Transport, err)
+	}
+	go func() {
+		<-ctx.Done()
+		l.Close()
+	}()
+	if ready, ok := ctx.Value(sipgo.ListenReadyCtxKey).(sipgo.ListenReadyFuncCtxValue); ok {
+		ready(tran.network, l.Addr().String())
+	}
+	if tran.Transport == "tls" {
+		return server.ServeTLS(l)
+	}
+	return server.ServeTCP(l)
 }
 
 // ServeBackground starts serving in background, but waits server listener to be started before returning
