@@ -39,8 +39,10 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 	if !u.takeSRTP(c, d) {
 		return
 	}
+	c.codecs = u.accountCodecsFor(c.accountID)
+	d.SetCodecs(c.codecs)
 	if body := req.Body(); len(body) > 0 {
-		if !offerHasCodec(body, u.codecs) {
+		if !offerHasCodec(body, c.codecs) {
 			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
 			return
 		}

@@ -47,6 +47,9 @@ type DialOptions struct {
 	Account *Account
 	// SRTP is the call's SRTP policy (the account's).
 	SRTP SRTP
+	// Codecs are the codecs offered, in preference order (the account's,
+	// as Config.Codecs); nil offers Config.Codecs.
+	Codecs []string
 }
 
 // Dial places a call to target (a SIP URI). It returns as soon as the
@@ -56,13 +59,21 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return nil, fmt.Errorf("bad SIP URI %q: %w", target, err)
 	}
+	c := newCall(u, Outgoing)
+	c.codecs = u.codecs
+	if opts.Codecs != nil {
+		codecs, err := parseCodecs(opts.Codecs, u.cfg.DTMFMethod != DTMFInband)
+		if err != nil {
+			return nil, err
+		}
+		c.codecs = codecs
+	}
 	d, err := u.newDialog(ctx, uri, opts.Account)
 	if err != nil {
 		return nil, fmt.Errorf("creating dialog: %w", err)
 	}
-	c := newCall(u, Outgoing)
 	c.srtp = opts.SRTP
-	if err := c.setSDES(d); err != nil {
+	if err := c.setDialogMedia(d); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -108,13 +119,14 @@ func (u *UA) useAccount(d *diago.DialogClientSession, acc *Account) {
 // when the answer carries no usable key.
 const srtpRequiredAnswer = "SRTP required (SRTP=mandatory): the answer has no usable SRTP key"
 
-// setSDES sets an outgoing dialog's SDES keys from the call's SRTP policy
-// and the dialog's transport.
-func (c *Call) setSDES(d *diago.DialogClientSession) error {
+// setDialogMedia sets what an outgoing dialog offers: the call's codecs,
+// and SDES keys from the call's SRTP policy and the dialog's transport.
+func (c *Call) setDialogMedia(d *diago.DialogClientSession) error {
 	mode, err := c.srtp.forTransport(d.InviteRequest.Transport())
 	if err != nil {
 		return err
 	}
+	d.SetCodecs(c.codecs)
 	c.srtpMode = mode
 	d.SetSDES(mode != SRTPOff, mode == SRTPOptional)
 	return nil
@@ -180,7 +192,7 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		if nerr != nil {
 			break
 		}
-		if err = c.setSDES(nd); err != nil {
+		if err = c.setDialogMedia(nd); err != nil {
 			nd.Close()
 			break
 		}

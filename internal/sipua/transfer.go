@@ -82,7 +82,8 @@ func (c *Call) onRefer(d *diago.DialogClientSession) error {
 	}
 	// The target is called with the transferred call's SRTP policy.
 	nc.srtp = c.srtp
-	if err := nc.setSDES(d); err != nil {
+	nc.codecs = c.codecs
+	if err := nc.setDialogMedia(d); err != nil {
 		nc.finish(488, err.Error())
 		return err
 	}

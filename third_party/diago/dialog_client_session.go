@@ -150,6 +150,15 @@ func (o *InviteClientOptions) WithCaller(displayName string, callerID string, ho
 // Call it before Invite.
 func (d *DialogClientSession) SetSDES(on, onAVP bool) { d.mediaConfig.setSDES(on, onAVP) }
 
+// SetCodecs (gophone) sets the codecs this dialog offers, in preference
+// order, instead of the agent's MediaConfig.Codecs; nil keeps those. Call
+// it before Invite.
+func (d *DialogClientSession) SetCodecs(codecs []media.Codec) {
+	if codecs != nil {
+		d.mediaConfig.Codecs = codecs
+	}
+}
+
 func (d *DialogClientSession) Invite(ctx context.Context, opts InviteClientOptions) (*DialogMedia, error) {
 	conf := d.mediaConfig
 	conf.rtpNAT = opts.RTPNAT

@@ -189,6 +189,16 @@ type AnswerOptions struct {
 // Call it before Answer.
 func (d *DialogServerSession) SetSDES(on, onAVP bool) { d.mediaConf.setSDES(on, onAVP) }
 
+// SetCodecs (gophone) sets the codecs this dialog answers from (or offers
+// in a late answer), in preference order, instead of the agent's
+// MediaConfig.Codecs; nil keeps those. Call it before Answer or
+// AnswerLate.
+func (d *DialogServerSession) SetCodecs(codecs []media.Codec) {
+	if codecs != nil {
+		d.mediaConf.Codecs = codecs
+	}
+}
+
 func (d *DialogServerSession) Answer(opt AnswerOptions) (*DialogMedia, error) {
 	d.dialogCallbacks.mu.Lock()
 	d.onReferDialog = opt.OnRefer
