@@ -55,6 +55,10 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 			return
 		}
 	}
+	if u.ports.dualStack {
+		// Media of the offer's family; a late offer's, the caller's.
+		d.SetMediaIP(answerMediaIP(req.Body(), req.Source()))
+	}
 	u.track(c)
 	if u.cfg.OnIncoming == nil {
 		c.finish(480, "Temporarily Unavailable")

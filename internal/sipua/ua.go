@@ -225,7 +225,7 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		port:          port,
 		codecs:        codecs,
 		accountCodecs: accountCodecs,
-		ports:         newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax),
+		ports:         newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax, isDualStack(host)),
 		calls:         make(map[string]*Call),
 		regs:          make(map[string]*Registration),
 		gone:          make(map[string]time.Time),
@@ -485,6 +485,14 @@ func (u *UA) unsupportedRequire(req *sip.Request) []string {
 		}
 	}
 	return bad
+}
+
+// isDualStack reports whether a listen host is IPv6's unspecified address
+// (::), on which Linux's sockets also take IPv4 (v4-mapped): the agent
+// then serves both families, SIP and RTP.
+func isDualStack(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.To4() == nil && ip.IsUnspecified()
 }
 
 // accountCodecsFor returns the codecs of an incoming call for account id.
