@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
@@ -92,7 +94,15 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 // over its transport, to its next hop, with its Contact.
 func (u *UA) newDialog(ctx context.Context, uri sip.Uri, acc *Account) (*diago.DialogClientSession, error) {
 	if acc == nil {
-		return u.dg.NewDialog(uri, diago.NewDialogOptions{})
+		d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{})
+		if err != nil || !u.ports.dualStack {
+			return d, err
+		}
+		if err := u.leaveToward(d, uri.Host); err != nil {
+			d.Close()
+			return nil, err
+		}
+		return d, nil
 	}
 	routed, err := u.route(ctx, *acc)
 	if err != nil {
@@ -106,13 +116,41 @@ func (u *UA) newDialog(ctx context.Context, uri sip.Uri, acc *Account) (*diago.D
 	return d, nil
 }
 
+// leaveToward makes a dual-stack agent's dialog d, to host, leave from the
+// local address the route to host leaves from, so of its family: its
+// requests (over UDP from the listening socket), their Via and Contact,
+// and its media (o=, c=). A host that is a name is left to diago (the
+// host's first address of the listen family).
+func (u *UA) leaveToward(d *diago.DialogClientSession, host string) error {
+	ip := diago.LocalIPToward(host)
+	if ip == nil {
+		return nil
+	}
+	opts := []sipgo.ClientOption{sipgo.WithClientNAT(), sipgo.WithClientLogger(u.log), sipgo.WithClientHostname(ip.String())}
+	if strings.EqualFold(d.InviteRequest.Transport(), "udp") {
+		opts = append(opts, sipgo.WithClientConnectionAddr(u.Addr()), sipgo.WithClientPort(u.port))
+	}
+	client, err := sipgo.NewClient(u.ua, opts...)
+	if err != nil {
+		return fmt.Errorf("SIP client toward %s: %w", host, err)
+	}
+	d.UA.Client = client
+	d.UA.ContactHDR.Address.Host = ip.String()
+	d.SetMediaIP(ip)
+	return nil
+}
+
 // useAccount sends d's INVITE for acc: to its next hop, with its Contact,
 // its later requests (BYE, re-INVITE, REFER) answering challenges with
-// its credentials as the INVITE does.
+// its credentials as the INVITE does. A dual-stack agent's media is at
+// the Contact's address, which the route to the server leaves from.
 func (u *UA) useAccount(d *diago.DialogClientSession, acc *Account) {
 	d.InviteRequest.SetDestination(acc.nextHop())
 	d.UA.ContactHDR = u.accountContact(*acc)
 	d.DoInDialog = acc.do
+	if u.ports.dualStack {
+		d.SetMediaIP(net.ParseIP(d.UA.ContactHDR.Address.Host))
+	}
 }
 
 // srtpRequiredAnswer is the reason a call with SRTP=mandatory ends with

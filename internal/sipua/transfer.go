@@ -69,6 +69,10 @@ func (c *Call) onRefer(d *diago.DialogClientSession) error {
 		d.InviteRequest.SetTransport(strings.ToUpper(routed.transport()))
 		c.u.useAccount(d, &routed)
 		nc.account = acc
+	} else if c.u.ports.dualStack {
+		if err := c.u.leaveToward(d, d.InviteRequest.Recipient.Host); err != nil {
+			return err
+		}
 	}
 	nc.cli = d
 	uri := d.InviteRequest.Recipient

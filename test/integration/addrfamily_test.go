@@ -110,3 +110,43 @@ func TestDualStackDaemon(t *testing.T) {
 		t.Errorf("calls left: %+v", st.Calls)
 	}
 }
+
+// TestDualStackDaemonDials: a daemon listening on [::] calls over IPv4 (a
+// SIPp UAS at 127.0.0.1: its INVITE leaves from 127.0.0.1, Via, Contact
+// and offer all IPv4) and over IPv6 (a daemon on [::1], which refuses
+// IPv4 offers, hears the caller's tone).
+func TestDualStackDaemonDials(t *testing.T) {
+	d := testutil.StartDaemon(t, gophoneBin, fmt.Sprintf("[Settings]\nlisten=[::]:%d\naudioInput=tone:440\n", testutil.FreePort(t)))
+	ev := d.Events(t)
+
+	uas := oneCallUAS(t, "uas.xml")
+	id := dial(t, d, "sip:1001@"+uas.Addr())
+	ev.WaitType(t, eventWait, "call.established", id)
+	d.MustRun(t, "hangup", id)
+	ev.WaitType(t, eventWait, "call.ended", id)
+	r := uas.Wait()
+	wantSIPpOK(t, "uas.xml", r)
+	invite := ""
+	for _, m := range sippMessages(r.Messages) {
+		if m.received && strings.HasPrefix(m.firstLine(), "INVITE ") {
+			invite = m.text
+			break
+		}
+	}
+	for _, want := range []string{"Via: SIP/2.0/UDP 127.0.0.1:", "Contact: <sip:gophone@127.0.0.1:", "\nc=IN IP4 127.0.0.1\n"} {
+		if !strings.Contains(strings.ReplaceAll(invite, "\r\n", "\n"), want) {
+			t.Errorf("INVITE over IPv4 has no %q:\n%s", want, invite)
+		}
+	}
+
+	heard := filepath.Join(t.TempDir(), "heard.wav")
+	bPort := testutil.FreePort(t)
+	b := testutil.StartDaemon(t, gophoneBin, fmt.Sprintf("[Settings]\nlisten=[::1]:%d\nautoAnswer=all\naudioOutput=file:%s\n", bPort, heard))
+	bev := b.Events(t)
+	id = strings.TrimSpace(d.MustRun(t, "dial", fmt.Sprintf("sip:alice@[::1]:%d", bPort)))
+	ev.WaitType(t, eventWait, "call.established", id)
+	bCall := bev.WaitType(t, eventWait, "call.established", "").Call
+	wantHearing(t, "the IPv6 daemon", heard, 440)
+	d.MustRun(t, "hangup", id)
+	bev.WaitType(t, eventWait, "call.ended", bCall)
+}
