@@ -244,3 +244,14 @@ func (p *Phone) accountStatus(acc config.Account) AccountStatus {
 	}
 	return as
 }
+
+// accountCodecs maps each account's id to its codec list (codecs, else
+// audioCodecs), so that a call answers with the codecs of the account it
+// is for.
+func accountCodecs(cfg *config.Config) map[string][]string {
+	m := make(map[string][]string, len(cfg.Accounts))
+	for _, a := range cfg.Accounts {
+		m[a.ID] = a.Codecs
+	}
+	return m
+}

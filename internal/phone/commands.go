@@ -97,7 +97,7 @@ func (p *Phone) Dial(ctx context.Context, args command.Args, holdActive bool) (a
 	opts := sipua.DialOptions{Listener: func(sc *sipua.Call, ev sipua.Event) {
 		<-ready
 		p.listener(c)(sc, ev)
-	}, SRTP: srtpPolicy(acc)}
+	}, SRTP: srtpPolicy(acc), Codecs: acc.Codecs}
 	if l := p.lines[acc.ID]; l != nil {
 		opts.Account = &l.ua
 	}

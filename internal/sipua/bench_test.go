@@ -200,3 +200,19 @@ func BenchmarkPlayoutPerPacket(b *testing.B) {
 		plc.Received(pcm[:got])
 	}
 }
+
+// BenchmarkPeriod is the packet time the media clock asks a call for,
+// twice per packet: the far end's a=ptime as the codec takes it (Opus at
+// a=ptime:50, the longest search).
+func BenchmarkPeriod(b *testing.B) {
+	var m mediaLoop
+	m.codecs.kind = kindOpus
+	m.ptime.Store(int64(50 * time.Millisecond))
+	var d time.Duration
+	for b.Loop() {
+		d += m.period()
+	}
+	if d == 0 {
+		b.Fatal("no packet time")
+	}
+}

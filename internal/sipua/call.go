@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
@@ -71,6 +72,9 @@ type Call struct {
 	// srtp is the call's SRTP policy, srtpMode what its transport allows.
 	srtp     SRTP
 	srtpMode SRTPMode
+	// codecs are what the call offers or answers from, in preference
+	// order: its account's.
+	codecs []media.Codec
 
 	mu          sync.Mutex
 	listener    Listener

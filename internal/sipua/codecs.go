@@ -58,6 +58,23 @@ func (k codecKind) ticks() uint32 {
 	return 1
 }
 
+// packetTime is the packet time a codec of kind k sends at when the far
+// end asks for ptime (RFC 4566 §6: a preference): Opus codes only frames
+// of 2.5, 5, 10, 20, 40 or 60 ms (RFC 6716 §2.1.4), so it takes the
+// longest of 10, 20, 40 and 60 ms not over ptime (30 ms: 20, 50 ms: 40);
+// the others take ptime.
+func (k codecKind) packetTime(ptime time.Duration) time.Duration {
+	if k != kindOpus {
+		return ptime
+	}
+	for _, d := range [...]time.Duration{60, 40, 20, 10} {
+		if d*time.Millisecond <= ptime {
+			return d * time.Millisecond
+		}
+	}
+	return framePeriod
+}
+
 // opusMaxSamples is the longest Opus packet (120 ms) in 8 kHz samples.
 const opusMaxSamples = 960
 

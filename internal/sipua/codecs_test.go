@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/emiago/diago/media"
 
@@ -150,5 +152,36 @@ func TestCodersRoundTrip(t *testing.T) {
 				t.Errorf("level changed by %+.2f dB", l)
 			}
 		})
+	}
+}
+
+// TestCodecPacketTime: a far end's a=ptime is what G.711 and G.722 send at;
+// Opus takes the longest frame it codes not over it, and every codec
+// encodes a frame of the packet time it takes for each a=ptime sdpPtime
+// gives (10-60 ms): with Opus's 30 and 50 ms, libopus refused the frame
+// and the call sent no audio.
+func TestCodecPacketTime(t *testing.T) {
+	want := map[codecKind]map[int]int{ // ptime ms -> packet time ms
+		kindPCMU: {10: 10, 20: 20, 30: 30, 40: 40, 50: 50, 60: 60},
+		kindG722: {10: 10, 20: 20, 30: 30, 40: 40, 50: 50, 60: 60},
+		kindOpus: {10: 10, 20: 20, 30: 20, 40: 40, 50: 40, 60: 60},
+	}
+	for _, c := range frameCodecs() {
+		k := kindOf(c)
+		for ms := 10; ms <= 60; ms += 10 {
+			ptime := sdpPtime([]byte("a=ptime:" + strconv.Itoa(ms) + "\r\n"))
+			got := k.packetTime(ptime)
+			if w, ok := want[k][ms]; ok && got != time.Duration(w)*time.Millisecond {
+				t.Errorf("%s, a=ptime:%d: packet time %v, want %d ms", c.Name, ms, got, w)
+			}
+			var enc coders
+			n, err := enc.encode(k, make([]byte, maxPayload), make([]byte, samplesIn(got)*2))
+			if err != nil || n == 0 {
+				t.Errorf("%s, a=ptime:%d: a %v frame encoded to %d bytes, %v", c.Name, ms, got, n, err)
+			}
+		}
+	}
+	if got := kindOpus.packetTime(5 * time.Millisecond); got != framePeriod {
+		t.Errorf("Opus at a=ptime:5 (below every frame it takes): %v, want %v", got, framePeriod)
 	}
 }

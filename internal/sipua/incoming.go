@@ -43,8 +43,10 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 	if !u.takeSRTP(c, d) {
 		return
 	}
+	c.codecs = u.accountCodecsFor(c.accountID)
+	d.SetCodecs(c.codecs)
 	if body := req.Body(); len(body) > 0 {
-		if !offerHasCodec(body, u.codecs) {
+		if !offerHasCodec(body, c.codecs) {
 			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
 			return
 		}
@@ -56,6 +58,10 @@ func (u *UA) serveIncoming(d *diago.DialogServerSession) {
 			d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
 			return
 		}
+	}
+	if u.ports.dualStack {
+		// Media of the offer's family; a late offer's, the caller's.
+		d.SetMediaIP(answerMediaIP(req.Body(), req.Source()))
 	}
 	u.track(c)
 	if u.cfg.OnIncoming == nil {

@@ -106,7 +106,12 @@ func newScratch() *scratch {
 		rx: make([]byte, media.RTPBufSize), rxPCM: make([]byte, opusMaxSamples*2)}
 }
 
-func (m *mediaLoop) period() time.Duration { return time.Duration(m.ptime.Load()) }
+// period is the call's packet time: the far end's a=ptime as the
+// negotiated codec can carry it (codecKind.packetTime). It runs on the
+// media clock, which owns m.codecs.
+func (m *mediaLoop) period() time.Duration {
+	return m.codecs.kind.packetTime(time.Duration(m.ptime.Load()))
+}
 
 // setPtime follows the far end's a=ptime (RFC 4566), 10-60 ms in 10 ms steps.
 func (m *mediaLoop) setPtime(sdp []byte) {
@@ -187,6 +192,7 @@ func (c *Call) startMedia(med *diago.DialogMedia) {
 	m.pace.s = m
 	m.remoteHeld.Store(c.remoteHold)
 	m.setPtime(c.remoteSDP())
+	m.sessionCodecs() // the first turn's packet time depends on the codec
 	m.followRTCP()
 	c.media = m
 	c.u.clock.add(&m.pace)
@@ -201,6 +207,7 @@ func (m *mediaLoop) stop() { m.ended.Store(true) }
 func (m *mediaLoop) sessionCodecs() (audioCodec, dtmf media.Codec, ok bool) {
 	sess := m.med.MediaSession()
 	if sess == nil {
+		m.codecs = codecCache{}
 		return audioCodec, dtmf, false
 	}
 	list := sess.CommonCodecs()
@@ -284,6 +291,9 @@ func (m *mediaLoop) turn(sc *scratch) bool {
 	if m.ended.Load() {
 		return false
 	}
+	// The codec first: the packet time depends on it (an offer/answer
+	// may just have changed it).
+	m.sessionCodecs()
 	period := m.period()
 	listening := m.au.Listening()
 	m.drain(sc, listening, period)
@@ -313,13 +323,14 @@ func (m *mediaLoop) leave() {
 	}
 }
 
-// sendAudio sends one frame of the media source, unless the far end holds
-// the call. With a DTMF key for tone, the frame is that key's tones instead,
-// from sample offset of the tone on (the source is read all the same, so
-// that it keeps time).
+// sendAudio sends one frame of the media source in the session's codec
+// (m.codecs, which the turn refreshed), unless the far end holds the call.
+// With a DTMF key for tone, the frame is that key's tones instead, from
+// sample offset of the tone on (the source is read all the same, so that
+// it keeps time).
 func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch, tone byte, offset int) {
-	codec, _, ok := m.sessionCodecs()
-	if !ok {
+	kind, codec := m.codecs.kind, m.codecs.audio
+	if kind == kindNone {
 		return
 	}
 	samples := samplesIn(period)
@@ -332,7 +343,6 @@ func (m *mediaLoop) sendAudio(period time.Duration, sc *scratch, tone byte, offs
 	if m.remoteHeld.Load() {
 		return // the far end does not want our audio (recvonly/inactive)
 	}
-	kind := m.codecs.kind
 	n, err := m.coders.encode(kind, sc.enc, pcm)
 	if err != nil {
 		return

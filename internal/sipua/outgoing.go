@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
@@ -47,6 +49,9 @@ type DialOptions struct {
 	Account *Account
 	// SRTP is the call's SRTP policy (the account's).
 	SRTP SRTP
+	// Codecs are the codecs offered, in preference order (the account's,
+	// as Config.Codecs); nil offers Config.Codecs.
+	Codecs []string
 }
 
 // Dial places a call to target (a SIP URI). It returns as soon as the
@@ -56,13 +61,21 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return nil, fmt.Errorf("bad SIP URI %q: %w", target, err)
 	}
+	c := newCall(u, Outgoing)
+	c.codecs = u.codecs
+	if opts.Codecs != nil {
+		codecs, err := parseCodecs(opts.Codecs, u.cfg.DTMFMethod != DTMFInband)
+		if err != nil {
+			return nil, err
+		}
+		c.codecs = codecs
+	}
 	d, err := u.newDialog(ctx, uri, opts.Account)
 	if err != nil {
 		return nil, fmt.Errorf("creating dialog: %w", err)
 	}
-	c := newCall(u, Outgoing)
 	c.srtp = opts.SRTP
-	if err := c.setSDES(d); err != nil {
+	if err := c.setDialogMedia(d); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -81,7 +94,15 @@ func (u *UA) Dial(ctx context.Context, target string, opts DialOptions) (*Call, 
 // over its transport, to its next hop, with its Contact.
 func (u *UA) newDialog(ctx context.Context, uri sip.Uri, acc *Account) (*diago.DialogClientSession, error) {
 	if acc == nil {
-		return u.dg.NewDialog(uri, diago.NewDialogOptions{})
+		d, err := u.dg.NewDialog(uri, diago.NewDialogOptions{})
+		if err != nil || !u.ports.dualStack {
+			return d, err
+		}
+		if err := u.leaveToward(d, uri.Host); err != nil {
+			d.Close()
+			return nil, err
+		}
+		return d, nil
 	}
 	routed, err := u.route(ctx, *acc)
 	if err != nil {
@@ -95,26 +116,55 @@ func (u *UA) newDialog(ctx context.Context, uri sip.Uri, acc *Account) (*diago.D
 	return d, nil
 }
 
+// leaveToward makes a dual-stack agent's dialog d, to host, leave from the
+// local address the route to host leaves from, so of its family: its
+// requests (over UDP from the listening socket), their Via and Contact,
+// and its media (o=, c=). A host that is a name is left to diago (the
+// host's first address of the listen family).
+func (u *UA) leaveToward(d *diago.DialogClientSession, host string) error {
+	ip := diago.LocalIPToward(host)
+	if ip == nil {
+		return nil
+	}
+	opts := []sipgo.ClientOption{sipgo.WithClientNAT(), sipgo.WithClientLogger(u.log), sipgo.WithClientHostname(ip.String())}
+	if strings.EqualFold(d.InviteRequest.Transport(), "udp") {
+		opts = append(opts, sipgo.WithClientConnectionAddr(u.Addr()), sipgo.WithClientPort(u.port))
+	}
+	client, err := sipgo.NewClient(u.ua, opts...)
+	if err != nil {
+		return fmt.Errorf("SIP client toward %s: %w", host, err)
+	}
+	d.UA.Client = client
+	d.UA.ContactHDR.Address.Host = ip.String()
+	d.SetMediaIP(ip)
+	return nil
+}
+
 // useAccount sends d's INVITE for acc: to its next hop, with its Contact,
 // its later requests (BYE, re-INVITE, REFER) answering challenges with
-// its credentials as the INVITE does.
+// its credentials as the INVITE does. A dual-stack agent's media is at
+// the Contact's address, which the route to the server leaves from.
 func (u *UA) useAccount(d *diago.DialogClientSession, acc *Account) {
 	d.InviteRequest.SetDestination(acc.nextHop())
 	d.UA.ContactHDR = u.accountContact(*acc)
 	d.DoInDialog = acc.do
+	if u.ports.dualStack {
+		d.SetMediaIP(net.ParseIP(d.UA.ContactHDR.Address.Host))
+	}
 }
 
 // srtpRequiredAnswer is the reason a call with SRTP=mandatory ends with
 // when the answer carries no usable key.
 const srtpRequiredAnswer = "SRTP required (SRTP=mandatory): the answer has no usable SRTP key"
 
-// setSDES sets an outgoing dialog's SDES keys from the call's SRTP policy
-// and the dialog's transport.
-func (c *Call) setSDES(d *diago.DialogClientSession) error {
+// setDialogMedia sets what an outgoing dialog offers: the call's codecs,
+// and SDES keys from the call's SRTP policy and the dialog's transport.
+func (c *Call) setDialogMedia(d *diago.DialogClientSession) error {
 	mode, err := c.srtp.forTransport(d.InviteRequest.Transport())
 	if err != nil {
 		return err
 	}
+	d.SetCodecs(c.codecs)
 	c.srtpMode = mode
 	d.SetSDES(mode != SRTPOff, mode == SRTPOptional)
 	return nil
@@ -180,7 +230,7 @@ func (c *Call) invite(parent context.Context, d *diago.DialogClientSession) erro
 		if nerr != nil {
 			break
 		}
-		if err = c.setSDES(nd); err != nil {
+		if err = c.setDialogMedia(nd); err != nil {
 			nd.Close()
 			break
 		}

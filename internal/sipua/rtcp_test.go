@@ -81,7 +81,7 @@ func TestTakeRTCP(t *testing.T) {
 func TestDiagoEchoesSR(t *testing.T) {
 	t.Parallel()
 	lo := net.IPv4(127, 0, 0, 1)
-	rtpConn, rtcpConn, err := newRTPPorts(0, 0).listen(lo)
+	rtpConn, rtcpConn, err := newRTPPorts(0, 0, false).listen(lo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,21 +27,28 @@ func isNoPacket(err error) bool { return errors.Is(err, errNoPacket) }
 // so a port just freed is not reused at once.
 type rtpPorts struct {
 	min, max int // 0, 0: any ports
+	// dualStack opens every socket on ::, reaching IPv4 (v4-mapped) and
+	// IPv6 peers alike, whatever address diago asks for.
+	dualStack bool
 
 	mu   sync.Mutex
 	next int
 }
 
-func newRTPPorts(min, max int) *rtpPorts {
+func newRTPPorts(min, max int, dualStack bool) *rtpPorts {
 	if min <= 0 || max <= min {
-		return &rtpPorts{}
+		return &rtpPorts{dualStack: dualStack}
 	}
 	min += min % 2
-	return &rtpPorts{min: min, max: max, next: min}
+	return &rtpPorts{min: min, max: max, next: min, dualStack: dualStack}
 }
 
-// listen opens a call's RTP socket and its RTCP socket on ip.
+// listen opens a call's RTP socket and its RTCP socket on ip (on :: when
+// dual-stack).
 func (p *rtpPorts) listen(ip net.IP) (rtp, rtcp net.PacketConn, err error) {
+	if p.dualStack {
+		ip = net.IPv6unspecified
+	}
 	tries := 10
 	if p.max > 0 {
 		tries = max(1, (p.max-p.min+1)/2)

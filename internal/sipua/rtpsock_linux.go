@@ -102,6 +102,14 @@ func listenRTPSocket(ip net.IP, port int) (*rtpSocket, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
+	if !ipv4 && ip.IsUnspecified() {
+		// Dual-stack: IPv4 peers too, as v4-mapped addresses, whatever
+		// the host's net.ipv6.bindv6only says.
+		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 0); err != nil {
+			rawClose(fd)
+			return nil, os.NewSyscallError("setsockopt IPV6_V6ONLY", err)
+		}
+	}
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(saLen)); errno != 0 {
 		rawClose(fd)
 		return nil, os.NewSyscallError("bind", errno)

@@ -13,7 +13,7 @@ import (
 // received it, not the time it was read, answers errNoPacket once drained,
 // and still sends.
 func TestRTCPStamped(t *testing.T) {
-	rtp, rtcp, err := newRTPPorts(0, 0).listen(net.IPv4(127, 0, 0, 1))
+	rtp, rtcp, err := newRTPPorts(0, 0, false).listen(net.IPv4(127, 0, 0, 1))
 	if err != nil {
 		t.Fatal(err)
 	}

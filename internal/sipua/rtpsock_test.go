@@ -132,7 +132,7 @@ func TestRTPPorts(t *testing.T) {
 		{"odd start rounds up", min + 1, min + 5, []int{min + 2, min + 4, min + 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newRTPPorts(tc.min, tc.max)
+			p := newRTPPorts(tc.min, tc.max, false)
 			for i, want := range tc.want {
 				rtp, rtcp, err := p.listen(net.IPv4(127, 0, 0, 1))
 				if err != nil {
@@ -150,7 +150,7 @@ func TestRTPPorts(t *testing.T) {
 	}
 
 	t.Run("range in use", func(t *testing.T) {
-		p := newRTPPorts(min, min+1)
+		p := newRTPPorts(min, min+1, false)
 		rtp, rtcp, err := p.listen(net.IPv4(127, 0, 0, 1))
 		if err != nil {
 			t.Fatal(err)
@@ -164,7 +164,7 @@ func TestRTPPorts(t *testing.T) {
 	})
 
 	t.Run("any port", func(t *testing.T) {
-		rtp, rtcp, err := newRTPPorts(0, 0).listen(net.IPv4(127, 0, 0, 1))
+		rtp, rtcp, err := newRTPPorts(0, 0, false).listen(net.IPv4(127, 0, 0, 1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,4 +174,53 @@ func TestRTPPorts(t *testing.T) {
 			t.Errorf("RTP %d RTCP %d: RTCP is not the next port", a, b)
 		}
 	})
+}
+
+// TestRTPPortsDualStack: dual-stack, a call's RTP socket is on :: whatever
+// address diago asks for, and takes packets from IPv4 and IPv6 peers and
+// answers each at its own address.
+func TestRTPPortsDualStack(t *testing.T) {
+	rtp, rtcp, err := newRTPPorts(0, 0, true).listen(net.ParseIP("fd00::2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtp.Close()
+	defer rtcp.Close()
+	laddr := rtp.LocalAddr().(*net.UDPAddr)
+	if !laddr.IP.Equal(net.IPv6unspecified) {
+		t.Fatalf("RTP socket on %v, want [::]", laddr)
+	}
+	for _, ip := range []string{"127.0.0.1", "::1"} {
+		peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peer.Close()
+		if _, err := peer.WriteTo([]byte("ping"), &net.UDPAddr{IP: net.ParseIP(ip), Port: laddr.Port}); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		var from net.Addr
+		for deadline := time.Now().Add(2 * time.Second); ; {
+			var n int
+			n, from, err = rtp.ReadFrom(buf)
+			if err == nil && string(buf[:n]) == "ping" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("from %s: nothing received (%v)", ip, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if !from.(*net.UDPAddr).IP.Equal(net.ParseIP(ip)) {
+			t.Errorf("packet from %s read as from %v", ip, from)
+		}
+		if _, err := rtp.WriteTo([]byte("pong"), from); err != nil {
+			t.Fatalf("answering %v: %v", from, err)
+		}
+		peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if n, _, err := peer.ReadFrom(buf); err != nil || string(buf[:n]) != "pong" {
+			t.Errorf("%s got %q, %v; want pong", ip, buf[:n], err)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo/sip"
 )
@@ -156,7 +157,16 @@ func sdpPtime(body []byte) time.Duration {
 // address an offer's audio is to be sent to: the audio section's c= line,
 // else the session's; "" when there is none.
 func offerAddrType(body []byte) string {
-	session, audio, inAudio := "", "", false
+	addrType, _ := offerConnection(body)
+	return addrType
+}
+
+// offerConnection returns the address type and the address of the
+// connection an offer's audio is to be sent to: the audio section's c=
+// line, else the session's.
+func offerConnection(body []byte) (addrType, addr string) {
+	var session, audio [2]string
+	inAudio := false
 	for _, line := range lines(body) {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "m=") {
@@ -168,17 +178,34 @@ func offerAddrType(body []byte) string {
 			if len(f) < 2 {
 				continue
 			}
+			c := [2]string{strings.ToUpper(f[1]), ""}
+			if len(f) > 2 {
+				c[1], _, _ = strings.Cut(f[2], "/") // a multicast TTL
+			}
 			if inAudio {
-				audio = strings.ToUpper(f[1])
-			} else if audio == "" {
-				session = strings.ToUpper(f[1])
+				audio = c
+			} else if audio[0] == "" {
+				session = c
 			}
 		}
 	}
-	if audio != "" {
-		return audio
+	if audio[0] != "" {
+		return audio[0], audio[1]
 	}
-	return session
+	return session[0], session[1]
+}
+
+// answerMediaIP is the address an answer to offer gives for its media when
+// the RTP sockets are dual-stack (bound to ::): the one the host reaches
+// the offer's media address from, so of its family, else the one it
+// reaches source (the INVITE's sender) from; nil when neither is an IP.
+func answerMediaIP(offer []byte, source string) net.IP {
+	if _, addr := offerConnection(offer); addr != "" {
+		if ip := diago.LocalIPToward(addr); ip != nil {
+			return ip
+		}
+	}
+	return diago.LocalIPToward(source)
 }
 
 // reachesAddrType reports whether media sockets bound to host (the

@@ -187,6 +187,32 @@ func TestOfferAddrFamily(t *testing.T) {
 	}
 }
 
+// TestAnswerMediaIP: a dual-stack answer names the local address of the
+// offer's media address's family (the one the host reaches it from), else
+// the one it reaches the caller from.
+func TestAnswerMediaIP(t *testing.T) {
+	for _, tt := range []struct{ sdp, source, want string }{
+		{"v=0\r\nc=IN IP6 ::1\r\nm=audio 4000 RTP/AVP 0\r\n", "127.0.0.1:5060", "::1"},
+		{"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n", "[::1]:5060", "127.0.0.1"},
+		// The audio section's c= over the session's.
+		{"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP6 ::1\r\n", "127.0.0.1:5060", "::1"},
+		// No usable address (a late offer, a name, hold's 0.0.0.0): the caller's.
+		{"", "[::1]:5060", "::1"},
+		{"v=0\r\nc=IN IP4 example.invalid\r\nm=audio 4000 RTP/AVP 0\r\n", "127.0.0.1:5060", "127.0.0.1"},
+		{"v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 0\r\n", "127.0.0.1:5060", "127.0.0.1"},
+		{"", "", "<nil>"},
+	} {
+		if got := answerMediaIP([]byte(tt.sdp), tt.source).String(); got != tt.want {
+			t.Errorf("offer %q from %s: media IP %s, want %s", tt.sdp, tt.source, got, tt.want)
+		}
+	}
+	for host, want := range map[string]bool{"::": true, "[::]": false, "0.0.0.0": false, "::1": false, "127.0.0.1": false, "localhost": false} {
+		if got := isDualStack(host); got != want {
+			t.Errorf("isDualStack(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
 // rtpmaps returns an SDP's a=rtpmap lines, in order.
 func rtpmaps(body []byte) []string {
 	var out []string

@@ -69,6 +69,10 @@ func (c *Call) onRefer(d *diago.DialogClientSession) error {
 		d.InviteRequest.SetTransport(strings.ToUpper(routed.transport()))
 		c.u.useAccount(d, &routed)
 		nc.account = acc
+	} else if c.u.ports.dualStack {
+		if err := c.u.leaveToward(d, d.InviteRequest.Recipient.Host); err != nil {
+			return err
+		}
 	}
 	nc.cli = d
 	uri := d.InviteRequest.Recipient
@@ -82,7 +86,8 @@ func (c *Call) onRefer(d *diago.DialogClientSession) error {
 	}
 	// The target is called with the transferred call's SRTP policy.
 	nc.srtp = c.srtp
-	if err := nc.setSDES(d); err != nil {
+	nc.codecs = c.codecs
+	if err := nc.setDialogMedia(d); err != nil {
 		nc.finish(488, err.Error())
 		return err
 	}

@@ -75,6 +75,10 @@ type Config struct {
 	// built with the with_opus_c tag; the offer's order); telephone-event is
 	// offered too, unless DTMFMethod is DTMFInband.
 	Codecs []string
+	// AccountCodecs are the codec lists (as Codecs) of accounts, by the
+	// account name Route gives: an incoming call for one of them answers
+	// from its list. An account not listed uses Codecs.
+	AccountCodecs map[string][]string
 	// DTMFMethod is how SendDTMF sends digits; "" is DTMFAuto.
 	DTMFMethod DTMFMethod
 	// RTPPortMin and RTPPortMax bound the local RTP ports (0 = any).
@@ -142,6 +146,8 @@ type UA struct {
 	port    int
 	tlsPort int // 0 without a TLS listener
 	codecs  []media.Codec
+	// accountCodecs are the parsed Config.AccountCodecs.
+	accountCodecs map[string][]media.Codec
 	// resolver finds accounts' servers; set once the TLS listener is
 	// known.
 	resolver *resolver
@@ -198,6 +204,12 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 	if err != nil {
 		return nil, err
 	}
+	accountCodecs := make(map[string][]media.Codec, len(cfg.AccountCodecs))
+	for id, names := range cfg.AccountCodecs {
+		if accountCodecs[id], err = parseCodecs(names, cfg.DTMFMethod != DTMFInband); err != nil {
+			return nil, fmt.Errorf("account %s: %w", id, err)
+		}
+	}
 	// sipgo refuses to send a UDP message over UDPMTUSize-200 bytes (1300)
 	// and has no TCP fallback (RFC 3261 §18.1.1), so a response to a request
 	// with many Via headers, or an INVITE with a long SDP, would never be
@@ -211,18 +223,19 @@ func Start(ctx context.Context, cfg Config) (*UA, error) {
 		sip.UDPMTUSize = udpMax
 	}
 	u := &UA{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		host:     host,
-		port:     port,
-		codecs:   codecs,
-		ports:    newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax),
-		calls:    make(map[string]*Call),
-		regs:     make(map[string]*Registration),
-		gone:     make(map[string]time.Time),
-		answered: newAnswered(),
-		parser:   sip.NewParser(),
-		done:     make(chan struct{}),
+		cfg:           cfg,
+		log:           cfg.Logger,
+		host:          host,
+		port:          port,
+		codecs:        codecs,
+		accountCodecs: accountCodecs,
+		ports:         newRTPPorts(cfg.RTPPortMin, cfg.RTPPortMax, isDualStack(host)),
+		calls:         make(map[string]*Call),
+		regs:          make(map[string]*Registration),
+		gone:          make(map[string]time.Time),
+		answered:      newAnswered(),
+		parser:        sip.NewParser(),
+		done:          make(chan struct{}),
 	}
 	// Accounts' servers are found by u.resolver; only other requests (a
 	// call to sip:user@domain) leave the lookup to sipgo.
@@ -507,6 +520,22 @@ func (u *UA) unsupportedRequire(req *sip.Request) []string {
 		}
 	}
 	return bad
+}
+
+// isDualStack reports whether a listen host is IPv6's unspecified address
+// (::), on which Linux's sockets also take IPv4 (v4-mapped): the agent
+// then serves both families, SIP and RTP.
+func isDualStack(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.To4() == nil && ip.IsUnspecified()
+}
+
+// accountCodecsFor returns the codecs of an incoming call for account id.
+func (u *UA) accountCodecsFor(id string) []media.Codec {
+	if c, ok := u.accountCodecs[id]; ok {
+		return c
+	}
+	return u.codecs
 }
 
 // parseCodecs returns the codecs to offer, telephone-event last if te.

@@ -78,6 +78,14 @@ func (r *rawCaller) ack(t *testing.T, toTag string) {
 // and its To tag.
 func (r *rawCaller) final(t *testing.T, wait time.Duration) (status, toTag string) {
 	t.Helper()
+	msg := r.finalMessage(t, wait)
+	status, _, _ = strings.Cut(msg, "\r\n")
+	return status, headerParam(msg, "To", ";tag=")
+}
+
+// finalMessage waits for the next final response and returns it whole.
+func (r *rawCaller) finalMessage(t *testing.T, wait time.Duration) string {
+	t.Helper()
 	buf := make([]byte, 65535)
 	r.conn.SetReadDeadline(time.Now().Add(wait))
 	for {
@@ -85,16 +93,20 @@ func (r *rawCaller) final(t *testing.T, wait time.Duration) (status, toTag strin
 		if err != nil {
 			t.Fatalf("no final response: %v", err)
 		}
-		msg := string(buf[:n])
-		status, _, _ = strings.Cut(msg, "\r\n")
-		if strings.HasPrefix(status, "SIP/2.0 1") {
-			continue
+		if msg := string(buf[:n]); !strings.HasPrefix(msg, "SIP/2.0 1") {
+			return msg
 		}
-		for _, line := range strings.Split(msg, "\r\n") {
-			if name, value, ok := strings.Cut(line, ":"); ok && (strings.EqualFold(name, "To") || name == "t") {
-				_, toTag, _ = strings.Cut(value, ";tag=")
-			}
-		}
-		return status, toTag
 	}
+}
+
+// headerParam returns what follows param (";tag=") in msg's header name
+// (or its compact form), "" when there is none.
+func headerParam(msg, name, param string) string {
+	v := ""
+	for _, line := range strings.Split(msg, "\r\n") {
+		if n, value, ok := strings.Cut(line, ":"); ok && (strings.EqualFold(n, name) || strings.EqualFold(n, name[:1])) {
+			_, v, _ = strings.Cut(value, param)
+		}
+	}
+	return v
 }

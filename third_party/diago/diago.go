@@ -300,6 +300,14 @@ func NewDiago(ua *sipgo.UserAgent, opts ...DiagoOption) *Diago {
 		if req.Recipient.User != "" {
 			dialogUA.ContactHDR.Address.User = req.Recipient.User
 		}
+		// gophone: a dual-stack transport (bound to ::) answers with a
+		// Contact of the request's family, the address it is reached at
+		// from the caller, not the first IPv6 address of the host.
+		if tran.bindIP != nil && tran.bindIP.To4() == nil && tran.bindIP.IsUnspecified() {
+			if ip := LocalIPToward(req.Source()); ip != nil {
+				dialogUA.ContactHDR.Address.Host = ip.String()
+			}
+		}
 
 		dialog, err := dialogUA.ReadInvite(req, tx)
 		if err != nil {

@@ -150,6 +150,25 @@ func (o *InviteClientOptions) WithCaller(displayName string, callerID string, ho
 // Call it before Invite.
 func (d *DialogClientSession) SetSDES(on, onAVP bool) { d.mediaConfig.setSDES(on, onAVP) }
 
+// SetMediaIP (gophone) sets the address this dialog's SDP gives for its
+// media (o= and c=), instead of the transport's; nil keeps that. With RTP
+// sockets bound to :: (dual-stack), it picks the family. Call it before
+// Invite.
+func (d *DialogClientSession) SetMediaIP(ip net.IP) {
+	if ip != nil {
+		d.mediaConfig.externalIP = ip
+	}
+}
+
+// SetCodecs (gophone) sets the codecs this dialog offers, in preference
+// order, instead of the agent's MediaConfig.Codecs; nil keeps those. Call
+// it before Invite.
+func (d *DialogClientSession) SetCodecs(codecs []media.Codec) {
+	if codecs != nil {
+		d.mediaConfig.Codecs = codecs
+	}
+}
+
 func (d *DialogClientSession) Invite(ctx context.Context, opts InviteClientOptions) (*DialogMedia, error) {
 	conf := d.mediaConfig
 	conf.rtpNAT = opts.RTPNAT

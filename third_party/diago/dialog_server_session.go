@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	mrand "math/rand/v2"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -188,6 +189,26 @@ type AnswerOptions struct {
 // dialog's media: on, an offer's a=crypto key is taken and ours answered.
 // Call it before Answer.
 func (d *DialogServerSession) SetSDES(on, onAVP bool) { d.mediaConf.setSDES(on, onAVP) }
+
+// SetMediaIP (gophone) sets the address this dialog's SDP gives for its
+// media (o= and c=), instead of the transport's; nil keeps that. With RTP
+// sockets bound to :: (dual-stack), it picks the family. Call it before
+// Answer or AnswerLate.
+func (d *DialogServerSession) SetMediaIP(ip net.IP) {
+	if ip != nil {
+		d.mediaConf.externalIP = ip
+	}
+}
+
+// SetCodecs (gophone) sets the codecs this dialog answers from (or offers
+// in a late answer), in preference order, instead of the agent's
+// MediaConfig.Codecs; nil keeps those. Call it before Answer or
+// AnswerLate.
+func (d *DialogServerSession) SetCodecs(codecs []media.Codec) {
+	if codecs != nil {
+		d.mediaConf.Codecs = codecs
+	}
+}
 
 func (d *DialogServerSession) Answer(opt AnswerOptions) (*DialogMedia, error) {
 	d.dialogCallbacks.mu.Lock()

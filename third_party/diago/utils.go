@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -70,4 +71,27 @@ func uri2Header(uri sip.Uri) string {
 	uri.StringWrite(buf)
 	buf.WriteString(">")
 	return buf.String()
+}
+
+// LocalIPToward (gophone) returns the local address the host's routes
+// send from to reach host (an IP, with or without a port), or nil. It
+// connects a UDP socket, which sends nothing.
+func LocalIPToward(host string) net.IP {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	c, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: ip, Port: 9})
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	local := c.LocalAddr().(*net.UDPAddr).IP
+	if ip4 := local.To4(); ip4 != nil {
+		return ip4
+	}
+	return local
 }

@@ -369,6 +369,11 @@ func (s *MediaSession) LocalSDP(answered bool) []byte {
 	if connIP == nil {
 		connIP = ip
 	}
+	if ip.IsUnspecified() {
+		// gophone: a socket bound to :: (dual-stack) has no address to
+		// name in o=; the media's is the machine's (RFC 4566 §5.2).
+		ip = connIP
+	}
 
 	codecs := s.Codecs
 	if answered && len(s.filterCodecs) > 0 {
