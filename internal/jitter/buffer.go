@@ -71,9 +71,14 @@ type Buffer struct {
 	empty        int // playouts in a row with nothing held
 	missing      int // playouts in a row that played no packet
 	sinceGrow    int // playouts since the buffer last waited to deepen
+	behind       int // packets in a row from far behind next (the stream restarted)
 
 	late, concealed, dropped int64
 }
+
+// restartAfter is how many packets in a row from far behind (more than the
+// ring holds) make the buffer follow them as a restarted stream.
+const restartAfter = 3
 
 // New returns an empty buffer.
 func New() *Buffer { return &Buffer{jitterTarget: MinPackets, lateFloor: MinPackets} }
@@ -83,7 +88,7 @@ func (b *Buffer) Reset() {
 	for i := range b.slots {
 		b.slots[i].full = false
 	}
-	b.count, b.started, b.playing, b.over, b.empty, b.missing = 0, false, false, 0, 0, 0
+	b.count, b.started, b.playing, b.over, b.empty, b.missing, b.behind = 0, false, false, 0, 0, 0, 0
 }
 
 // Target is the depth the buffer plays at, in packets.
@@ -116,13 +121,26 @@ func (b *Buffer) Push(seq uint16, pt uint8, payload []byte) {
 	}
 	d := int16(seq - b.next)
 	switch {
+	case d < -ringSlots && b.behind < restartAfter-1:
+		b.behind++ // far behind: a very late packet, or a restarted stream
+		b.late++
+		return
+	case d < -ringSlots:
+		// restartAfter in a row from far behind: the stream restarted
+		// (a new source after a re-INVITE or a transfer) at a lower
+		// sequence number; follow it rather than drop it all as late.
+		b.Reset()
+		b.started, b.next = true, seq
 	case d < 0:
+		b.behind = 0
 		b.late++
 		b.deepen()
 		return
 	case int(d) >= ringSlots:
 		b.Reset()
 		b.started, b.next = true, seq
+	default:
+		b.behind = 0
 	}
 	s := &b.slots[seq%ringSlots]
 	if s.full {

@@ -96,6 +96,13 @@ func TestBufferPlayout(t *testing.T) {
 			pushes: [][]uint16{{1}, {2}, {5000}, {5001}},
 			want:   []int{1, 2, 136, 137},
 		},
+		{
+			name:      "a restart far behind is followed from its third packet",
+			pushes:    [][]uint16{{5000}, {5001}, {100}, {101}, {102}, {103}},
+			want:      []int{136, 137, -1, -1, -2, 102}, // refilled to the depth the underruns deepened
+			late:      2,
+			concealed: 2,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

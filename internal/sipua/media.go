@@ -80,7 +80,9 @@ type mediaLoop struct {
 	jb        *jitter.Buffer
 	plc       jitter.Concealer
 	jbInUse   bool
-	sentAudio bool // the first audio packet (marker bit) has gone
+	owed      time.Duration // received audio a turn owes the sink (playout)
+	rxDur     time.Duration // how long the far end's last decoded packet lasted
+	sentAudio bool          // the first audio packet (marker bit) has gone
 	det       dtmfDetector
 	inband    *gaudio.DTMFDetector // made when first needed: while no telephone-event is negotiated
 }
@@ -296,7 +298,7 @@ func (m *mediaLoop) turn(sc *scratch) bool {
 	m.sessionCodecs()
 	period := m.period()
 	listening := m.au.Listening()
-	m.drain(sc, listening, period)
+	m.drain(sc, listening)
 	m.playout(sc, listening, period)
 	m.pollRTCP(sc)
 	if m.dtmf.job == nil && m.queued.Load() > 0 {
@@ -463,7 +465,7 @@ func (m *mediaLoop) checkTelephoneEvent() bool {
 // (duplicates share the RTP timestamp). The sender runs it once per packet
 // time, so receiving costs no goroutine of its own and no wake-up per
 // packet.
-func (m *mediaLoop) drain(sc *scratch, listening bool, period time.Duration) {
+func (m *mediaLoop) drain(sc *scratch, listening bool) {
 	buf, pcm := sc.rx, sc.rxPCM
 	r := m.med.RTPPacketReader
 	pushed := false
@@ -491,8 +493,9 @@ func (m *mediaLoop) drain(sc *scratch, listening bool, period time.Duration) {
 			}
 			continue
 		}
+		kind := m.codecs.recvKind(hdr.PayloadType)
 		ts := hdr.Timestamp
-		if t := m.codecs.kind.ticks(); t != 1 {
+		if t := kind.ticks(); t != 1 { // the received codec's clock
 			// Jitter is kept in 8 kHz units (they wrap 6 times as
 			// often: a one-packet blip every 25 hours of a call).
 			ts /= t
@@ -501,7 +504,6 @@ func (m *mediaLoop) drain(sc *scratch, listening bool, period time.Duration) {
 		m.rx.update(hdr.SequenceNumber, ts, time.Now())
 		jit = m.rx.jitter
 		m.mu.Unlock()
-		kind := m.codecs.recvKind(hdr.PayloadType)
 		if kind == kindNone {
 			// Comfort noise, or a payload type the answer did not carry.
 			if listening {
@@ -530,7 +532,7 @@ func (m *mediaLoop) drain(sc *scratch, listening bool, period time.Duration) {
 		}
 	}
 	if pushed {
-		m.jb.SetJitter(jit / float64(samplesIn(period)))
+		m.jb.SetJitter(jit / float64(samplesIn(m.rxPacket())))
 	}
 }
 
@@ -554,12 +556,53 @@ func (m *mediaLoop) playout(sc *scratch, listening bool, period time.Duration) {
 	if !listening {
 		m.jb.Reset()
 		m.jbInUse = false
+		m.owed = 0
 		m.bufferMs.Store(0)
 		return
 	}
+	// The far end's packets need not last what ours do (its a=ptime asks
+	// for ours; Opus may send 60 ms frames): play out as much received
+	// audio as a turn lasts, whatever the packets it comes in.
+	m.owed += period
+	for range maxPlayout {
+		if m.owed <= 0 {
+			break
+		}
+		d := m.playOne(sc)
+		if d <= 0 {
+			m.owed = 0 // nothing to play yet
+			break
+		}
+		m.owed -= d
+	}
+	late, concealed, _ := m.jb.Stats()
+	m.bufferMs.Store(int64(m.jb.Depth()) * m.rxPacket().Milliseconds())
+	m.late.Store(late)
+	m.concealed.Store(concealed)
+}
+
+// maxPlayout bounds the packets one turn plays out (a turn of 60 ms
+// against the far end's 10 ms packets takes 6).
+const maxPlayout = 8
+
+// rxPacket is how long the far end's packets last: what the last one
+// decoded held, else our own packet time.
+func (m *mediaLoop) rxPacket() time.Duration {
+	if m.rxDur > 0 {
+		return m.rxDur
+	}
+	return m.period()
+}
+
+// playOne writes the next packet time from the jitter buffer to the media
+// sink (the packet due, decoded, or the concealment of a missing one) and
+// returns how long it lasts; 0 before playout has started.
+func (m *mediaLoop) playOne(sc *scratch) time.Duration {
 	n, pt, kind := m.jb.Pop(sc.rx)
 	var out []byte
 	switch kind {
+	case jitter.None:
+		return 0
 	case jitter.Packet:
 		if n == 0 { // no audio in this packet time (an RFC 4733 event)
 			out = sc.rxPCM[:min(m.plc.FrameBytes(), len(sc.rxPCM))]
@@ -572,10 +615,11 @@ func (m *mediaLoop) playout(sc *scratch, listening bool, period time.Duration) {
 			n = min(n, len(sc.rxPCM)/2) // a byte a sample: what fits
 		}
 		got, err := m.coders.decode(kind, sc.rxPCM, sc.rx[:n])
-		if err != nil {
+		if err != nil || got == 0 {
 			break
 		}
 		out = sc.rxPCM[:got]
+		m.rxDur = time.Duration(got/2) * time.Second / 8000
 		m.plc.Received(out)
 		if _, te, _ := m.sessionCodecs(); te.SampleRate == 0 {
 			m.detectTones(out) // no telephone-event: digits come as tones
@@ -586,13 +630,10 @@ func (m *mediaLoop) playout(sc *scratch, listening bool, period time.Duration) {
 			out = nil
 		}
 	}
-	late, concealed, _ := m.jb.Stats()
-	m.bufferMs.Store(int64(m.jb.Depth()) * int64(period/time.Millisecond))
-	m.late.Store(late)
-	m.concealed.Store(concealed)
 	if len(out) > 0 {
 		m.au.WriteFrame(out)
 	}
+	return m.rxPacket()
 }
 
 // dtmfDetector turns RFC 4733 packets into digits, each once: all packets

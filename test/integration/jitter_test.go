@@ -36,7 +36,7 @@ func TestJitterAndRTCP(t *testing.T) {
 	tev, lev := talker.Events(t), listener.Events(t)
 
 	relay := startRTPRelay(t)
-	proxy := startSDPProxy(t, talker.SIPAddr(), relay)
+	proxy := startSDPProxy(t, talker.SIPAddr(), relay, "")
 
 	lCall := strings.TrimSpace(listener.MustRun(t, "dial", "sip:talker@"+proxy))
 	lev.WaitType(t, eventWait, "call.established", lCall)
@@ -98,6 +98,41 @@ func TestJitterAndRTCP(t *testing.T) {
 	}
 	if hz := audio.DominantFrequency(samples[cleanEnd+8000:], rate, 100, 3000, 10); math.Abs(hz-1000) > 20 {
 		t.Errorf("heard %.0f Hz, want the talker's 1000 Hz", hz)
+	}
+}
+
+// TestJitterReceivesLongerPackets: the talker sends 40 ms packets (the
+// listener's a=ptime, rewritten on the way) while the listener sends, and
+// so turns its media clock, every 20 ms (the talker asks for 20). The
+// listener plays out the received audio at its real pace: its recording
+// keeps time with the packets sent, with no gap and the tone at its level.
+func TestJitterReceivesLongerPackets(t *testing.T) {
+	heard := filepath.Join(t.TempDir(), "heard.wav")
+	talker := testutil.StartDaemon(t, gophoneBin, "[Settings]\nautoAnswer=all\naudioInput=tone:1000\naudioOutput=null\n")
+	listener := testutil.StartDaemon(t, gophoneBin, "[Settings]\naudioInput=tone:440\naudioOutput=file:"+heard+"\n")
+	lev := listener.Events(t)
+	relay := startRTPRelay(t)
+	proxy := startSDPProxy(t, talker.SIPAddr(), relay, "40")
+
+	lCall := strings.TrimSpace(listener.MustRun(t, "dial", "sip:talker@"+proxy))
+	lev.WaitType(t, eventWait, "call.established", lCall)
+	time.Sleep(4 * time.Second)
+	listener.MustRun(t, "hangup", lCall)
+	lev.WaitType(t, eventWait, "call.ended", lCall)
+
+	samples, _, err := audio.ReadWAV(heard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, want := len(samples)/160, 2*int(relay.seen.Load()) // 20 ms frames, 40 ms packets
+	if frames < want-12 || frames > want+12 {
+		t.Errorf("recording holds %d 20 ms frames for %d packets of 40 ms, want about %d", frames, relay.seen.Load(), want)
+	}
+	if run, at := longestSilence(samples[2400 : len(samples)-2400]); run > 160 {
+		t.Errorf("%d ms of silence at %.2f s of the recording, want none", run/8, float64(at+2400)/8000)
+	}
+	if db := 20 * math.Log10(testutil.RMS(samples[4000:len(samples)-2400])*math.Sqrt2); db < -11 || db > -9 {
+		t.Errorf("tone at %.1f dBFS, want the talker's -10", db)
 	}
 }
 
@@ -214,13 +249,18 @@ func (r *rtpRelay) forward(c *net.UDPConn, offset int, fate func() (bool, time.D
 var (
 	sdpAudioPort  = regexp.MustCompile(`(?m)^m=audio (\d+) `)
 	sdpRTCPAttr   = regexp.MustCompile(`(?m)^a=rtcp:\d+`)
+	sdpPtime      = regexp.MustCompile(`(?m)^a=ptime:\d+`)
+	sdpMaxPtime   = regexp.MustCompile(`(?m)^a=maxptime:\d+\r?\n`)
 	contentLength = regexp.MustCompile(`(?im)^(Content-Length|l)[ \t]*:[ \t]*\d+`)
 )
 
 // startSDPProxy forwards SIP datagrams between the listener (whoever is not
 // the talker) and the talker at talkerAddr, pointing the audio address in
 // the listener's INVITEs at the relay. It returns its address.
-func startSDPProxy(t *testing.T, talkerAddr string, relay *rtpRelay) string {
+//
+// A ptime other than "" replaces the listener's a=ptime (and drops its
+// a=maxptime): the packet time the talker then sends at.
+func startSDPProxy(t *testing.T, talkerAddr string, relay *rtpRelay, ptime string) string {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -247,7 +287,7 @@ func startSDPProxy(t *testing.T, talkerAddr string, relay *rtpRelay) string {
 				continue
 			}
 			other = from
-			c.WriteToUDP(throughRelay(msg, relay), talker)
+			c.WriteToUDP(throughRelay(msg, relay, ptime), talker)
 		}
 	}()
 	return c.LocalAddr().String()
@@ -255,7 +295,7 @@ func startSDPProxy(t *testing.T, talkerAddr string, relay *rtpRelay) string {
 
 // throughRelay rewrites an INVITE's SDP so that its audio goes to the relay,
 // and tells the relay where the audio was to go.
-func throughRelay(msg []byte, relay *rtpRelay) []byte {
+func throughRelay(msg []byte, relay *rtpRelay, ptime string) []byte {
 	head, body, ok := bytes.Cut(msg, []byte("\r\n\r\n"))
 	if !ok || !bytes.HasPrefix(head, []byte("INVITE ")) {
 		return msg
@@ -268,6 +308,10 @@ func throughRelay(msg []byte, relay *rtpRelay) []byte {
 	relay.setTarget(port)
 	body = sdpAudioPort.ReplaceAll(body, []byte(fmt.Sprintf("m=audio %d ", relay.port())))
 	body = sdpRTCPAttr.ReplaceAll(body, []byte(fmt.Sprintf("a=rtcp:%d", relay.port()+1)))
+	if ptime != "" {
+		body = sdpMaxPtime.ReplaceAll(body, nil)
+		body = sdpPtime.ReplaceAll(body, []byte("a=ptime:"+ptime))
+	}
 	head = contentLength.ReplaceAll(head, []byte(fmt.Sprintf("Content-Length: %d", len(body))))
 	return append(append(head, "\r\n\r\n"...), body...)
 }
