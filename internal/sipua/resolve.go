@@ -40,8 +40,13 @@ type resolver struct {
 
 func newResolver(server, listenHost string, tls bool) *resolver {
 	r := &resolver{server: server, ip: net.DefaultResolver, network: "ip", tls: tls}
-	if ip := net.ParseIP(listenHost); ip != nil && !ip.IsUnspecified() {
-		r.network = map[bool]string{true: "ip4", false: "ip6"}[ip.To4() != nil]
+	// 0.0.0.0 listens on IPv4 only; :: (dual-stack) on both.
+	switch ip := net.ParseIP(listenHost); {
+	case ip == nil:
+	case ip.To4() != nil:
+		r.network = "ip4"
+	case !ip.IsUnspecified():
+		r.network = "ip6"
 	}
 	if server != "" {
 		r.ip = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {

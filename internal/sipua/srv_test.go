@@ -105,3 +105,16 @@ func TestRegisterNAPTR(t *testing.T) {
 		t.Errorf("To host %s; want pbx.test", to)
 	}
 }
+
+// TestResolverFamily: a server's addresses are looked up in the family the
+// agent listens on: 0.0.0.0 is IPv4 only (an AAAA answer would give a
+// server the agent cannot reach), :: both.
+func TestResolverFamily(t *testing.T) {
+	for _, tt := range []struct{ listen, want string }{
+		{"127.0.0.1", "ip4"}, {"0.0.0.0", "ip4"}, {"::1", "ip6"}, {"::", "ip"}, {"localhost", "ip"},
+	} {
+		if got := newResolver("", tt.listen, false).network; got != tt.want {
+			t.Errorf("listen %s: network %q, want %q", tt.listen, got, tt.want)
+		}
+	}
+}
