@@ -72,7 +72,9 @@ func (p *Phone) Play(ctx context.Context, args command.Args) (any, error) {
 	go func() {
 		select {
 		case <-in.Done():
-			p.endPlay(c, ca, pl, false)
+			// Played out, unless the call's audio let go of it first
+			// (the call or the daemon ended, which close the file).
+			p.endPlay(c, ca, pl, ca.play.Load() != pl)
 		case <-pl.done:
 		}
 	}()
