@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"sync"
 	"time"
 
@@ -156,25 +157,37 @@ func (p *Phone) Record(_ context.Context, args command.Args) (any, error) {
 }
 
 // startRecording starts recording c into a new file in recordingPath and
-// returns its path; a call already recorded keeps its recording.
+// returns its path; a call already recorded keeps its recording. The file
+// is made outside the call's lock, which new calls' handling takes too: a
+// slow disk holds up only this command.
 func (p *Phone) startRecording(c *call) (string, *command.Error) {
+	c.mu.Lock()
+	cur, ended := c.recording, c.state == stateEnded
+	c.mu.Unlock()
+	if ended {
+		return "", command.Errorf(command.CodeWrongState, "call %s has ended", c.id)
+	}
+	if cur != "" {
+		return cur, nil
+	}
+	r, err := recording.Create(p.cfg.RecordingPath, time.Now(), c.number, c.id, p.log)
+	if err != nil {
+		return "", command.Errorf(command.CodeUnavailable, "recording call %s: %v (recordingPath)", c.id, err)
+	}
 	var path string
-	var cerr *command.Error
-	err := p.withCallAudio(c, func(ca *callAudio) {
-		if c.recording != "" {
+	attached := false
+	cerr := p.withCallAudio(c, func(ca *callAudio) {
+		if c.recording != "" { // started meanwhile
 			path = c.recording
-			return
-		}
-		r, err := recording.Create(p.cfg.RecordingPath, time.Now(), c.number, c.id, p.log)
-		if err != nil {
-			cerr = command.Errorf(command.CodeUnavailable, "recording call %s: %v (recordingPath)", c.id, err)
 			return
 		}
 		ca.rec.Store(r)
 		path, c.recording, c.recorded = r.Path(), r.Path(), r.Path()
+		attached = true
 	})
-	if err != nil {
-		return "", err
+	if !attached { // the call ended, or has a recording: this file is not one
+		r.Close()
+		os.Remove(r.Path())
 	}
 	if cerr != nil {
 		return "", cerr
