@@ -2,7 +2,6 @@ package phone
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"strconv"
 	"time"
@@ -102,13 +101,12 @@ func (p *Phone) Dial(ctx context.Context, args command.Args, holdActive bool) (a
 		opts.Account = &l.ua
 	}
 	sc, err := p.ua.Dial(p.ctx, target, opts)
-	if errors.Is(err, sipua.ErrSRTPRequired) {
-		return nil, errf(command.CodeUnsupported, err, "dialing %s", target)
-	}
 	if err != nil {
-		code := command.CodeBadArgs
-		if errors.Is(err, sipua.ErrServerNotFound) {
-			code = command.CodeUnavailable // DNS does not know the account's server
+		// SRTP the transport cannot carry, a server DNS does not know;
+		// else a target the agent could not dial.
+		code := errCode(err)
+		if code == command.CodeInternal {
+			code = command.CodeBadArgs
 		}
 		return nil, errf(code, err, "dialing %s", target)
 	}
