@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/diago/media"
 
 	"github.com/gophone/gophone/internal/testutil"
 )
@@ -259,5 +262,42 @@ func TestSRTPMandatoryNeedsTLS(t *testing.T) {
 	_, err := caller.Dial(context.Background(), "sip:srtp@"+callee.Addr(), DialOptions{SRTP: SRTP{Mode: SRTPMandatory}})
 	if !errors.Is(err, ErrSRTPRequired) || !strings.Contains(err.Error(), "UDP") {
 		t.Fatalf("Dial over UDP with SRTP=mandatory: %v, want ErrSRTPRequired naming UDP", err)
+	}
+}
+
+// TestSDESSkipsMKIKey: an offer on RTP/AVP whose only key has an MKI (RFC
+// 4568 §9.2: |MKI:length) is answered without SRTP by an optional
+// session, as offerHasSDES judges such a key unusable: diago's contexts
+// take no MKI, so keying the call with it would leave it without audio.
+func TestSDESSkipsMKIKey(t *testing.T) {
+	const key = "WnD7c1ksDGs+dIefCEo8omPg4uO8DYIinNGL5yxQ" // 30 bytes
+	for _, tt := range []struct {
+		name, crypto string
+		srtp         bool
+	}{
+		{"key", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key, true},
+		{"key with lifetime", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key + "|2^31", true},
+		{"key with MKI", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key + "|2^20|1:4", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &media.MediaSession{Codecs: []media.Codec{media.CodecAudioUlaw}, Mode: "sendrecv",
+				Laddr: net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, SecureRTP: 1, SDESOnAVP: true,
+				Listen: func(net.IP) (net.PacketConn, net.PacketConn, error) {
+					a := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000}
+					return &memConn{buf: make([]byte, 1500), addr: a}, &memConn{buf: make([]byte, 1500), addr: a}, nil
+				}}
+			if err := s.Init(); err != nil {
+				t.Fatal(err)
+			}
+			offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+				"m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n" + tt.crypto + "\r\n"
+			if err := s.RemoteSDP([]byte(offer), false); err != nil {
+				t.Fatal(err)
+			}
+			answer := string(s.LocalSDP(true))
+			if got := strings.Contains(answer, "a=crypto:"); got != tt.srtp || s.SRTP() != tt.srtp {
+				t.Errorf("answer with a key %v, SRTP() %v; want %v:\n%s", got, s.SRTP(), tt.srtp, answer)
+			}
+		})
 	}
 }

@@ -610,8 +610,13 @@ func (s *MediaSession) RemoteSDP(sdpReceived []byte, offered bool) error {
 
 			inline := strings.TrimPrefix(vals[2], "inline:")
 			// gophone: the key ends at an optional |lifetime or |MKI:length
-			// (RFC 4568 §9.2), which pjsip and others may add.
-			inline, _, _ = strings.Cut(inline, "|")
+			// (RFC 4568 §9.2), which pjsip and others may add. A key with
+			// an MKI is skipped: the SRTP contexts take none, and the far
+			// end's packets would carry one they cannot read.
+			inline, params, _ := strings.Cut(inline, "|")
+			if strings.Contains(params, ":") {
+				continue
+			}
 			remoteTag, remoteKey = tag, inline
 			if s.remoteCtxSRTP != nil && s.remoteCtxSRTP.hasKey(inline) {
 				if !s.Raddr.IP.Equal(remoteAddr.IP) || s.Raddr.Port != remoteAddr.Port {
