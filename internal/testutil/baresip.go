@@ -103,7 +103,7 @@ func StartBaresip(t testing.TB, opts BaresipOptions) *Baresip {
 	}
 	dir := t.TempDir()
 	b := &Baresip{
-		Port:      FreePort(t),
+		Port:      FreePortPair(t), // and Port+1: baresip listens for SIP over TLS there
 		CtrlPort:  FreePort(t),
 		Dir:       dir,
 		RecordDir: filepath.Join(dir, "rec"),

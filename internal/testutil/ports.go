@@ -140,3 +140,23 @@ func udpFree(ports []int) error {
 	}
 	return nil
 }
+
+// FreePortPair returns a port free for UDP and TCP whose next port is free
+// for TCP too, both claimed: a SIP listener with TLS on the port after it,
+// as baresip opens.
+func FreePortPair(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		port := FreePort(t)
+		l, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		if claim(t, port+1) {
+			return port
+		}
+	}
+	t.Fatal("testutil: no two consecutive free SIP ports after 100 tries")
+	return 0
+}
